@@ -1,0 +1,10 @@
+"""Stack configuration: read once, validated completely, resolved into frozen `Settings`.
+
+Importing this package does no work; `load_settings()` does it, and raises `ConfigError`
+(naming each wrong key) before any resource is registered.
+"""
+
+from .loader import ConfigError, load_settings
+from .settings import Settings, StorageLocation
+
+__all__ = ["ConfigError", "Settings", "StorageLocation", "load_settings"]

@@ -1,0 +1,233 @@
+"""Read the stack's config once, validate all of it, and resolve it into `Settings`.
+
+This is the only module that calls `pulumi.Config`. It registers nothing: when any value is
+wrong it raises `ConfigError` listing every problem, before a single resource (not even a
+provider) exists.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import config as runtime_config
+from pydantic import ValidationError
+
+from . import rules, schema
+from .settings import Settings, StorageLocation
+
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
+REGION = re.compile(r"^[a-z]{2}-[a-z0-9-]+$")
+
+# What a pattern means, in words, for the error message (a regex is no help to a user).
+PATTERN_HELP = {
+    schema.DNS1123_LABEL: "a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit",
+    schema.DNS1035_LABEL: "a DNS-1035 label: at most 63 lowercase letters, digits and '-', "
+    "starting with a letter and ending with a letter or digit",
+    schema.DNS1123_SUBDOMAIN: "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', "
+    "each part starting and ending with a letter or digit",
+    schema.INGRESS_HOST: "a lowercase DNS host name with at least one dot "
+    "(e.g. bert.example.com, or *.example.com)",
+    schema.OSS_BUCKET: "an OSS bucket name: 3-63 lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit",
+    schema.OSS_PREFIX: "an object key prefix: path segments of letters, digits, '.', '_' and '-' "
+    "separated by '/', no leading or trailing '/', no '.' or '..' segments",
+    schema.MODEL_NAME: "lowercase letters, digits, '-' and '_', starting with a letter or digit, "
+    "at most 63 characters",
+    schema.CLUSTER_ID: "an ACK cluster id: 'c' followed by 32 lowercase hex digits",
+    schema.ECS_INSTANCE_TYPE: "an ECS instance type such as ecs.gn6i-c4g1.xlarge",
+    schema.VSWITCH_ID: "a vSwitch id such as vsw-2ze0123456789abcdefgh",
+    schema.SLS_PROJECT: "an SLS project name: 3-63 lowercase letters, digits and '-'",
+    schema.SLS_LOGSTORE: "an SLS logstore name: 3-63 lowercase letters, digits, '_' and '-'",
+    schema.QUANTITY: "a Kubernetes quantity such as 4, 500m, 12Gi",
+    schema.IMAGE: "an image reference such as registry/repo:tag or repo@sha256:<digest>",
+}
+
+
+class ConfigError(pulumi.RunError):
+    """The stack's config is wrong. `RunError` makes the CLI print the message, not a trace."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        lines = [f"  - {key}: {message}" for key, message in problems]
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(
+            f"stack configuration has {len(problems)} {noun} "
+            f"(nothing was created):\n" + "\n".join(lines)
+        )
+
+
+def load_project_schema(path: Path = PROJECT_FILE) -> dict[str, dict[str, Any]]:
+    """The `config:` declarations of Pulumi.yaml, keyed by the bare key name."""
+    project = yaml.safe_load(path.read_text(encoding="utf-8"))
+    declared = {}
+    for key, decl in (project.get("config") or {}).items():
+        if ":" in key and not key.startswith(project["name"] + ":"):
+            continue  # another namespace's value, not a schema of ours
+        declared[key.split(":", 1)[-1]] = decl if isinstance(decl, dict) else {"value": decl}
+    return declared
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _coerce_declared(key: str, raw: str, decl: dict) -> Any:
+    """The CLI hands every value over as a string; give it the type Pulumi.yaml declares."""
+    kind = decl.get("type")
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(raw.strip().lower(), raw)
+    if kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if kind == "array":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _decode_object(raw: Any) -> Any:
+    """Object keys arrive as JSON text (`pulumi config set --path` writes them that way)."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw  # reported by the schema as 'should be a valid dictionary'
+
+
+def read_raw_config(project: str, declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every key set under `<project>:` for this stack, typed, with Pulumi.yaml defaults."""
+    prefix = project + ":"
+    # The Python SDK offers no public listing of config keys; the runtime's map (filled by the
+    # language host, or by tests through set_all_config) is the one place that has them all,
+    # and a listing is the only way to reject a misspelled top-level key.
+    names = {
+        k[len(prefix):]
+        for k in list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env())
+        if k.startswith(prefix)
+    }
+    cfg = pulumi.Config(project)
+    raw: dict[str, Any] = {}
+    for name in sorted(names | set(declared)):
+        value = cfg.get(name)
+        if value is None:
+            if "default" in declared.get(name, {}):
+                raw[name] = declared[name]["default"]
+            continue
+        raw[name] = _coerce_declared(name, value, declared[name]) if name in declared else (
+            _decode_object(value)
+        )
+    return raw
+
+
+def read_region() -> Optional[str]:
+    """`alicloud:region`, or the provider's own environment fallback."""
+    return pulumi.Config("alicloud").get("region") or os.environ.get("ALICLOUD_REGION")
+
+
+def format_validation_error(exc: ValidationError) -> list[tuple[str, str]]:
+    """One `(dotted key, message)` per pydantic error, in the user's camelCase and in words."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        # Drop pydantic's internal union/validator labels from the location.
+        loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "constrained-")))
+        loc = tuple(p for p in loc if p not in ("int", "float", "str", "list[str]", "bool"))
+        path = schema.camel_path(loc) or "(top level)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            section = schema.section_at(loc)
+            allowed = schema.allowed_keys(section) if section else []
+            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            message = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            if allowed:
+                message += f"; allowed here: {', '.join(allowed)}"
+        elif kind == "missing":
+            message = "is required and not set"
+        elif kind == "string_pattern_mismatch":
+            pattern = err.get("ctx", {}).get("pattern")
+            message = f"must be {PATTERN_HELP.get(pattern, f'matching {pattern}')} (got {_short(err['input'])})"
+        else:
+            text = err["msg"]
+            text = text.removeprefix("Value error, ")
+            message = f"{text[0].lower()}{text[1:]} (got {_short(err['input'])})"
+        problems.append((path, message))
+    # A union reports the same location once per branch; keep the first of each.
+    seen, unique = set(), []
+    for problem in problems:
+        if problem[0] not in seen:
+            seen.add(problem[0])
+            unique.append(problem)
+    return unique
+
+
+def load_settings() -> Settings:
+    """Read, validate and resolve the current stack's config. Raises `ConfigError`."""
+    project = pulumi.get_project()
+    stack = pulumi.get_stack()
+    declared = load_project_schema()
+    raw = read_raw_config(project, declared)
+
+    problems: list[tuple[str, str]] = []
+    region = read_region()
+    if not region:
+        problems.append(
+            ("alicloud:region", "is required: `pulumi config set alicloud:region cn-beijing`")
+        )
+    elif not REGION.match(region):
+        problems.append(("alicloud:region", f"must be a region id such as cn-beijing (got {region!r})"))
+
+    try:
+        cfg = schema.StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(problems + format_validation_error(exc)) from None
+
+    source, source_problems = rules.parse_model_source(cfg.model.source)
+    problems += source_problems
+    problems += rules.check_cross_fields(cfg, source)
+    if source is not None:
+        problems += rules.check_model_dir(source, cfg.model.versions)
+    if problems:
+        raise ConfigError(problems)
+    assert source is not None and region is not None
+
+    if source.managed:
+        bucket = (
+            cfg.storage.bucket
+            if cfg.storage.bucket is not None
+            else rules.default_bucket_name(project, stack, cfg.cluster_id, cfg.model.name)
+        )
+        prefix = (
+            cfg.storage.prefix
+            if cfg.storage.prefix is not None
+            else rules.default_prefix(cfg.model.name)
+        )
+    else:
+        bucket, prefix = source.oss_bucket, source.oss_prefix
+    return Settings(
+        project=project,
+        stack=stack,
+        region=region,
+        cluster_id=cfg.cluster_id,
+        protect=cfg.protect,
+        model=cfg.model,
+        model_source=source,
+        storage=StorageLocation(bucket=bucket, prefix=prefix, auth=cfg.storage.auth, managed=source.managed),
+        capacity=cfg.capacity,
+        serving=cfg.serving,
+        autoscaling=cfg.autoscaling,
+        ingress=cfg.ingress,
+    )

@@ -1,0 +1,174 @@
+"""Rules that span several keys or look at the disk, and the values derived from config.
+
+All functions are pure (the disk checks only read), return problems as `(dotted key, message)`
+pairs instead of raising, so the loader can report every problem at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, StackConfig
+
+Problem = tuple[str, str]
+
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the SavedModel comes from: a local directory to upload, or an OSS location."""
+
+    local_dir: Optional[Path]
+    """Local base directory (holding `<version>/saved_model.pb`); None for an oss:// source."""
+    oss_bucket: Optional[str]
+    """Bucket of an oss:// source; None for a local one."""
+    oss_prefix: Optional[str]
+    """Key prefix of an oss:// source; None for a local one."""
+
+    @property
+    def managed(self) -> bool:
+        """True when this stack uploads the model (and so owns the bucket)."""
+        return self.local_dir is not None
+
+
+_OSS_URI = re.compile(r"^oss://(?P<bucket>[^/]+)(/(?P<prefix>.*?))?/?$")
+
+
+def parse_model_source(source: str) -> tuple[Optional[ModelSource], list[Problem]]:
+    """Split `model.source` into a local directory or an OSS bucket and prefix."""
+    if not source.startswith("oss://"):
+        return ModelSource(Path(source), None, None), []
+    match = _OSS_URI.match(source)
+    bucket = match.group("bucket") if match else ""
+    prefix = (match.group("prefix") or "") if match else ""
+    problems: list[Problem] = []
+    if not re.match(OSS_BUCKET, bucket):
+        problems.append(
+            (
+                "model.source",
+                f"{source!r} names bucket {bucket!r}, which is not a valid OSS bucket name "
+                "(3-63 lowercase letters, digits and '-', no '-' at either end)",
+            )
+        )
+    if not prefix or not re.match(OSS_PREFIX, prefix):
+        problems.append(
+            (
+                "model.source",
+                f"{source!r} needs a key prefix after the bucket, made of path segments of "
+                "letters, digits, '.', '_' and '-' (e.g. oss://my-bucket/models/bert)",
+            )
+        )
+    if problems:
+        return None, problems
+    return ModelSource(None, bucket, prefix), []
+
+
+def check_model_dir(source: ModelSource, versions: list[int]) -> list[Problem]:
+    """Each served version must be an integer directory holding a SavedModel graph."""
+    if source.local_dir is None:
+        return []
+    base = source.local_dir
+    if not base.is_dir():
+        return [
+            (
+                "model.source",
+                f"directory {str(base)!r} does not exist (relative paths are read from the "
+                f"project directory {str(Path.cwd())!r}); export the SavedModel there, or use "
+                "oss://bucket/prefix for a model already in OSS",
+            )
+        ]
+    problems: list[Problem] = []
+    for index, version in enumerate(versions):
+        vdir = base / str(version)
+        if not vdir.is_dir():
+            present = sorted(p.name for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+            problems.append(
+                (
+                    f"model.versions[{index}]",
+                    f"version {version} has no directory {str(vdir)!r} "
+                    f"(integer version directories present: {present or 'none'})",
+                )
+            )
+        elif not any((vdir / name).is_file() for name in SAVED_MODEL_FILES):
+            problems.append(
+                (
+                    f"model.versions[{index}]",
+                    f"{str(vdir)!r} holds neither saved_model.pb nor saved_model.pbtxt; "
+                    "it is not a SavedModel version directory",
+                )
+            )
+    return problems
+
+
+def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    """Rules between keys that no single field can check."""
+    problems: list[Problem] = []
+    a = cfg.autoscaling
+    if a.min_replicas > a.max_replicas:
+        problems.append(
+            (
+                "autoscaling.minReplicas",
+                f"must not exceed autoscaling.maxReplicas ({a.min_replicas} > {a.max_replicas})",
+            )
+        )
+    pool = cfg.capacity.node_pool
+    if pool.min_size > pool.max_size:
+        problems.append(
+            (
+                "capacity.nodePool.minSize",
+                f"must not exceed capacity.nodePool.maxSize ({pool.min_size} > {pool.max_size})",
+            )
+        )
+    image_tag = cfg.serving.image.rsplit("/", 1)[-1].split("@", 1)[0]
+    if "gpu" in image_tag.split(":", 1)[-1] and cfg.serving.gpus < 1:
+        problems.append(
+            (
+                "serving.gpus",
+                f"must be at least 1 for the GPU image {cfg.serving.image!r} "
+                "(use a CPU image such as tensorflow/serving:2.19.0 to serve without a GPU)",
+            )
+        )
+    if source is not None and not source.managed:
+        # The model is already in OSS: the storage location is the source, not a second place.
+        if cfg.storage.bucket is not None and cfg.storage.bucket != source.oss_bucket:
+            problems.append(
+                (
+                    "storage.bucket",
+                    f"is {cfg.storage.bucket!r} but model.source is in bucket "
+                    f"{source.oss_bucket!r}; leave storage.bucket unset for an oss:// source",
+                )
+            )
+        if cfg.storage.prefix is not None and cfg.storage.prefix != source.oss_prefix:
+            problems.append(
+                (
+                    "storage.prefix",
+                    f"is {cfg.storage.prefix!r} but model.source has prefix "
+                    f"{source.oss_prefix!r}; leave storage.prefix unset for an oss:// source",
+                )
+            )
+    return problems
+
+
+def default_bucket_name(project: str, stack: str, cluster_id: str, model_name: str) -> str:
+    """A valid, deterministic, globally-unlikely-to-clash OSS bucket name.
+
+    Deterministic so that two previews agree (no random suffix); the hash of cluster and stack
+    makes a clash with another account's bucket unlikely, since bucket names are global.
+    """
+    digest = hashlib.sha256(f"{project}/{stack}/{cluster_id}".encode()).hexdigest()[:8]
+    stem = re.sub(r"[^a-z0-9-]+", "-", f"{stack}-{model_name}".lower()).strip("-")
+    stem = re.sub(r"-{2,}", "-", stem)[: 63 - len("ei--") - len(digest)].strip("-")
+    name = f"ei-{stem}-{digest}" if stem else f"ei-{digest}"
+    assert re.match(OSS_BUCKET, name), name
+    return name
+
+
+def default_prefix(model_name: str) -> str:
+    """`models/<model.name>`: one place per model in a shared bucket."""
+    assert re.match(MODEL_NAME, model_name), model_name
+    return f"models/{model_name}"

@@ -1,0 +1,276 @@
+"""The stack configuration schema: the public contract of CONFIG.md as typed, frozen models.
+
+Every object key's default lives here and only here (scalar keys take theirs from
+`Pulumi.yaml`, see `loader.py`). Field names are snake_case in Python and camelCase in the
+stack file; validation errors are reported with the camelCase dotted path the user wrote.
+
+Pydantic does the per-field work (types, ranges, patterns, unknown keys) because its errors
+carry the exact location of each problem; rules that span several keys or touch the disk live
+in `rules.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic.alias_generators import to_camel
+
+# --- Name rules of the systems that receive the names ---------------------------------------
+
+# Kubernetes: RFC 1123 label (namespaces), RFC 1035 label (Service names), RFC 1123 subdomain.
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS1035_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS1123_SUBDOMAIN = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# Ingress host: a DNS-1123 subdomain with at least one dot, optionally a leading wildcard label.
+INGRESS_HOST = (
+    r"^(?=.{1,253}$)(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+    r"(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
+)
+# OSS bucket: 3-63 characters, lowercase letters, digits and hyphens, no hyphen at either end.
+OSS_BUCKET = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+# OSS object key prefix as we use it: path segments without empty, '.' or '..' parts.
+OSS_PREFIX = r"^(?!.*(^|/)\.{1,2}(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"
+# TF Serving model name: it appears in URLs (/v1/models/<name>) and in Kubernetes labels.
+MODEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# ACK cluster id: 'c' and 32 hex digits.
+CLUSTER_ID = r"^c[0-9a-f]{32}$"
+ECS_INSTANCE_TYPE = r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$"
+VSWITCH_ID = r"^vsw-[a-z0-9]+$"
+# SLS project: 3-63, lowercase, digits, '-'; logstore also allows '_'.
+SLS_PROJECT = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+SLS_LOGSTORE = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"
+# A Kubernetes resource quantity as we accept it (no exponents, no signs).
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+# Image reference: [registry/]repo[:tag][@sha256:digest]; the tag or digest part is checked below.
+IMAGE = r"^[a-z0-9]+([._/-]?[a-z0-9]+|[.:][0-9]+/)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+INT64_MAX = 2**63 - 1
+
+
+def _pattern(regex: str, max_length: Optional[int] = None):
+    return StringConstraints(pattern=regex, max_length=max_length)
+
+
+def _quantity(value: object) -> object:
+    """Accept `cpu: 4` as well as `cpu: "4"`: YAML users write both; Kubernetes wants a string."""
+    if isinstance(value, bool):
+        return value  # left for the str check to reject: `true` is no quantity
+    if isinstance(value, (int, float)):
+        return format(value, "g")
+    return value
+
+
+def _pinned_image(value: str) -> str:
+    """An image must name a tag or a digest, and not `latest`: a rollout must be reproducible."""
+    last = value.rsplit("/", 1)[-1]
+    if "@sha256:" not in value and ":" not in last:
+        raise ValueError("needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.0-gpu)")
+    if last.split("@", 1)[0].endswith(":latest"):
+        raise ValueError("must not use the moving tag 'latest'; pin a version tag or a digest")
+    return value
+
+
+def _unique(values: list) -> list:
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"lists {v!r} twice")
+        seen.add(v)
+    return values
+
+
+Quantity = Annotated[str, BeforeValidator(_quantity), _pattern(QUANTITY)]
+Dns1123Label = Annotated[str, _pattern(DNS1123_LABEL)]
+Dns1035Label = Annotated[str, _pattern(DNS1035_LABEL)]
+Dns1123Subdomain = Annotated[str, _pattern(DNS1123_SUBDOMAIN)]
+InstanceType = Annotated[str, _pattern(ECS_INSTANCE_TYPE)]
+VswitchId = Annotated[str, _pattern(VSWITCH_ID)]
+ModelVersion = Annotated[int, Field(ge=0, le=INT64_MAX)]
+
+
+class _Section(BaseModel):
+    """Common behaviour: immutable, camelCase keys, unknown keys rejected, no silent coercion."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        # Python's re: the name rules need look-aheads, which the default Rust engine lacks.
+        regex_engine="python-re",
+    )
+
+
+class ModelSettings(_Section):
+    """`model`: what TensorFlow Serving serves."""
+
+    name: Annotated[str, _pattern(MODEL_NAME)]
+    """TF Serving model name (URL path /v1/models/<name>): lowercase letters, digits, '-', '_'."""
+    source: Annotated[str, StringConstraints(min_length=1)]
+    """SavedModel base dir `<source>/<version>/saved_model.pb`, or `oss://bucket/prefix` for a
+    model already in OSS (then nothing is uploaded and the bucket is not managed here)."""
+    versions: Annotated[list[ModelVersion], Field(min_length=1), AfterValidator(_unique)]
+    """Served versions: integer subdirectories of `source`."""
+
+
+class StorageSettings(_Section):
+    """`storage`: where the model lives in OSS and how the cluster reads it."""
+
+    bucket: Optional[Annotated[str, _pattern(OSS_BUCKET)]] = None
+    """Bucket name; generated from stack and cluster when absent (see `rules.default_bucket_name`)."""
+    prefix: Optional[Annotated[str, _pattern(OSS_PREFIX, max_length=512)]] = None
+    """Object key prefix of the model; `models/<model.name>` when absent."""
+    auth: Literal["ramUser", "rrsa"] = "ramUser"
+    """How the OSS volume authenticates: a least-privilege RAM user, or RRSA (OIDC role)."""
+
+
+class EciSettings(_Section):
+    """`capacity.eci`: Elastic Container Instances through the ACK virtual node."""
+
+    scheduling: Literal["only", "burst"] = "only"
+    """only: every serving pod on ECI; burst: ECS nodes first, ECI when they are full."""
+    spot: bool = False
+    """Run the ECI pods as preemptible instances."""
+    image_cache: bool = True
+    """Let ECI build and reuse an image cache, so a burst does not pull a multi-GB image."""
+
+
+class NodePoolSettings(_Section):
+    """`capacity.nodePool`: an auto-scaling pool of preemptible GPU ECS instances."""
+
+    vswitch_ids: Optional[
+        Annotated[list[VswitchId], Field(min_length=1), AfterValidator(_unique)]
+    ] = None
+    """vSwitches across zones; the cluster's worker vSwitches when absent."""
+    min_size: Annotated[int, Field(ge=0, le=1000)] = 0
+    """Fewest nodes the scaler keeps (0: pay nothing while idle)."""
+    max_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    """Most nodes the scaler may add."""
+    spot_strategy: Literal["SpotAsPriceGo", "SpotWithPriceLimit"] = "SpotAsPriceGo"
+    """How spot instances are bid for."""
+    on_demand_percentage: Annotated[int, Field(ge=0, le=100)] = 30
+    """Pay-as-you-go share of the capacity above the base (0-100)."""
+    compensate_with_on_demand: bool = True
+    """Add pay-as-you-go instances when spot stock runs out."""
+
+
+class CapacitySettings(_Section):
+    """`capacity`: where the burst GPU capacity comes from."""
+
+    mode: Literal["eci", "nodepool"]
+    """eci: the virtual node; nodepool: a spot GPU node pool."""
+    instance_types: Annotated[
+        list[InstanceType], Field(min_length=1, max_length=5), AfterValidator(_unique)
+    ]
+    """GPU instance types, most preferred first (ECI tries at most 5)."""
+    eci: EciSettings = EciSettings()
+    """Used when mode is eci."""
+    node_pool: NodePoolSettings = NodePoolSettings()
+    """Used when mode is nodepool."""
+
+
+class ServingSettings(_Section):
+    """`serving`: the TensorFlow Serving workload."""
+
+    namespace: Dns1123Label = "inference"
+    """Kubernetes namespace of every object of the stack."""
+    name: Dns1035Label = "bert-tfserving"
+    """Deployment and Service name; stable, since the HPA route label is derived from it."""
+    image: Annotated[str, _pattern(IMAGE, max_length=255), AfterValidator(_pinned_image)] = (
+        "tensorflow/serving:1.15.0-gpu"
+    )
+    """Serving image, pinned to a tag or digest."""
+    gpus: Annotated[int, Field(ge=0, le=8)] = 1
+    """nvidia.com/gpu per pod."""
+    cpu: Quantity = "4"
+    """CPU request and limit per pod (Kubernetes quantity)."""
+    memory: Quantity = "12Gi"
+    """Memory request and limit per pod (Kubernetes quantity)."""
+
+
+class AutoscalingSettings(_Section):
+    """`autoscaling`: the HPA on ingress QPS."""
+
+    min_replicas: Annotated[int, Field(ge=1, le=1000)] = 1
+    """Fewest pods (0 would need the HPAScaleToZero feature gate, which ACK does not enable)."""
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 10
+    """Most pods."""
+    target_qps: Annotated[Union[int, float], Field(gt=0, le=100000)] = 10
+    """Requests per second per pod; the HPA scales out above it and in below it."""
+    sls_project: Optional[Annotated[str, _pattern(SLS_PROJECT)]] = None
+    """SLS project of the ingress logs; `k8s-log-<clusterId>` when absent."""
+    sls_logstore: Annotated[str, _pattern(SLS_LOGSTORE)] = "nginx-ingress"
+    """SLS logstore of the ingress logs."""
+
+
+class IngressSettings(_Section):
+    """`ingress`: the Internet-facing endpoint."""
+
+    host: Annotated[str, _pattern(INGRESS_HOST)]
+    """Host name the Ingress answers for."""
+    class_name: Dns1123Subdomain = "nginx"
+    """IngressClass of the controller that publishes the endpoint."""
+    tls_secret_name: Optional[Dns1123Subdomain] = None
+    """Secret with the TLS certificate; TLS is on when set."""
+
+
+class StackConfig(_Section):
+    """Everything under `elastic-inference:` in a stack file, validated field by field."""
+
+    cluster_id: Annotated[str, _pattern(CLUSTER_ID)]
+    """Existing ACK cluster."""
+    protect: bool
+    """Protect bucket and model objects from `pulumi destroy`."""
+    model: ModelSettings
+    storage: StorageSettings = StorageSettings()
+    capacity: CapacitySettings
+    serving: ServingSettings = ServingSettings()
+    autoscaling: AutoscalingSettings = AutoscalingSettings()
+    ingress: IngressSettings
+
+
+def camel_path(loc: tuple) -> str:
+    """`('autoscaling', 'maxReplica')` -> `autoscaling.maxReplica`; list indexes as `[0]`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def allowed_keys(model: type[BaseModel]) -> list[str]:
+    """The camelCase keys a section accepts, for 'unknown key' messages."""
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def section_at(loc: tuple) -> Optional[type[BaseModel]]:
+    """The model class that owns the key at `loc` (for listing its allowed siblings)."""
+    model: type[BaseModel] = StackConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = next(
+            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
+        )
+        if field is None:
+            return None
+        annotation = field.annotation
+        # Unwrap Optional[...] to the section class.
+        candidates = getattr(annotation, "__args__", (annotation,))
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if model is None:
+            return None
+    return model
+

@@ -1,0 +1,58 @@
+"""The validated, resolved settings the components receive: frozen, with no defaults left open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .rules import ModelSource
+from .schema import (
+    AutoscalingSettings,
+    CapacitySettings,
+    IngressSettings,
+    ModelSettings,
+    ServingSettings,
+)
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """Where the model is in OSS, with every default resolved."""
+
+    bucket: str
+    """Bucket name (configured, generated, or taken from an oss:// source)."""
+    prefix: str
+    """Key prefix of the model's base directory (no leading or trailing '/')."""
+    auth: str
+    """ramUser | rrsa."""
+    managed: bool
+    """True when this stack creates the bucket and uploads the model."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One stack's configuration, validated and resolved once by `config.load_settings`."""
+
+    project: str
+    """Pulumi project name."""
+    stack: str
+    """Pulumi stack name."""
+    region: str
+    """Alibaba Cloud region (`alicloud:region`)."""
+    cluster_id: str
+    """Existing ACK cluster."""
+    protect: bool
+    """Bucket and model objects survive `pulumi destroy`."""
+    model: ModelSettings
+    model_source: ModelSource
+    storage: StorageLocation
+    capacity: CapacitySettings
+    serving: ServingSettings
+    autoscaling: AutoscalingSettings
+    ingress: IngressSettings
+
+    @property
+    def sls_project(self) -> str:
+        """SLS project of the ingress logs: configured, or ACK's default `k8s-log-<clusterId>`."""
+        if self.autoscaling.sls_project is not None:
+            return self.autoscaling.sls_project
+        return f"k8s-log-{self.cluster_id}"

@@ -1,0 +1,45 @@
+"""Fixtures: a SavedModel-shaped directory, and the stacks' configs pointed at it."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from harness import stack_file_config
+
+MODEL_VERSION = 1623831335
+
+
+def write_saved_model(base: Path, version: int, variables_bytes: int = 4096) -> Path:
+    """The layout `tf.saved_model.save` writes: graph, variables (index + shard), assets."""
+    vdir = base / str(version)
+    (vdir / "variables").mkdir(parents=True, exist_ok=True)
+    (vdir / "assets").mkdir(exist_ok=True)
+    (vdir / "saved_model.pb").write_bytes(b"\x08\x01\x12\x00graph-" + str(version).encode())
+    (vdir / "variables" / "variables.index").write_bytes(b"index-" + str(version).encode())
+    (vdir / "variables" / "variables.data-00000-of-00001").write_bytes(
+        bytes(range(256)) * (variables_bytes // 256)
+    )
+    (vdir / "assets" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
+    (vdir / ".DS_Store").write_bytes(b"finder noise")
+    return vdir
+
+
+@pytest.fixture
+def project_dir(tmp_path, monkeypatch) -> Path:
+    """A working directory holding ./models/chnsenticorp/<version>/ like a user's checkout."""
+    write_saved_model(tmp_path / "models" / "chnsenticorp", MODEL_VERSION)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def dev_config(project_dir) -> dict:
+    return copy.deepcopy(stack_file_config("dev"))
+
+
+@pytest.fixture
+def prod_config(project_dir) -> dict:
+    return copy.deepcopy(stack_file_config("prod"))
