@@ -25,32 +25,6 @@ from .settings import Settings, StorageLocation
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 REGION = re.compile(r"^[a-z]{2}-[a-z0-9-]+$")
 
-# What a pattern means, in words, for the error message (a regex is no help to a user).
-PATTERN_HELP = {
-    schema.DNS1123_LABEL: "a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
-    "starting and ending with a letter or digit",
-    schema.DNS1035_LABEL: "a DNS-1035 label: at most 63 lowercase letters, digits and '-', "
-    "starting with a letter and ending with a letter or digit",
-    schema.DNS1123_SUBDOMAIN: "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', "
-    "each part starting and ending with a letter or digit",
-    schema.INGRESS_HOST: "a lowercase DNS host name with at least one dot "
-    "(e.g. bert.example.com, or *.example.com)",
-    schema.OSS_BUCKET: "an OSS bucket name: 3-63 lowercase letters, digits and '-', "
-    "starting and ending with a letter or digit",
-    schema.OSS_PREFIX: "an object key prefix: path segments of letters, digits, '.', '_' and '-' "
-    "separated by '/', no leading or trailing '/', no '.' or '..' segments",
-    schema.MODEL_NAME: "lowercase letters, digits, '-' and '_', starting with a letter or digit, "
-    "at most 63 characters",
-    schema.CLUSTER_ID: "an ACK cluster id: 'c' followed by 32 lowercase hex digits",
-    schema.ECS_INSTANCE_TYPE: "an ECS instance type such as ecs.gn6i-c4g1.xlarge",
-    schema.VSWITCH_ID: "a vSwitch id such as vsw-2ze0123456789abcdefgh",
-    schema.SLS_PROJECT: "an SLS project name: 3-63 lowercase letters, digits and '-'",
-    schema.SLS_LOGSTORE: "an SLS logstore name: 3-63 lowercase letters, digits, '_' and '-'",
-    schema.QUANTITY: "a Kubernetes quantity such as 4, 500m, 12Gi",
-    schema.IMAGE: "an image reference such as registry/repo:tag or repo@sha256:<digest>",
-}
-
-
 class ConfigError(pulumi.RunError):
     """The stack's config is wrong. `RunError` makes the CLI print the message, not a trace."""
 
@@ -157,9 +131,6 @@ def format_validation_error(exc: ValidationError) -> list[tuple[str, str]]:
                 message += f"; allowed here: {', '.join(allowed)}"
         elif kind == "missing":
             message = "is required and not set"
-        elif kind == "string_pattern_mismatch":
-            pattern = err.get("ctx", {}).get("pattern")
-            message = f"must be {PATTERN_HELP.get(pattern, f'matching {pattern}')} (got {_short(err['input'])})"
         else:
             text = err["msg"]
             text = text.removeprefix("Value error, ")

@@ -11,7 +11,8 @@ in `rules.py`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+import re
+from typing import Annotated, Literal, Optional
 
 from pydantic import (
     AfterValidator,
@@ -54,8 +55,42 @@ IMAGE = r"^[a-z0-9]+([._/-]?[a-z0-9]+|[.:][0-9]+/)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{
 INT64_MAX = 2**63 - 1
 
 
-def _pattern(regex: str, max_length: Optional[int] = None):
-    return StringConstraints(pattern=regex, max_length=max_length)
+# What each rule means in words: a regex in an error message helps nobody.
+RULE_TEXT = {
+    DNS1123_LABEL: "a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit",
+    DNS1035_LABEL: "a DNS-1035 label: at most 63 lowercase letters, digits and '-', "
+    "starting with a letter and ending with a letter or digit",
+    DNS1123_SUBDOMAIN: "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', "
+    "each part starting and ending with a letter or digit",
+    INGRESS_HOST: "a lowercase DNS host name with at least one dot "
+    "(e.g. bert.example.com, or *.example.com)",
+    OSS_BUCKET: "an OSS bucket name: 3-63 lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit",
+    OSS_PREFIX: "an object key prefix: path segments of letters, digits, '.', '_' and '-' "
+    "separated by '/', no leading or trailing '/', no '.' or '..' segments",
+    MODEL_NAME: "lowercase letters, digits, '-' and '_', starting with a letter or digit, "
+    "at most 63 characters",
+    CLUSTER_ID: "an ACK cluster id: 'c' followed by 32 lowercase hex digits",
+    ECS_INSTANCE_TYPE: "an ECS instance type such as ecs.gn6i-c4g1.xlarge",
+    VSWITCH_ID: "a vSwitch id such as vsw-2ze0123456789abcdefgh",
+    SLS_LOGSTORE: "an SLS logstore name: 3-63 lowercase letters, digits, '_' and '-'",
+    QUANTITY: "a Kubernetes quantity such as 4, 500m, 12Gi",
+    IMAGE: "an image reference such as registry/repo:tag or repo@sha256:<digest>",
+}
+
+
+def _pattern(regex: str, max_length: Optional[int] = None, what: Optional[str] = None):
+    """A string rule whose error says in words (`what`, or RULE_TEXT) what is allowed."""
+    compiled = re.compile(regex)
+    text = what if what is not None else RULE_TEXT[regex]
+
+    def check(value: str) -> str:
+        if not compiled.match(value) or (max_length is not None and len(value) > max_length):
+            raise ValueError(f"must be {text}")
+        return value
+
+    return AfterValidator(check)
 
 
 def _quantity(value: object) -> object:
@@ -203,9 +238,13 @@ class AutoscalingSettings(_Section):
     """Fewest pods (0 would need the HPAScaleToZero feature gate, which ACK does not enable)."""
     max_replicas: Annotated[int, Field(ge=1, le=1000)] = 10
     """Most pods."""
-    target_qps: Annotated[Union[int, float], Field(gt=0, le=100000)] = 10
+    target_qps: Annotated[float, Field(gt=0, le=100000)] = 10.0
     """Requests per second per pod; the HPA scales out above it and in below it."""
-    sls_project: Optional[Annotated[str, _pattern(SLS_PROJECT)]] = None
+    sls_project: Optional[
+        Annotated[
+            str, _pattern(SLS_PROJECT, what="an SLS project name: 3-63 lowercase letters, digits and '-'")
+        ]
+    ] = None
     """SLS project of the ingress logs; `k8s-log-<clusterId>` when absent."""
     sls_logstore: Annotated[str, _pattern(SLS_LOGSTORE)] = "nginx-ingress"
     """SLS logstore of the ingress logs."""

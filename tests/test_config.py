@@ -1,0 +1,249 @@
+"""Every config rule: a wrong value stops the program with a message naming the dotted key,
+and nothing at all (not even a provider) is registered."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError
+from config.rules import default_bucket_name, parse_model_source
+from config.schema import OSS_BUCKET
+from conftest import MODEL_VERSION
+from harness import run_expecting_error, run_program
+
+NS = "elastic-inference:"
+
+
+def _set(path: str, value):
+    """A mutation that sets `section.key.sub` (creating sections) in a stack config."""
+
+    def mutate(cfg: dict) -> None:
+        head, *rest = path.split(".")
+        node = cfg.setdefault(NS + head, {}) if rest else cfg
+        if not rest:
+            cfg[NS + head] = value
+            return
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+
+    return mutate
+
+
+def _drop(path: str):
+    def mutate(cfg: dict) -> None:
+        head, *rest = path.split(".")
+        if not rest:
+            del cfg[NS + head]
+            return
+        node = cfg[NS + head]
+        for part in rest[:-1]:
+            node = node[part]
+        del node[rest[-1]]
+
+    return mutate
+
+
+# (id, mutation, dotted key the message must name, words it must contain)
+CASES = [
+    ("unknown-top-level-key", _set("clusterIdd", "x"), "clusterIdd", "unknown key (did you mean 'clusterId'?)"),
+    ("unknown-nested-key", _set("autoscaling.maxReplica", 5), "autoscaling.maxReplica",
+     "did you mean 'maxReplicas'?"),
+    ("unknown-deep-key", _set("capacity.nodePool.maxsize", 5), "capacity.nodePool.maxsize",
+     "allowed here: vswitchIds, minSize, maxSize"),
+    ("missing-cluster-id", _drop("clusterId"), "clusterId", "is required and not set"),
+    ("missing-ingress-host", _drop("ingress.host"), "ingress.host", "is required"),
+    ("missing-model", _drop("model"), "model", "is required"),
+    ("cluster-id-format", _set("clusterId", "my-cluster"), "clusterId", "'c' followed by 32"),
+    ("protect-not-boolean", _set("protect", "yes"), "protect", "valid boolean"),
+    ("object-given-scalar", _set("autoscaling", "10"), "autoscaling", "valid dictionary"),
+    ("string-for-integer", _set("autoscaling.maxReplicas", "10"), "autoscaling.maxReplicas",
+     "valid integer"),
+    ("min-replicas-zero", _set("autoscaling.minReplicas", 0), "autoscaling.minReplicas",
+     "greater than or equal to 1"),
+    ("target-qps-positive", _set("autoscaling.targetQps", 0), "autoscaling.targetQps",
+     "greater than 0"),
+    ("on-demand-percentage-range", _set("capacity.nodePool.onDemandPercentage", 101),
+     "capacity.nodePool.onDemandPercentage", "less than or equal to 100"),
+    ("capacity-mode", _set("capacity.mode", "ec2"), "capacity.mode", "'eci' or 'nodepool'"),
+    ("eci-scheduling", _set("capacity.eci.scheduling", "sometimes"), "capacity.eci.scheduling",
+     "'only' or 'burst'"),
+    ("spot-strategy", _set("capacity.nodePool.spotStrategy", "NoSpot"),
+     "capacity.nodePool.spotStrategy", "'SpotAsPriceGo' or 'SpotWithPriceLimit'"),
+    ("storage-auth", _set("storage.auth", "accessKey"), "storage.auth", "'ramUser' or 'rrsa'"),
+    ("instance-types-empty", _set("capacity.instanceTypes", []), "capacity.instanceTypes",
+     "at least 1 item"),
+    ("instance-types-too-many", _set("capacity.instanceTypes", [f"ecs.gn6i-c{i}g1.xlarge" for i in range(6)]),
+     "capacity.instanceTypes", "at most 5 items"),
+    ("instance-type-format", _set("capacity.instanceTypes", ["gn6i-c4g1.xlarge"]),
+     "capacity.instanceTypes[0]", "ECS instance type"),
+    ("instance-types-duplicate", _set("capacity.instanceTypes", ["ecs.gn6i-c4g1.xlarge"] * 2),
+     "capacity.instanceTypes", "lists 'ecs.gn6i-c4g1.xlarge' twice"),
+    ("vswitch-format", _set("capacity.nodePool.vswitchIds", ["subnet-1"]),
+     "capacity.nodePool.vswitchIds[0]", "vSwitch id"),
+    ("bucket-name-uppercase", _set("storage.bucket", "Acme_Models"), "storage.bucket",
+     "OSS bucket name"),
+    ("bucket-name-too-short", _set("storage.bucket", "ab"), "storage.bucket", "OSS bucket name"),
+    ("prefix-leading-slash", _set("storage.prefix", "/models/bert"), "storage.prefix",
+     "no leading or trailing '/'"),
+    ("prefix-dot-dot", _set("storage.prefix", "models/../secrets"), "storage.prefix",
+     "no '.' or '..' segments"),
+    ("model-name-uppercase", _set("model.name", "ChnSentiCorp"), "model.name", "lowercase letters"),
+    ("model-versions-empty", _set("model.versions", []), "model.versions", "at least 1 item"),
+    ("model-version-not-integer", _set("model.versions", ["latest"]), "model.versions[0]",
+     "valid integer"),
+    ("model-version-duplicate", _set("model.versions", [MODEL_VERSION, MODEL_VERSION]),
+     "model.versions", "twice"),
+    ("namespace-dns1123", _set("serving.namespace", "Inference"), "serving.namespace",
+     "DNS-1123 label"),
+    ("service-name-dns1035", _set("serving.name", "1bert"), "serving.name", "DNS-1035 label"),
+    ("image-untagged", _set("serving.image", "tensorflow/serving"), "serving.image",
+     "explicit tag or @sha256 digest"),
+    ("image-latest", _set("serving.image", "tensorflow/serving:latest"), "serving.image",
+     "'latest'"),
+    ("cpu-quantity", _set("serving.cpu", "four"), "serving.cpu", "Kubernetes quantity"),
+    ("memory-quantity", _set("serving.memory", "12GB"), "serving.memory", "Kubernetes quantity"),
+    ("gpus-range", _set("serving.gpus", 9), "serving.gpus", "less than or equal to 8"),
+    ("ingress-host-no-dot", _set("ingress.host", "bert"), "ingress.host", "DNS host name"),
+    ("ingress-host-uppercase", _set("ingress.host", "Bert.Example.com"), "ingress.host",
+     "DNS host name"),
+    ("tls-secret-name", _set("ingress.tlsSecretName", "Bert_TLS"), "ingress.tlsSecretName",
+     "DNS-1123 subdomain"),
+    ("sls-logstore", _set("autoscaling.slsLogstore", "X"), "autoscaling.slsLogstore",
+     "SLS logstore"),
+    # Cross-field rules.
+    ("min-exceeds-max-replicas", _set("autoscaling.minReplicas", 5), "autoscaling.minReplicas",
+     "must not exceed autoscaling.maxReplicas (5 > 4)"),
+    ("pool-min-exceeds-max", _set("capacity.nodePool.minSize", 11), "capacity.nodePool.minSize",
+     "must not exceed capacity.nodePool.maxSize (11 > 10)"),
+    ("gpu-image-without-gpu", _set("serving.gpus", 0), "serving.gpus",
+     "at least 1 for the GPU image"),
+    ("oss-source-bad-bucket", _set("model.source", "oss://Bad_Bucket/models/x"), "model.source",
+     "not a valid OSS bucket name"),
+    ("oss-source-no-prefix", _set("model.source", "oss://acme-models"), "model.source",
+     "needs a key prefix"),
+    # The model on disk.
+    ("model-source-missing", _set("model.source", "./models/nope"), "model.source",
+     "does not exist"),
+    ("model-version-missing", _set("model.versions", [1700000000]), "model.versions[0]",
+     f"integer version directories present: ['{MODEL_VERSION}']"),
+    ("region-missing", lambda cfg: cfg.pop("alicloud:region"), "alicloud:region", "is required"),
+    ("region-format", lambda cfg: cfg.update({"alicloud:region": "Beijing"}), "alicloud:region",
+     "region id"),
+]
+
+
+@pytest.mark.parametrize("mutate,key,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_bad_value_names_key_and_registers_nothing(dev_config, mutate, key, words, preview, monkeypatch):
+    monkeypatch.delenv("ALICLOUD_REGION", raising=False)
+    mutate(dev_config)
+    error, result = run_expecting_error(dev_config, preview=preview)
+    assert isinstance(error, ConfigError), repr(error)
+    assert f"  - {key}: " in str(error), str(error)
+    assert words in str(error), str(error)
+    assert result.resources == [], [r.name for r in result.resources]
+    assert result.invokes == []
+
+
+def test_version_dir_without_saved_model(dev_config, project_dir):
+    version_dir = project_dir / "models" / "chnsenticorp" / str(MODEL_VERSION)
+    (version_dir / "saved_model.pb").unlink()
+    error, result = run_expecting_error(dev_config)
+    assert f"  - model.versions[0]: '{Path('models/chnsenticorp') / str(MODEL_VERSION)}' holds neither saved_model.pb nor saved_model.pbtxt" in str(error)
+    assert result.resources == []
+
+
+def test_saved_model_pbtxt_is_accepted(dev_config, project_dir):
+    version_dir = project_dir / "models" / "chnsenticorp" / str(MODEL_VERSION)
+    (version_dir / "saved_model.pb").rename(version_dir / "saved_model.pbtxt")
+    result = run_program(dev_config)
+    assert result.exports["modelUri"].endswith("/models/chnsenticorp")
+
+
+def test_every_problem_is_reported_at_once(dev_config):
+    _set("autoscaling.minReplicas", 0)(dev_config)
+    _set("capacity.mode", "ec2")(dev_config)
+    _set("ingress.host", "bert")(dev_config)
+    error, _ = run_expecting_error(dev_config)
+    assert "3 problems" in str(error)
+    for key in ("autoscaling.minReplicas", "capacity.mode", "ingress.host"):
+        assert f"  - {key}: " in str(error)
+
+
+def test_cross_field_and_disk_problems_are_reported_together(dev_config):
+    _set("autoscaling.minReplicas", 9)(dev_config)
+    _set("model.source", "./models/elsewhere")(dev_config)
+    error, _ = run_expecting_error(dev_config)
+    assert "autoscaling.minReplicas: must not exceed" in str(error)
+    assert "model.source: directory" in str(error)
+
+
+def test_oss_source_conflicting_storage_is_rejected(dev_config):
+    _set("model.source", "oss://acme-models/models/bert")(dev_config)
+    _set("storage.bucket", "other-bucket")(dev_config)
+    _set("storage.prefix", "models/other")(dev_config)
+    error, result = run_expecting_error(dev_config)
+    assert "storage.bucket: is 'other-bucket' but model.source is in bucket 'acme-models'" in str(error)
+    assert "storage.prefix: is 'models/other' but model.source has prefix 'models/bert'" in str(error)
+    assert result.resources == []
+
+
+def test_kubeconfig_like_values_are_never_echoed_in_errors(dev_config):
+    """A value is shown to help fix it, but long values are cut so a pasted blob is not logged."""
+    _set("ingress.host", "x" * 300)(dev_config)
+    error, _ = run_expecting_error(dev_config)
+    assert "x" * 100 not in str(error)
+
+
+def test_cpu_accepts_a_number(dev_config):
+    _set("serving.cpu", 4)(dev_config)
+    run_program(dev_config)  # no error: YAML `cpu: 4` is the quantity "4"
+
+
+def test_nodepool_keys_may_stay_in_eci_mode(dev_config):
+    """Switching modes is a one-key change: the other mode's block is kept and ignored."""
+    _set("capacity.nodePool", {"minSize": 0, "maxSize": 3})(dev_config)
+    run_program(dev_config)
+
+
+def test_region_from_environment(dev_config, monkeypatch):
+    dev_config.pop("alicloud:region")
+    monkeypatch.setenv("ALICLOUD_REGION", "cn-hangzhou")
+    result = run_program(dev_config)
+    assert result.exports["ossEndpoint"] == "oss-cn-hangzhou-internal.aliyuncs.com"
+
+
+@pytest.mark.parametrize(
+    "stack",
+    ["dev", "prod", "Feature_Branch.42", "a" * 100, "---", "x"],
+)
+def test_default_bucket_name_is_valid_and_stable(stack):
+    import re
+
+    name = default_bucket_name("elastic-inference", stack, "c" + "0" * 32, "chnsenticorp_v2")
+    assert re.match(OSS_BUCKET, name), name
+    assert name == default_bucket_name("elastic-inference", stack, "c" + "0" * 32, "chnsenticorp_v2")
+    assert name != default_bucket_name("elastic-inference", stack, "c" + "1" * 32, "chnsenticorp_v2")
+
+
+@pytest.mark.parametrize(
+    "uri,bucket,prefix",
+    [
+        ("oss://acme-models/models/bert", "acme-models", "models/bert"),
+        ("oss://acme-models/models/bert/", "acme-models", "models/bert"),
+    ],
+)
+def test_parse_oss_source(uri, bucket, prefix):
+    source, problems = parse_model_source(uri)
+    assert problems == []
+    assert (source.oss_bucket, source.oss_prefix, source.managed) == (bucket, prefix, False)
+
+
+def test_missing_model_dir_message_says_where_relative_paths_are_read(dev_config, project_dir):
+    shutil.rmtree(project_dir / "models")
+    error, _ = run_expecting_error(dev_config)
+    assert "relative paths are read from the project directory" in str(error)
