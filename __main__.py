@@ -2,25 +2,59 @@
 
 import pulumi
 
+from components.autoscaler import Autoscaler, AutoscalerArgs
+from components.autoscaler_spec import ScalingBehavior
+from components.cluster import Cluster, ClusterArgs
 from components.model_store import ModelStore, ModelStoreArgs
+from components.model_volume import ModelVolume, ModelVolumeArgs
+from components.placement import Placement
+from components.public_endpoint import PublicEndpoint, PublicEndpointArgs
+from components.serving_spec import ServingInputs, recommended_labels
+from components.tf_serving import TfServing, TfServingArgs
 from config import load_settings
 
-settings = load_settings()  # raises ConfigError, naming each bad key, before any resource
+s = load_settings()  # raises ConfigError, naming each bad key, before any resource exists
+ns, name = s.serving.namespace, s.serving.name
+labels = recommended_labels(name, s.serving.image)
 
-tags = {"app": "elastic-inference", "stack": settings.stack, "managed-by": "pulumi"}
-store = ModelStore(
-    "model",
-    ModelStoreArgs(
-        bucket=settings.storage.bucket,
-        prefix=settings.storage.prefix,
-        region=settings.region,
-        local_dir=settings.model_source.local_dir,
-        versions=tuple(settings.model.versions),
-        protect=settings.protect,
-        tags=tags,
-    ),
-)
+store = ModelStore("model", ModelStoreArgs(
+    bucket=s.storage.bucket, prefix=s.storage.prefix, region=s.region,
+    local_dir=s.model_source.local_dir, versions=tuple(s.model.versions), protect=s.protect,
+    tags={"app": "elastic-inference", "stack": s.stack, "managed-by": "pulumi"}))
+cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
+                                         labels={"app.kubernetes.io/part-of": "elastic-inference"}))
+placement = Placement()
+volume = ModelVolume("model-volume", ModelVolumeArgs(
+    stack=s.stack, cluster_id=s.cluster_id, namespace=ns, name=name, bucket=s.storage.bucket,
+    endpoint=store.endpoint_host, prefix=s.storage.prefix, auth=s.storage.auth,
+    provider=cluster.provider, depends_on=[store, cluster]))
+serving = TfServing("serving", TfServingArgs(
+    serving=ServingInputs(
+        namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
+        memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
+        claim_name=volume.planned_claim_name, poll_seconds=s.serving.file_system_poll_seconds),
+    placement=placement, provider=cluster.provider, depends_on=[volume, store, cluster]))
+scaler = Autoscaler("autoscaler", AutoscalerArgs(
+    namespace=ns, name=name, deployment_name=serving.deployment_name,
+    service_name=serving.service_name, service_port=serving.rest_port,
+    sls_project=s.sls_project, sls_logstore=s.autoscaling.sls_logstore,
+    min_replicas=s.autoscaling.min_replicas, max_replicas=s.autoscaling.max_replicas,
+    target_qps=s.autoscaling.target_qps, behavior=ScalingBehavior(
+        s.autoscaling.scale_up_stabilization_seconds, s.autoscaling.scale_up_pods_per_minute,
+        s.autoscaling.scale_down_stabilization_seconds, s.autoscaling.scale_down_pods_per_minute),
+    provider=cluster.provider, labels=labels))
+endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
+    namespace=ns, name=name, host=s.ingress.host, class_name=s.ingress.class_name,
+    service_name=serving.service_name, service_port=serving.rest_port,
+    tls_secret_name=s.ingress.tls_secret_name, provider=cluster.provider, labels=labels))
 
+pulumi.export("endpointUrl", endpoint.url)
+pulumi.export("predictUrl", endpoint.url.apply(lambda u: f"{u}/v1/models/{s.model.name}:predict"))
+pulumi.export("grpcAddress", serving.service_name.apply(
+    lambda svc: f"{svc}.{ns}.svc.cluster.local:{serving.grpc_port}"))
+pulumi.export("namespace", cluster.namespace)
+pulumi.export("deploymentName", serving.deployment_name)
+pulumi.export("hpaName", scaler.hpa_name)
 pulumi.export("bucket", store.bucket)
 pulumi.export("ossEndpoint", store.endpoint)
 pulumi.export("modelUri", store.model_uri)

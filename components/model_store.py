@@ -46,6 +46,8 @@ class ModelStore(pulumi.ComponentResource):
     prefix: pulumi.Output[str]
     model_uri: pulumi.Output[str]
     object_keys: pulumi.Output[list[str]]
+    endpoint_host: str
+    """The internal endpoint as a plain value (it depends only on the region)."""
 
     def __init__(
         self, name: str, args: ModelStoreArgs, opts: Optional[pulumi.ResourceOptions] = None
@@ -80,7 +82,8 @@ class ModelStore(pulumi.ComponentResource):
                     )
                 )
 
-        self.endpoint = pulumi.Output.from_input(oss_internal_endpoint(args.region))
+        self.endpoint_host = oss_internal_endpoint(args.region)
+        self.endpoint = pulumi.Output.from_input(self.endpoint_host)
         self.prefix = pulumi.Output.from_input(args.prefix)
         self.model_uri = self.bucket.apply(lambda b: model_uri(b, args.prefix))
         self.object_keys = pulumi.Output.from_input(keys)

@@ -229,6 +229,9 @@ class ServingSettings(_Section):
     """CPU request and limit per pod (Kubernetes quantity)."""
     memory: Quantity = "12Gi"
     """Memory request and limit per pod (Kubernetes quantity)."""
+    file_system_poll_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
+    """How often TF Serving lists the model directory. Each poll is an OSS LIST through ossfs;
+    served versions change by rollout here, so rarely is enough (0: poll once at start)."""
 
 
 class AutoscalingSettings(_Section):
@@ -248,6 +251,14 @@ class AutoscalingSettings(_Section):
     """SLS project of the ingress logs; `k8s-log-<clusterId>` when absent."""
     sls_logstore: Annotated[str, _pattern(SLS_LOGSTORE)] = "nginx-ingress"
     """SLS logstore of the ingress logs."""
+    scale_up_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
+    """Scale out on the first high reading: the metric is already 10-25 s old."""
+    scale_up_pods_per_minute: Annotated[int, Field(ge=1, le=1000)] = 4
+    """Pods added per minute at most (or +100%, whichever is more)."""
+    scale_down_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    """Scale in only after QPS stayed low this long: a GPU pod is slow to bring back."""
+    scale_down_pods_per_minute: Annotated[int, Field(ge=1, le=1000)] = 1
+    """Pods removed per minute at most."""
 
 
 class IngressSettings(_Section):

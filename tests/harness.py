@@ -26,6 +26,8 @@ MAIN = ROOT / "__main__.py"
 PROJECT = "elastic-inference"
 SECRET_SIG = rpc._special_secret_sig  # the marker a secret value carries on the wire
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: s3cr3t-token}\n"
+FAKE_ACCESS_KEY_SECRET = "FAKE-ak-secret-must-never-leak"
+FAKE_ACCOUNT_ID = "1234567890123456"
 
 
 @dataclass
@@ -69,8 +71,31 @@ class StackResult:
         return next(r for r in self.resources if r.urn == urn)
 
     def kubernetes(self) -> list[Registration]:
-        return [r for r in self.resources if r.type.startswith("kubernetes:") and r.custom
-                and not r.type.startswith("pulumi:providers:")]
+        """Every Kubernetes object (not the provider)."""
+        return [r for r in self.resources if r.type.startswith("kubernetes:")]
+
+    def manifest(self, registration: Registration) -> dict:
+        """A Kubernetes object's inputs as the manifest the provider applies (secrets unwrapped)."""
+        return reveal(registration.inputs)
+
+    def manifests(self) -> list[dict]:
+        return [self.manifest(r) for r in self.kubernetes()]
+
+    def kind(self, kind: str) -> dict:
+        found = [m for m in self.manifests() if m["kind"] == kind]
+        assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+        return found[0]
+
+
+def reveal(value: Any) -> Any:
+    """Replace wire-format secret wrappers by their plain values (for schema validation)."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == SECRET_SIG:
+            return reveal(value["value"])
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
 
 
 class Mocks(pulumi_mocks.Mocks):
@@ -85,6 +110,9 @@ class Mocks(pulumi_mocks.Mocks):
         if args.typ == "alicloud:oss/bucket:Bucket":
             state["intranetEndpoint"] = f"oss-{self.region}-internal.aliyuncs.com"
             state["extranetEndpoint"] = f"oss-{self.region}.aliyuncs.com"
+        if args.typ == "alicloud:ram/accessKey:AccessKey":
+            state["secret"] = FAKE_ACCESS_KEY_SECRET
+            return "LTAI-fake-key-id", state
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs):
@@ -92,7 +120,9 @@ class Mocks(pulumi_mocks.Mocks):
         if args.token == "alicloud:cs/getClusterCredential:getClusterCredential":
             return {"clusterId": args.args.get("clusterId"), "kubeConfig": FAKE_KUBECONFIG,
                     "id": args.args.get("clusterId")}
-        return {}
+        if args.token == "alicloud:index/getAccount:getAccount":
+            return {"id": FAKE_ACCOUNT_ID}
+        raise NotImplementedError(f"no mock answer for invoke {args.token}")
 
 
 class CaptureMonitor(pulumi_mocks.MockMonitor):

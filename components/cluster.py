@@ -1,0 +1,53 @@
+"""Cluster: a Kubernetes provider for the ACK cluster, and the serving namespace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_alicloud as alicloud
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    """Which cluster, and the namespace every object of the stack goes into."""
+
+    cluster_id: str
+    """Existing ACK cluster id."""
+    namespace: str
+    """Namespace created for the serving objects."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels on the namespace."""
+
+
+class Cluster(pulumi.ComponentResource):
+    """Kubernetes access built from the cluster's own credentials, never the ambient kubeconfig.
+
+    Outputs: `provider` (pass to every Kubernetes object), `namespace` (name, resolved once the
+    Namespace exists, so objects that use it wait for it).
+    """
+
+    provider: k8s.Provider
+    namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("elastic-inference:cluster:Cluster", name, None, opts)
+        # The non-temporary credential: `pulumi destroy` runs with the provider's stored
+        # kubeconfig, and a short-lived one would have expired by then.
+        credential = alicloud.cs.get_cluster_credential_output(
+            cluster_id=args.cluster_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=pulumi.Output.secret(credential.kube_config),
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
+        )
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": args.namespace, "labels": dict(args.labels)},
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        self.namespace = namespace.metadata.apply(lambda m: m.name)
+        self.register_outputs({"namespace": self.namespace})

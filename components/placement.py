@@ -1,0 +1,30 @@
+"""Placement: where the serving pods run, as decided by the capacity component.
+
+The serving code applies a Placement without knowing which capacity mode produced it, so there
+is no `if mode ==` outside the capacity components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Scheduling constraints and metadata for the serving pods."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Pod nodeSelector (e.g. the GPU pool's node label)."""
+    tolerations: Sequence[Mapping[str, Any]] = ()
+    """Pod tolerations (e.g. the GPU taint, or the virtual node's taint)."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra pod labels (e.g. alibabacloud.com/eci)."""
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Extra pod annotations (e.g. ECI specs, spot strategy, image cache)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Resources the workload waits for, and that `pulumi destroy` removes after it."""
+    describe: Optional[str] = None
+    """One line for humans: where the pods go."""

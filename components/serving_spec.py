@@ -1,0 +1,315 @@
+"""Pure builders for the TensorFlow Serving workload: model config text and the manifests.
+
+Manifests are plain Kubernetes dicts (camelCase, as `kubectl` reads them) so tests validate them
+against the Kubernetes schemas directly and the component passes them to pulumi-kubernetes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+GRPC_PORT = 8500
+REST_PORT = 8501
+CONFIG_DIR = "/etc/tfserving"
+MODEL_ROOT = "/models"
+MODEL_CONFIG_FILE = "models.config"
+MONITORING_CONFIG_FILE = "monitoring.config"
+METRICS_PATH = "/monitoring/prometheus/metrics"
+SERVER_BINARY = "/usr/bin/tensorflow_model_server"
+# A fixed non-root identity; the OSS mount is world-readable (allow_other, umask=022).
+RUN_AS_UID = 1000
+# Endpoints are removed from the Service and the ingress upstream before SIGTERM arrives.
+PRESTOP_SLEEP_SECONDS = 15
+# preStop + draining in-flight requests; spot reclaims give minutes of notice, this fits in.
+TERMINATION_GRACE_SECONDS = 60
+# Loading a multi-GB model from OSS onto a cold GPU node: allow 15 minutes before restarting.
+STARTUP_PERIOD_SECONDS = 10
+STARTUP_FAILURE_THRESHOLD = 90
+
+
+@dataclass(frozen=True)
+class ServingInputs:
+    """Everything the serving manifests are built from (all plain values)."""
+
+    namespace: str
+    name: str
+    image: str
+    gpus: int
+    cpu: str
+    memory: str
+    model_name: str
+    versions: tuple[int, ...]
+    claim_name: str
+    poll_seconds: int
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, Any]] = ()
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+def content_hash(content: Any) -> str:
+    """Short stable hash of JSON-able content, for names of immutable objects."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def model_base_path(model_name: str) -> str:
+    """Where the OSS volume is mounted in the container: the model config's base_path."""
+    return f"{MODEL_ROOT}/{model_name}"
+
+
+def image_version(image: str) -> str:
+    """The tag (or digest) of an image reference, for the app.kubernetes.io/version label."""
+    last = image.rsplit("/", 1)[-1]
+    if "@sha256:" in last:
+        return last.split("@sha256:", 1)[1][:12]
+    return last.split(":", 1)[1][:63]
+
+
+def selector_labels(name: str) -> dict[str, str]:
+    """The immutable Deployment selector: never add to it (changing it forces a replacement)."""
+    return {"app.kubernetes.io/name": "tensorflow-serving", "app.kubernetes.io/instance": name}
+
+
+def recommended_labels(name: str, image: str) -> dict[str, str]:
+    """Kubernetes recommended labels on every object of the workload."""
+    return {
+        **selector_labels(name),
+        "app.kubernetes.io/version": image_version(image),
+        "app.kubernetes.io/component": "inference-server",
+        "app.kubernetes.io/part-of": "elastic-inference",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def model_config_text(model_name: str, base_path: str, versions: Sequence[int]) -> str:
+    """TF Serving ModelServerConfig (text proto) serving exactly `versions`.
+
+    The version policy can only be set here: `--model_version_policy` is no flag and arena's
+    `--version-policy` does nothing (kubeflow/arena#703).
+    """
+    version_lines = "".join(f"        versions: {v}\n" for v in sorted(versions))
+    return (
+        "model_config_list {\n"
+        "  config {\n"
+        f"    name: {json.dumps(model_name)}\n"
+        f"    base_path: {json.dumps(base_path)}\n"
+        '    model_platform: "tensorflow"\n'
+        "    model_version_policy {\n"
+        "      specific {\n"
+        f"{version_lines}"
+        "      }\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def monitoring_config_text() -> str:
+    """Prometheus metrics on the REST port."""
+    return f'prometheus_config {{\n  enable: true\n  path: "{METRICS_PATH}"\n}}\n'
+
+
+def config_map_manifest(s: ServingInputs) -> dict:
+    """The server's config files. Its name carries a hash of the content, so a change of the
+    served versions creates a new ConfigMap and rolls the pods (a mounted ConfigMap edit would
+    not restart TF Serving)."""
+    data = {
+        MODEL_CONFIG_FILE: model_config_text(s.model_name, model_base_path(s.model_name), s.versions),
+        MONITORING_CONFIG_FILE: monitoring_config_text(),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"{s.name}-config-{content_hash(data)}",
+            "namespace": s.namespace,
+            "labels": recommended_labels(s.name, s.image),
+        },
+        "data": data,
+    }
+
+
+def server_args(s: ServingInputs) -> list[str]:
+    """tensorflow_model_server flags."""
+    return [
+        f"--port={GRPC_PORT}",
+        f"--rest_api_port={REST_PORT}",
+        f"--model_config_file={CONFIG_DIR}/{MODEL_CONFIG_FILE}",
+        f"--monitoring_config_file={CONFIG_DIR}/{MONITORING_CONFIG_FILE}",
+        # The default 1 s poll is one OSS LIST per second per pod through ossfs
+        # (tensorflow/serving#1916); versions change by rollout here, so poll rarely.
+        f"--file_system_poll_wait_seconds={s.poll_seconds}",
+    ]
+
+
+def readiness_path(model_name: str, versions: Sequence[int]) -> str:
+    """Ready only when the newest served version is AVAILABLE.
+
+    `/v1/models/<name>` answers 200 while a version is still LOADING (kubeflow/kubeflow#2987);
+    the metadata endpoint of a specific version needs a loaded servable and answers 404 until
+    the version is AVAILABLE. Unversioned requests go to the newest version, so that one gates.
+    """
+    return f"/v1/models/{model_name}/versions/{max(versions)}/metadata"
+
+
+def service_account_manifest(s: ServingInputs) -> dict:
+    """A dedicated identity without an API token: the server never talks to Kubernetes."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": s.name,
+            "namespace": s.namespace,
+            "labels": recommended_labels(s.name, s.image),
+        },
+        "automountServiceAccountToken": False,
+    }
+
+
+def deployment_manifest(s: ServingInputs, config_map_name: str) -> dict:
+    """The serving Deployment. No `replicas`: the HPA owns the count (pulumi-kubernetes#2491)."""
+    resources: dict[str, dict[str, str]] = {
+        "requests": {"cpu": s.cpu, "memory": s.memory},
+        "limits": {"cpu": s.cpu, "memory": s.memory},
+    }
+    if s.gpus > 0:
+        resources["requests"]["nvidia.com/gpu"] = str(s.gpus)
+        resources["limits"]["nvidia.com/gpu"] = str(s.gpus)
+    labels = recommended_labels(s.name, s.image)
+    ready = {"httpGet": {"path": readiness_path(s.model_name, s.versions), "port": "http"}}
+    container = {
+        "name": "tensorflow-serving",
+        "image": s.image,
+        "imagePullPolicy": "IfNotPresent",
+        # The image's entrypoint is a shell script without `exec`: run the server directly so
+        # SIGTERM reaches it and in-flight requests finish.
+        "command": [SERVER_BINARY],
+        "args": server_args(s),
+        "ports": [
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+            {"name": "http", "containerPort": REST_PORT, "protocol": "TCP"},
+        ],
+        "resources": resources,
+        "startupProbe": {
+            **ready,
+            "periodSeconds": STARTUP_PERIOD_SECONDS,
+            "timeoutSeconds": 5,
+            "failureThreshold": STARTUP_FAILURE_THRESHOLD,
+        },
+        "readinessProbe": {**ready, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
+        # Liveness asks only whether the server answers; a slow model must not cause restarts.
+        "livenessProbe": {
+            "httpGet": {"path": f"/v1/models/{s.model_name}", "port": "http"},
+            "periodSeconds": 20,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(PRESTOP_SLEEP_SECONDS)]}}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_UID,
+            "runAsGroup": RUN_AS_UID,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "model", "mountPath": model_base_path(s.model_name), "readOnly": True},
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": s.name,
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_UID,
+            "runAsGroup": RUN_AS_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        # Spread across zones when possible: a spot reclaim in one zone keeps the others serving.
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector_labels(s.name)},
+            }
+        ],
+        "containers": [container],
+        "volumes": [
+            {"name": "model", "persistentVolumeClaim": {"claimName": s.claim_name, "readOnly": True}},
+            {"name": "config", "configMap": {"name": config_map_name}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+        ],
+    }
+    if s.node_selector:
+        pod_spec["nodeSelector"] = dict(s.node_selector)
+    if s.tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in s.tolerations]
+    annotations = {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(REST_PORT),
+        "prometheus.io/path": METRICS_PATH,
+        **dict(s.pod_annotations),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": selector_labels(s.name)},
+            # Never drop below the current count during a rollout: new GPU pods come up first.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "revisionHistoryLimit": 5,
+            "progressDeadlineSeconds": 1800,
+            "template": {
+                "metadata": {"labels": {**labels, **dict(s.pod_labels)}, "annotations": annotations},
+                "spec": pod_spec,
+            },
+        },
+    }
+
+
+def service_manifest(s: ServingInputs) -> dict:
+    """ClusterIP Service with both ports, named so probes and the Ingress can refer to them."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": s.name,
+            "namespace": s.namespace,
+            "labels": recommended_labels(s.name, s.image),
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(s.name),
+            "ports": [
+                {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
+                {"name": "http", "port": REST_PORT, "targetPort": "http", "protocol": "TCP"},
+            ],
+        },
+    }
+
+
+def pdb_manifest(s: ServingInputs) -> dict:
+    """At most one pod down for voluntary disruptions (drains, scale-in of the pool).
+
+    maxUnavailable rather than minAvailable: with one replica, minAvailable: 1 would block
+    every node drain forever.
+    """
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {
+            "name": s.name,
+            "namespace": s.namespace,
+            "labels": recommended_labels(s.name, s.image),
+        },
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(s.name)}},
+    }

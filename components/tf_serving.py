@@ -1,0 +1,124 @@
+"""TfServing: model config, Deployment (placement applied), Service and PodDisruptionBudget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .placement import Placement
+from .serving_spec import (
+    GRPC_PORT,
+    REST_PORT,
+    ServingInputs,
+    config_map_manifest,
+    deployment_manifest,
+    pdb_manifest,
+    service_account_manifest,
+    service_manifest,
+)
+
+# A GPU pod on cold capacity: node or ECI provisioning, a multi-GB image pull and the model
+# load take far longer than pulumi-kubernetes' 10-minute default await.
+WORKLOAD_TIMEOUT = "40m"
+
+
+@dataclass(frozen=True)
+class TfServingArgs:
+    """The serving workload and where it runs."""
+
+    serving: ServingInputs
+    """Plain values the manifests are built from (claim name included)."""
+    placement: Placement
+    """Node selector, tolerations, pod labels/annotations and dependencies from the capacity."""
+    provider: k8s.Provider
+    """Kubernetes provider of the cluster."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What must exist first (the model volume and upload, the namespace)."""
+
+
+class TfServing(pulumi.ComponentResource):
+    """TensorFlow Serving behind a ClusterIP Service.
+
+    Outputs: `service_name` and `deployment_name` (resolved from the real objects), `rest_port`,
+    `grpc_port`, `config_map_name`.
+    """
+
+    service_name: pulumi.Output[str]
+    deployment_name: pulumi.Output[str]
+    config_map_name: pulumi.Output[str]
+    rest_port: int = REST_PORT
+    grpc_port: int = GRPC_PORT
+
+    def __init__(self, name: str, args: TfServingArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("elastic-inference:serving:TfServing", name, None, opts)
+        placement = args.placement
+        spec = replace(
+            args.serving,
+            node_selector=placement.node_selector,
+            tolerations=tuple(placement.tolerations),
+            pod_labels=placement.pod_labels,
+            pod_annotations=placement.pod_annotations,
+        )
+        base = dict(parent=self, provider=args.provider)
+        after = [*args.depends_on]
+
+        sa = service_account_manifest(spec)
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=sa["metadata"],
+            automount_service_account_token=sa["automountServiceAccountToken"],
+            opts=pulumi.ResourceOptions(**base, depends_on=after),
+        )
+        cm = config_map_manifest(spec)
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=cm["metadata"],
+            data=cm["data"],
+            opts=pulumi.ResourceOptions(**base, depends_on=after),
+        )
+        deployment = deployment_manifest(spec, cm["metadata"]["name"])
+        workload = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=deployment["metadata"],
+            spec=deployment["spec"],
+            opts=pulumi.ResourceOptions(
+                **base,
+                # Pods after their capacity: destroy then removes pods before the nodes go.
+                depends_on=[*after, *placement.depends_on, account, config],
+                custom_timeouts=pulumi.CustomTimeouts(create=WORKLOAD_TIMEOUT, update=WORKLOAD_TIMEOUT),
+            ),
+        )
+        svc = service_manifest(spec)
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=svc["metadata"],
+            spec=svc["spec"],
+            # The Service await waits for ready endpoints, i.e. for the same cold start.
+            opts=pulumi.ResourceOptions(
+                **base,
+                depends_on=after,
+                custom_timeouts=pulumi.CustomTimeouts(create=WORKLOAD_TIMEOUT, update=WORKLOAD_TIMEOUT),
+            ),
+        )
+        pdb = pdb_manifest(spec)
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=pdb["metadata"],
+            spec=pdb["spec"],
+            opts=pulumi.ResourceOptions(**base, depends_on=after),
+        )
+        self.service_name = service.metadata.apply(lambda m: m.name)
+        self.deployment_name = workload.metadata.apply(lambda m: m.name)
+        self.config_map_name = config.metadata.apply(lambda m: m.name)
+        self.register_outputs(
+            {
+                "serviceName": self.service_name,
+                "deploymentName": self.deployment_name,
+                "configMapName": self.config_map_name,
+                "restPort": self.rest_port,
+                "grpcPort": self.grpc_port,
+            }
+        )

@@ -1,0 +1,144 @@
+"""Unit tests of the pure spec builders, called directly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import autoscaler_spec, endpoint_spec, serving_spec, volume_spec
+
+
+def serving(**overrides) -> serving_spec.ServingInputs:
+    values = dict(
+        namespace="inference", name="bert", image="tensorflow/serving:2.19.0-gpu", gpus=1,
+        cpu="4", memory="12Gi", model_name="chnsenticorp", versions=(3, 1), claim_name="claim",
+        poll_seconds=60,
+    )
+    values.update(overrides)
+    return serving_spec.ServingInputs(**values)
+
+
+def volume(**overrides) -> volume_spec.VolumeInputs:
+    values = dict(
+        namespace="inference", name="bert", bucket="acme", endpoint="oss-cn-beijing-internal.aliyuncs.com",
+        prefix="models/bert", auth="ramUser", secret_name="bert-oss-reader",
+    )
+    values.update(overrides)
+    return volume_spec.VolumeInputs(**values)
+
+
+def test_model_config_text_is_the_exact_text_proto():
+    assert serving_spec.model_config_text("bert", "/models/bert", [3, 1]) == (
+        "model_config_list {\n"
+        "  config {\n"
+        '    name: "bert"\n'
+        '    base_path: "/models/bert"\n'
+        '    model_platform: "tensorflow"\n'
+        "    model_version_policy {\n"
+        "      specific {\n"
+        "        versions: 1\n"
+        "        versions: 3\n"
+        "      }\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def test_readiness_gates_on_the_newest_version():
+    assert serving_spec.readiness_path("bert", (3, 1, 2)) == "/v1/models/bert/versions/3/metadata"
+
+
+def test_cpu_only_pods_request_no_gpu():
+    container = serving_spec.deployment_manifest(serving(gpus=0, image="tensorflow/serving:2.19.0"), "cm")[
+        "spec"]["template"]["spec"]["containers"][0]
+    assert "nvidia.com/gpu" not in json.dumps(container["resources"])
+
+
+def test_placement_lands_in_the_pod_spec():
+    spec = serving(
+        node_selector={"inference": "tensorflow"},
+        tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
+        pod_labels={"alibabacloud.com/eci": "true"},
+        pod_annotations={"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"},
+    )
+    template = serving_spec.deployment_manifest(spec, "cm")["spec"]["template"]
+    assert template["spec"]["nodeSelector"] == {"inference": "tensorflow"}
+    assert template["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert template["metadata"]["labels"]["alibabacloud.com/eci"] == "true"
+    assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-use-specs"] == "ecs.gn6i-c4g1.xlarge"
+    # Placement labels never enter the immutable selector.
+    selector = serving_spec.deployment_manifest(spec, "cm")["spec"]["selector"]["matchLabels"]
+    assert "alibabacloud.com/eci" not in selector
+
+
+def test_no_placement_means_no_constraints():
+    pod = serving_spec.deployment_manifest(serving(), "cm")["spec"]["template"]["spec"]
+    assert "nodeSelector" not in pod and "tolerations" not in pod
+
+
+def test_config_map_name_follows_its_content():
+    a = serving_spec.config_map_manifest(serving(versions=(1,)))["metadata"]["name"]
+    b = serving_spec.config_map_manifest(serving(versions=(1, 2)))["metadata"]["name"]
+    assert a != b and a == serving_spec.config_map_manifest(serving(versions=(1,)))["metadata"]["name"]
+
+
+def test_image_version_label():
+    assert serving_spec.image_version("registry.cn-beijing.aliyuncs.com:5000/ns/tf:2.19.0-gpu") == "2.19.0-gpu"
+    assert serving_spec.image_version("tf@sha256:" + "a" * 64) == "a" * 12
+
+
+@pytest.mark.parametrize("qps,expected", [(10, "10"), (10.0, "10"), (2.5, "2500m"), (0.1, "100m")])
+def test_qps_quantity(qps, expected):
+    assert autoscaler_spec.quantity(qps) == expected
+
+
+def test_hpa_behavior_and_route():
+    behavior = autoscaler_spec.ScalingBehavior(0, 4, 600, 1)
+    hpa = autoscaler_spec.hpa_manifest(
+        namespace="ns", name="h", deployment="d", route=autoscaler_spec.ingress_route("ns", "svc", 8501),
+        sls_project="p", sls_logstore="l", min_replicas=1, max_replicas=5, target_qps=10,
+        behavior=behavior, labels={},
+    )
+    assert hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"] == "ns-svc-8501"
+    up, down = hpa["spec"]["behavior"]["scaleUp"], hpa["spec"]["behavior"]["scaleDown"]
+    assert up["stabilizationWindowSeconds"] == 0 and up["selectPolicy"] == "Max"
+    assert {"type": "Pods", "value": 4, "periodSeconds": 60} in up["policies"]
+    assert down["stabilizationWindowSeconds"] == 600
+    assert down["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 60}]
+
+
+def test_ingress_uses_the_port_number_and_tls_only_when_asked():
+    plain = endpoint_spec.ingress_manifest(namespace="ns", name="i", host="a.example.com", class_name="nginx",
+                                           service="svc", port=8501, tls_secret_name=None, labels={})
+    assert "tls" not in plain["spec"]
+    assert plain["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"number": 8501}
+    tls = endpoint_spec.ingress_manifest(namespace="ns", name="i", host="a.example.com", class_name="nginx",
+                                         service="svc", port=8501, tls_secret_name="cert", labels={})
+    assert tls["spec"]["tls"] == [{"hosts": ["a.example.com"], "secretName": "cert"}]
+    assert endpoint_spec.endpoint_url("a.example.com", True) == "https://a.example.com"
+
+
+def test_pv_name_changes_with_its_attributes_and_handle_follows():
+    a = volume_spec.pv_manifest(volume())
+    b = volume_spec.pv_manifest(volume(prefix="models/other"))
+    assert a["metadata"]["name"] != b["metadata"]["name"]
+    for pv in (a, b):
+        assert pv["spec"]["csi"]["volumeHandle"] == pv["metadata"]["name"]
+    assert a == volume_spec.pv_manifest(volume())
+    assert volume_spec.pvc_manifest(volume(), a["metadata"]["name"])["spec"]["volumeName"] == a["metadata"]["name"]
+
+
+def test_rrsa_pv_has_no_secret_reference():
+    pv = volume_spec.pv_manifest(volume(auth="rrsa", secret_name=None, role_name="r"))
+    assert "nodePublishSecretRef" not in pv["spec"]["csi"]
+    assert pv["spec"]["csi"]["volumeAttributes"]["roleName"] == "r"
+
+
+@pytest.mark.parametrize("stack", ["dev", "Feature/Branch", "x" * 80])
+def test_ram_names_fit_the_ram_limits(stack):
+    name = volume_spec.ram_name(stack, "c" + "0" * 32, "inference", "bert-tfserving", "oss-reader")
+    assert len(name) <= 64
+    assert all(c.isalnum() or c in "._-" for c in name)
+    assert name != volume_spec.ram_name(stack, "c" + "1" * 32, "inference", "bert-tfserving", "oss-reader")
