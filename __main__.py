@@ -7,7 +7,7 @@ from components.autoscaler_spec import ScalingBehavior
 from components.cluster import Cluster, ClusterArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.model_volume import ModelVolume, ModelVolumeArgs
-from components.placement import Placement
+from components.capacity import build_capacity, node_pool_id
 from components.public_endpoint import PublicEndpoint, PublicEndpointArgs
 from components.serving_spec import ServingInputs, recommended_labels
 from components.tf_serving import TfServing, TfServingArgs
@@ -23,7 +23,7 @@ store = ModelStore("model", ModelStoreArgs(
     tags={"app": "elastic-inference", "stack": s.stack, "managed-by": "pulumi"}))
 cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
                                          labels={"app.kubernetes.io/part-of": "elastic-inference"}))
-placement = Placement()
+capacity = build_capacity(s, cluster.provider)
 volume = ModelVolume("model-volume", ModelVolumeArgs(
     stack=s.stack, cluster_id=s.cluster_id, namespace=ns, name=name, bucket=s.storage.bucket,
     endpoint=store.endpoint_host, prefix=s.storage.prefix, auth=s.storage.auth,
@@ -33,7 +33,7 @@ serving = TfServing("serving", TfServingArgs(
         namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
         memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
         claim_name=volume.planned_claim_name, poll_seconds=s.serving.file_system_poll_seconds),
-    placement=placement, provider=cluster.provider, depends_on=[volume, store, cluster]))
+    placement=capacity.placement, provider=cluster.provider, depends_on=[volume, store, cluster]))
 scaler = Autoscaler("autoscaler", AutoscalerArgs(
     namespace=ns, name=name, deployment_name=serving.deployment_name,
     service_name=serving.service_name, service_port=serving.rest_port,
@@ -42,7 +42,7 @@ scaler = Autoscaler("autoscaler", AutoscalerArgs(
     target_qps=s.autoscaling.target_qps, behavior=ScalingBehavior(
         s.autoscaling.scale_up_stabilization_seconds, s.autoscaling.scale_up_pods_per_minute,
         s.autoscaling.scale_down_stabilization_seconds, s.autoscaling.scale_down_pods_per_minute),
-    provider=cluster.provider, labels=labels))
+    provider=cluster.provider, labels=labels, depends_on=[cluster.metrics_adapter]))
 endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
     namespace=ns, name=name, host=s.ingress.host, class_name=s.ingress.class_name,
     service_name=serving.service_name, service_port=serving.rest_port,
@@ -58,3 +58,6 @@ pulumi.export("hpaName", scaler.hpa_name)
 pulumi.export("bucket", store.bucket)
 pulumi.export("ossEndpoint", store.endpoint)
 pulumi.export("modelUri", store.model_uri)
+pulumi.export("capacityMode", s.capacity.mode)
+pulumi.export("capacity", capacity.placement.describe)
+pulumi.export("nodePoolId", node_pool_id(capacity))  # None in eci mode

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -33,6 +33,8 @@ class AutoscalerArgs:
     behavior: ScalingBehavior
     provider: k8s.Provider
     labels: Mapping[str, str] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What must exist first (the metrics adapter that serves the metric)."""
 
 
 class Autoscaler(pulumi.ComponentResource):
@@ -68,7 +70,7 @@ class Autoscaler(pulumi.ComponentResource):
             f"{name}-hpa",
             metadata={"name": args.name, "namespace": args.namespace, "labels": dict(args.labels)},
             spec=manifest.apply(lambda m: m["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)),
         )
         self.hpa_name = hpa.metadata.apply(lambda m: m.name)
         self.register_outputs({"hpaName": self.hpa_name, "route": self.route})

@@ -9,6 +9,8 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
+from .capacity_spec import METRICS_ADAPTER_ADDON
+
 
 @dataclass(frozen=True)
 class ClusterArgs:
@@ -31,6 +33,8 @@ class Cluster(pulumi.ComponentResource):
 
     provider: k8s.Provider
     namespace: pulumi.Output[str]
+    metrics_adapter: pulumi.Resource
+    """The addon that serves `sls_ingress_qps` to the HPA (installed if missing, never removed)."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:cluster:Cluster", name, None, opts)
@@ -48,6 +52,13 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata={"name": args.namespace, "labels": dict(args.labels)},
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        self.metrics_adapter = alicloud.cs.KubernetesAddon(
+            f"{name}-metrics-adapter",
+            cluster_id=args.cluster_id,
+            name=METRICS_ADAPTER_ADDON,
+            # Cluster-wide and possibly shared with other HPAs: destroy leaves it installed.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.namespace = namespace.metadata.apply(lambda m: m.name)
         self.register_outputs({"namespace": self.namespace})

@@ -253,6 +253,9 @@ def deployment_manifest(s: ServingInputs, config_map_name: str) -> dict:
     if s.tolerations:
         pod_spec["tolerations"] = [dict(t) for t in s.tolerations]
     annotations = {
+        # The /tmp emptyDir would otherwise stop the cluster autoscaler from ever removing the
+        # node under the pod: scale-in must be able to give GPU nodes back.
+        "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
         "prometheus.io/scrape": "true",
         "prometheus.io/port": str(REST_PORT),
         "prometheus.io/path": METRICS_PATH,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .instance_types import CATALOG, node_allocatable
 from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, StackConfig
 
 Problem = tuple[str, str]
@@ -133,6 +134,16 @@ def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[
                 "(use a CPU image such as tensorflow/serving:2.19.0 to serve without a GPU)",
             )
         )
+    if pool.spot_strategy == "SpotWithPriceLimit" and pool.spot_price_limit is None:
+        problems.append(("capacity.nodePool.spotPriceLimit",
+                         "is required when capacity.nodePool.spotStrategy is SpotWithPriceLimit "
+                         "(the highest hourly price to pay per instance)"))
+    if cfg.capacity.mode == "nodepool" and pool.key_name is None:
+        problems.append(("capacity.nodePool.keyName",
+                         "is required in nodepool mode: ACK managed node pools need an ECS key "
+                         "pair (create one in the ECS console; nobody has to log in, auto repair "
+                         "replaces broken nodes)"))
+    problems += check_capacity(cfg)
     if source is not None and not source.managed:
         # The model is already in OSS: the storage location is the source, not a second place.
         if cfg.storage.bucket is not None and cfg.storage.bucket != source.oss_bucket:
@@ -151,6 +162,63 @@ def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[
                     f"{source.oss_prefix!r}; leave storage.prefix unset for an oss:// source",
                 )
             )
+    return problems
+
+
+_UNITS = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def parse_quantity(text: str) -> float:
+    """A Kubernetes quantity (as the schema accepts it) as a number of base units."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)", text)
+    assert match and match.group(2) in _UNITS, text
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def check_capacity(cfg: StackConfig) -> list[Problem]:
+    """The pods must fit the listed instance types, and maxReplicas must fit the pool."""
+    problems: list[Problem] = []
+    cpu = parse_quantity(cfg.serving.cpu)
+    memory_gib = parse_quantity(cfg.serving.memory) / 2**30
+    gpus = cfg.serving.gpus
+    pod = f"a pod ({cfg.serving.cpu} CPU, {cfg.serving.memory}, {gpus} GPU)"
+    per_node: list[int] = []
+    for index, name in enumerate(cfg.capacity.instance_types):
+        key = f"capacity.instanceTypes[{index}]"
+        spec = CATALOG.get(name)
+        if spec is None:
+            problems.append((key, f"{name!r} is not a GPU instance type this project knows; "
+                             "known: " + ", ".join(sorted(CATALOG)) +
+                             " (add it, with its vCPUs, memory and GPUs, to config/instance_types.py)"))
+            continue
+        size = f"{name} ({spec.vcpus} vCPU, {spec.memory_gib:g} GiB, {spec.gpus} {spec.gpu} GPU)"
+        if cfg.capacity.mode == "eci":
+            # ECI runs the pod on exactly this spec: the requests must fit inside it.
+            if cpu > spec.vcpus or memory_gib > spec.memory_gib or gpus > spec.gpus:
+                problems.append((key, f"{pod} does not fit the ECI spec {size}; "
+                                 "lower serving.cpu/memory/gpus or choose a larger type"))
+            continue
+        alloc_cpu, alloc_mem = node_allocatable(spec)
+        fits = min(
+            spec.gpus // gpus if gpus else 10**6,
+            int(alloc_cpu // cpu) if cpu else 10**6,
+            int(alloc_mem // memory_gib) if memory_gib else 10**6,
+        )
+        if fits < 1:
+            problems.append((key, f"{pod} does not fit on {size} once the kubelet reservation "
+                             f"(~{spec.vcpus - alloc_cpu:.1f} vCPU, ~{spec.memory_gib - alloc_mem:.1f} GiB) "
+                             "is taken; lower serving.cpu/memory or choose a larger type"))
+        per_node.append(fits)
+    if cfg.capacity.mode == "nodepool" and per_node and min(per_node) >= 1:
+        pool = cfg.capacity.node_pool
+        room = min(per_node) * pool.max_size
+        if cfg.autoscaling.max_replicas > room:
+            problems.append(("autoscaling.maxReplicas", (
+                f"{cfg.autoscaling.max_replicas} pods do not fit in capacity.nodePool.maxSize "
+                f"{pool.max_size} nodes of the smallest listed type ({min(per_node)} pod(s) per "
+                f"node, {room} in all); raise capacity.nodePool.maxSize or lower "
+                "autoscaling.maxReplicas")))
     return problems
 
 

@@ -52,6 +52,8 @@ SLS_LOGSTORE = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 # Image reference: [registry/]repo[:tag][@sha256:digest]; the tag or digest part is checked below.
 IMAGE = r"^[a-z0-9]+([._/-]?[a-z0-9]+|[.:][0-9]+/)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
 INT64_MAX = 2**63 - 1
 
 
@@ -128,6 +130,22 @@ Dns1123Subdomain = Annotated[str, _pattern(DNS1123_SUBDOMAIN)]
 InstanceType = Annotated[str, _pattern(ECS_INSTANCE_TYPE)]
 VswitchId = Annotated[str, _pattern(VSWITCH_ID)]
 ModelVersion = Annotated[int, Field(ge=0, le=INT64_MAX)]
+LabelKey = Annotated[
+    str,
+    _pattern(
+        LABEL_KEY,
+        what="a Kubernetes label key: an optional DNS prefix and '/', then at most 63 letters, "
+        "digits, '-', '_' or '.', starting and ending with a letter or digit",
+    ),
+]
+LabelValue = Annotated[
+    str,
+    _pattern(
+        LABEL_VALUE,
+        what="a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting "
+        "and ending with a letter or digit",
+    ),
+]
 
 
 class _Section(BaseModel):
@@ -195,6 +213,17 @@ class NodePoolSettings(_Section):
     """Pay-as-you-go share of the capacity above the base (0-100)."""
     compensate_with_on_demand: bool = True
     """Add pay-as-you-go instances when spot stock runs out."""
+    spot_price_limit: Optional[Annotated[float, Field(gt=0, le=1000)]] = None
+    """Highest hourly price per instance (required with SpotWithPriceLimit)."""
+    labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)] = {"inference": "tensorflow"}
+    """Node labels of the pool; the serving pods select them."""
+    key_name: Optional[Annotated[str, _pattern(
+        r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$",
+        what="an ECS key pair name: 2-128 letters, digits, '.', '_', ':' or '-', starting with a letter",
+    )]] = None
+    """ECS key pair of the nodes (ACK requires one on managed pools; required in nodepool mode)."""
+    system_disk_size: Annotated[int, Field(ge=40, le=2048)] = 120
+    """GiB of the (encrypted) system disk: the serving image alone is several GB."""
 
 
 class CapacitySettings(_Section):

@@ -47,6 +47,7 @@ class Registration:
     delete_before_replace: bool
     custom_timeouts: dict[str, str]
     ignore_changes: list[str]
+    retain_on_delete: bool
 
 
 @dataclass
@@ -110,6 +111,8 @@ class Mocks(pulumi_mocks.Mocks):
         if args.typ == "alicloud:oss/bucket:Bucket":
             state["intranetEndpoint"] = f"oss-{self.region}-internal.aliyuncs.com"
             state["extranetEndpoint"] = f"oss-{self.region}.aliyuncs.com"
+        if args.typ == "alicloud:cs/nodePool:NodePool":
+            state["nodePoolId"] = "np-" + args.name
         if args.typ == "alicloud:ram/accessKey:AccessKey":
             state["secret"] = FAKE_ACCESS_KEY_SECRET
             return "LTAI-fake-key-id", state
@@ -120,6 +123,10 @@ class Mocks(pulumi_mocks.Mocks):
         if args.token == "alicloud:cs/getClusterCredential:getClusterCredential":
             return {"clusterId": args.args.get("clusterId"), "kubeConfig": FAKE_KUBECONFIG,
                     "id": args.args.get("clusterId")}
+        if args.token == "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools":
+            return {"clusterId": args.args.get("clusterId"), "id": "pools", "ids": ["np-default", "np-cpu"],
+                    "nodepools": [node_pool("np-default", "default-nodepool", ["vsw-zoneh", "vsw-zonei"]),
+                                  node_pool("np-cpu", "cpu-pool", ["vsw-zonei", "vsw-zonek"])]}
         if args.token == "alicloud:index/getAccount:getAccount":
             return {"id": FAKE_ACCOUNT_ID}
         raise NotImplementedError(f"no mock answer for invoke {args.token}")
@@ -155,9 +162,15 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
                         if getattr(timeouts, k)
                     },
                     ignore_changes=list(request.ignoreChanges),
+                    retain_on_delete=request.retainOnDelete,
                 )
             )
         return response
+
+
+def node_pool(pool_id: str, name: str, vswitches: list[str]) -> dict:
+    """An existing node pool as the getKubernetesNodePools invoke returns it (fields it needs)."""
+    return {"nodePoolId": pool_id, "nodePoolName": name, "vswitchIds": vswitches}
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
