@@ -119,7 +119,7 @@ def format_validation_error(exc: ValidationError) -> list[tuple[str, str]]:
         loc = tuple(err["loc"])
         # Drop pydantic's internal union/validator labels from the location.
         loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "constrained-")))
-        loc = tuple(p for p in loc if p not in ("int", "float", "str", "list[str]", "bool"))
+        loc = tuple(p for p in loc if p not in ("int", "float", "str", "list[str]", "bool", "[key]"))
         path = schema.camel_path(loc) or "(top level)"
         kind = err["type"]
         if kind == "extra_forbidden":

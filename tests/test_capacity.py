@@ -1,0 +1,219 @@
+"""Capacity: the spot GPU node pool field by field, ECI placement, switching modes, and the
+capacity cross-checks."""
+
+from __future__ import annotations
+
+import copy
+
+import kubernetes_validate
+import pytest
+
+from components.capacity_spec import (
+    ANNOTATION_IMAGE_CACHE,
+    ANNOTATION_SPECS,
+    ANNOTATION_SPOT,
+    ECI_LABEL,
+)
+from config import ConfigError
+from harness import run_expecting_error, run_program
+
+NS = "elastic-inference:"
+POOL = "alicloud:cs/nodePool:NodePool"
+ADDON = "alicloud:cs/kubernetesAddon:KubernetesAddon"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def as_nodepool(config: dict) -> dict:
+    config = copy.deepcopy(config)
+    config[NS + "capacity"]["mode"] = "nodepool"
+    config[NS + "capacity"]["instanceTypes"] = ["ecs.gn6i-c8g1.2xlarge", "ecs.gn7i-c8g1.2xlarge"]
+    config[NS + "capacity"]["nodePool"] = {"keyName": "ack-gpu-nodes", "maxSize": 4}
+    return config
+
+
+def as_eci(config: dict, **eci) -> dict:
+    config = copy.deepcopy(config)
+    config[NS + "capacity"] = {"mode": "eci", "instanceTypes": ["ecs.gn6i-c4g1.xlarge", "ecs.gn6i-c8g1.2xlarge"],
+                               "eci": eci}
+    return config
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_prod_pool_is_spot_gpu_autoscaling_field_by_field(prod_config, preview):
+    result = run_program(prod_config, "prod", preview)
+    pool = result.one(POOL).inputs
+    assert pool["scalingConfig"] == {"enable": True, "minSize": 0, "maxSize": 10, "type": "gpu"}
+    assert "desiredSize" not in pool and "nodeCount" not in pool
+    assert pool["instanceTypes"] == ["ecs.gn6i-c8g1.2xlarge", "ecs.gn7i-c8g1.2xlarge", "ecs.gn6i-c16g1.4xlarge"]
+    assert pool["instanceChargeType"] == "PostPaid"
+    assert pool["spotStrategy"] == "SpotAsPriceGo"
+    assert "spotPriceLimits" not in pool
+    assert pool["multiAzPolicy"] == "COST_OPTIMIZED"
+    assert pool["onDemandBaseCapacity"] == 0
+    assert pool["onDemandPercentageAboveBaseCapacity"] == 30
+    assert pool["compensateWithOnDemand"] is True
+    assert pool["spotInstanceRemedy"] is True
+    assert pool["spotInstancePools"] == 3
+    assert pool["systemDiskEncrypted"] is True
+    assert pool["management"]["enable"] is True and pool["management"]["autoRepair"] is True
+    assert pool["keyName"] == "ack-gpu-nodes"
+    # Looked up: the vSwitches of the cluster's other node pools, deduplicated and sorted.
+    assert pool["vswitchIds"] == ["vsw-zoneh", "vsw-zonei", "vsw-zonek"]
+    # prod is protected: a pool with nodes is not force-deleted.
+    assert pool["forceDelete"] is False
+    assert result.exports["capacityMode"] == "nodepool"
+    assert result.exports["nodePoolId"] == ("np-capacity-pool" if not preview else result.exports["nodePoolId"])
+
+
+def test_pods_select_the_pool_labels_and_tolerate_its_taints(prod_config):
+    result = run_program(prod_config, "prod")
+    pool = result.one(POOL).inputs
+    pod = result.kind("Deployment")["spec"]["template"]["spec"]
+    labels = {label["key"]: label["value"] for label in pool["labels"]}
+    assert pod["nodeSelector"] and pod["nodeSelector"].items() <= labels.items()
+    for taint in pool["taints"]:
+        assert any(
+            t["key"] == taint["key"] and t["effect"] == taint["effect"]
+            and (t["operator"] == "Exists" or t.get("value") == taint["value"])
+            for t in pod["tolerations"]
+        ), taint
+    assert ECI_LABEL not in result.kind("Deployment")["spec"]["template"]["metadata"]["labels"]
+
+
+def test_workload_depends_on_the_pool(prod_config):
+    result = run_program(prod_config, "prod")
+    assert result.one(POOL).urn in result.one(DEPLOYMENT).dependencies
+
+
+def test_dev_pool_is_force_deleted_and_configured_vswitches_are_used(dev_config):
+    config = as_nodepool(dev_config)
+    config[NS + "capacity"]["nodePool"].update(vswitchIds=["vsw-b", "vsw-a"], onDemandPercentage=0,
+                                               spotStrategy="SpotWithPriceLimit", spotPriceLimit=1.5)
+    result = run_program(config)
+    pool = result.one(POOL).inputs
+    assert pool["forceDelete"] is True
+    assert pool["vswitchIds"] == ["vsw-b", "vsw-a"]  # as given: order is priority
+    assert pool["onDemandPercentageAboveBaseCapacity"] == 0
+    assert pool["spotPriceLimits"] == [
+        {"instanceType": "ecs.gn6i-c8g1.2xlarge", "priceLimit": "1.5"},
+        {"instanceType": "ecs.gn7i-c8g1.2xlarge", "priceLimit": "1.5"},
+    ]
+    invokes = [token for token, _ in result.invokes]
+    assert "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools" not in invokes
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_dev_eci_only_labels_and_annotations(dev_config, preview):
+    result = run_program(dev_config, "dev", preview)
+    assert not result.of_type(POOL)
+    addons = {a.inputs["name"]: a for a in result.of_type(ADDON)}
+    assert set(addons) == {"ack-virtual-node", "ack-alibaba-cloud-metrics-adapter"}
+    assert all(a.retain_on_delete for a in addons.values())
+    template = result.kind("Deployment")["spec"]["template"]
+    assert template["metadata"]["labels"][ECI_LABEL] == "true"
+    annotations = template["metadata"]["annotations"]
+    assert annotations[ANNOTATION_SPECS] == "ecs.gn6i-c4g1.xlarge,ecs.gn6i-c8g1.2xlarge"
+    assert annotations[ANNOTATION_IMAGE_CACHE] == "true"
+    assert ANNOTATION_SPOT not in annotations
+    assert "alibabacloud.com/burst-resource" not in annotations
+    assert {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"} in template["spec"]["tolerations"]
+    assert addons["ack-virtual-node"].urn in result.one(DEPLOYMENT).dependencies
+    assert result.exports["capacityMode"] == "eci"
+    assert result.exports["nodePoolId"] is None
+
+
+def test_eci_burst_uses_a_resource_policy_and_spot(dev_config):
+    result = run_program(as_eci(dev_config, scheduling="burst", spot=True, imageCache=False))
+    template = result.kind("Deployment")["spec"]["template"]
+    assert ECI_LABEL not in template["metadata"]["labels"]
+    annotations = template["metadata"]["annotations"]
+    assert annotations[ANNOTATION_SPOT] == "SpotAsPriceGo"
+    assert ANNOTATION_IMAGE_CACHE not in annotations
+    policy = result.kind("ResourcePolicy")
+    assert policy["apiVersion"] == "scheduling.alibabacloud.com/v1alpha1"
+    assert policy["metadata"]["namespace"] == "inference"
+    assert policy["spec"]["units"] == [{"resource": "ecs"}, {"resource": "eci"}]
+    # It applies to exactly the serving pods.
+    assert policy["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+    assert policy["spec"]["selector"] == result.kind("Deployment")["spec"]["selector"]["matchLabels"]
+    registration = next(r for r in result.kubernetes() if r.inputs.get("kind") == "ResourcePolicy")
+    assert registration.urn in result.one(DEPLOYMENT).dependencies
+    for manifest in result.manifests():
+        if manifest["kind"] != "ResourcePolicy":
+            kubernetes_validate.validate(manifest, "1.35.0", strict=True)
+
+
+def test_hpa_waits_for_the_metrics_adapter_in_both_modes(dev_config, prod_config):
+    for result in (run_program(dev_config, "dev"), run_program(prod_config, "prod")):
+        adapter = next(a for a in result.of_type(ADDON) if a.inputs["name"] == "ack-alibaba-cloud-metrics-adapter")
+        assert adapter.urn in result.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").dependencies
+
+
+@pytest.mark.parametrize("direction", ["eci-to-nodepool", "nodepool-to-eci"])
+def test_switching_modes_changes_only_capacity_and_rolls_the_pods(dev_config, direction):
+    eci, pool = as_eci(dev_config, scheduling="only"), as_nodepool(dev_config)
+    before, after = (eci, pool) if direction == "eci-to-nodepool" else (pool, eci)
+    a, b = run_program(before), run_program(after)
+    urns_a, urns_b = {r.urn: r for r in a.resources}, {r.urn: r for r in b.resources}
+    gone, new = set(urns_a) - set(urns_b), set(urns_b) - set(urns_a)
+    capacity_types = {"elastic-inference:capacity:EciCapacity", "elastic-inference:capacity:GpuNodePool",
+                      POOL, ADDON}
+    # The engine deletes what is no longer registered: only capacity resources come and go.
+    assert {urns_a[u].type for u in gone} <= capacity_types
+    assert {urns_b[u].type for u in new} <= capacity_types
+    assert any(urns_b[u].type == POOL for u in new) == (direction == "eci-to-nodepool")
+    # The same Deployment (an update, not a replacement), with a new pod template: it rolls.
+    deployment = a.one(DEPLOYMENT).urn
+    assert deployment == b.one(DEPLOYMENT).urn
+    assert a.kind("Deployment")["spec"]["template"] != b.kind("Deployment")["spec"]["template"]
+    assert a.kind("Deployment")["spec"]["selector"] == b.kind("Deployment")["spec"]["selector"]
+    # The metrics adapter stays put across the switch (no churn of a cluster-wide addon).
+    adapter = [u for u in urns_b if urns_b[u].type == ADDON and urns_b[u].inputs["name"] == "ack-alibaba-cloud-metrics-adapter"]
+    assert adapter and adapter[0] in urns_a
+
+
+def test_flipping_prod_to_eci_works(prod_config):
+    config = copy.deepcopy(prod_config)
+    config[NS + "capacity"]["mode"] = "eci"
+    result = run_program(config, "prod")
+    assert not result.of_type(POOL)
+    assert result.kind("Deployment")["spec"]["template"]["metadata"]["labels"][ECI_LABEL] == "true"
+
+
+CROSS_CHECKS = [
+    ("pods-exceed-pool", lambda c: c[NS + "autoscaling"].update(maxReplicas=12),
+     "autoscaling.maxReplicas", "12 pods do not fit in capacity.nodePool.maxSize 10 nodes"),
+    ("pod-too-big-for-node", lambda c: c[NS + "serving"].update(cpu="8"),
+     "capacity.instanceTypes[0]", "does not fit on ecs.gn6i-c8g1.2xlarge"),
+    ("unknown-instance-type", lambda c: c[NS + "capacity"].update(instanceTypes=["ecs.g7.xlarge"]),
+     "capacity.instanceTypes[0]", "add it, with its vCPUs, memory and GPUs, to config/instance_types.py"),
+    ("key-name-required", lambda c: c[NS + "capacity"]["nodePool"].pop("keyName"),
+     "capacity.nodePool.keyName", "is required in nodepool mode"),
+    ("price-limit-required", lambda c: c[NS + "capacity"]["nodePool"].update(spotStrategy="SpotWithPriceLimit"),
+     "capacity.nodePool.spotPriceLimit", "is required when"),
+    ("gpu-image-needs-gpu", lambda c: c[NS + "serving"].update(gpus=0),
+     "serving.gpus", "at least 1 for the GPU image"),
+    ("node-labels", lambda c: c[NS + "capacity"]["nodePool"].update(labels={"bad key!": "x"}),
+     "capacity.nodePool.labels.bad key!", "Kubernetes label key"),
+]
+
+
+@pytest.mark.parametrize("mutate,key,words", [c[1:] for c in CROSS_CHECKS], ids=[c[0] for c in CROSS_CHECKS])
+def test_capacity_cross_checks(prod_config, mutate, key, words):
+    mutate(prod_config)
+    error, result = run_expecting_error(prod_config, "prod")
+    assert isinstance(error, ConfigError)
+    assert f"  - {key}: " in str(error) and words in str(error), str(error)
+    assert result.resources == []
+
+
+def test_eci_spec_must_hold_the_pod(dev_config):
+    dev_config[NS + "serving"]["memory"] = "16Gi"
+    error, _ = run_expecting_error(dev_config)
+    assert "capacity.instanceTypes[0]: a pod (4 CPU, 16Gi, 1 GPU) does not fit the ECI spec ecs.gn6i-c4g1.xlarge" in str(error)
+
+
+def test_a_larger_pool_admits_more_replicas(prod_config):
+    prod_config[NS + "autoscaling"]["maxReplicas"] = 20
+    prod_config[NS + "capacity"]["nodePool"]["maxSize"] = 20
+    run_program(prod_config, "prod")
