@@ -11,6 +11,7 @@ from components.capacity import build_capacity, node_pool_id
 from components.public_endpoint import PublicEndpoint, PublicEndpointArgs
 from components.serving_spec import ServingInputs, recommended_labels
 from components.tf_serving import TfServing, TfServingArgs
+from components.volume_spec import VolumeInputs
 from config import load_settings
 
 s = load_settings()  # raises ConfigError, naming each bad key, before any resource exists
@@ -25,9 +26,9 @@ cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
                                          labels={"app.kubernetes.io/part-of": "elastic-inference"}))
 capacity = build_capacity(s, cluster.provider)
 volume = ModelVolume("model-volume", ModelVolumeArgs(
-    stack=s.stack, cluster_id=s.cluster_id, namespace=ns, name=name, bucket=s.storage.bucket,
-    endpoint=store.endpoint_host, prefix=s.storage.prefix, auth=s.storage.auth,
-    provider=cluster.provider, depends_on=[store, cluster]))
+    volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
+                        prefix=s.storage.prefix, auth=s.storage.auth),
+    stack=s.stack, cluster_id=s.cluster_id, provider=cluster.provider, depends_on=[store, cluster]))
 serving = TfServing("serving", TfServingArgs(
     serving=ServingInputs(
         namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import pulumi
@@ -23,22 +23,13 @@ from .volume_spec import (
 class ModelVolumeArgs:
     """Where the model is and how the volume reads it."""
 
+    volume: VolumeInputs
+    """Namespace, base name, bucket, endpoint, prefix and auth mode (the credential name is
+    filled in here)."""
     stack: str
     """Stack name (RAM names are per account, so they carry it)."""
     cluster_id: str
     """Cluster whose CSI plugin mounts the volume (RRSA trusts its OIDC provider)."""
-    namespace: str
-    """Namespace of the claim and the credentials Secret."""
-    name: str
-    """Base name (the serving name)."""
-    bucket: str
-    """OSS bucket."""
-    endpoint: str
-    """Internal OSS endpoint."""
-    prefix: str
-    """Model base prefix: the mount root, and the only readable keys."""
-    auth: str
-    """ramUser | rrsa."""
     provider: k8s.Provider
     """Kubernetes provider of the cluster."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -61,24 +52,21 @@ class ModelVolume(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelVolumeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:storage:ModelVolume", name, None, opts)
         k8s_opts = dict(parent=self, provider=args.provider)
+        v = args.volume
         policy = alicloud.ram.Policy(
             f"{name}-read-policy",
-            policy_name=ram_name(args.stack, args.cluster_id, args.namespace, args.name, "oss-read"),
-            policy_document=read_policy_document(args.bucket, args.prefix),
-            description=f"Read-only access to oss://{args.bucket}/{args.prefix} for the model volume",
+            policy_name=ram_name(args.stack, args.cluster_id, v.namespace, v.name, "oss-read"),
+            policy_document=read_policy_document(v.bucket, v.prefix),
+            description=f"Read-only access to oss://{v.bucket}/{v.prefix} for the model volume",
             force=True,  # detach from principals on delete, so destroy does not stall
             opts=pulumi.ResourceOptions(parent=self),
         )
-        inputs = VolumeInputs(
-            namespace=args.namespace, name=args.name, bucket=args.bucket, endpoint=args.endpoint,
-            prefix=args.prefix, auth=args.auth,
-        )
-        if args.auth == "rrsa":
+        if v.auth == "rrsa":
             credentials = self._rrsa_role(name, args, policy)
-            inputs = VolumeInputs(**{**inputs.__dict__, "role_name": credentials.role_name})
+            inputs = replace(v, role_name=credentials.role_name, secret_name=None)
         else:
             credentials = self._ram_user_secret(name, args, policy, k8s_opts)
-            inputs = VolumeInputs(**{**inputs.__dict__, "secret_name": credentials.secret_name})
+            inputs = replace(v, secret_name=credentials.secret_name, role_name=None)
 
         pv = pv_manifest(inputs)
         volume = k8s.core.v1.PersistentVolume(
@@ -105,7 +93,7 @@ class ModelVolume(pulumi.ComponentResource):
     def _ram_user_secret(self, name, args, policy, k8s_opts) -> "_Credentials":
         user = alicloud.ram.User(
             f"{name}-reader",
-            name=ram_name(args.stack, args.cluster_id, args.namespace, args.name, "oss-reader"),
+            name=ram_name(args.stack, args.cluster_id, args.volume.namespace, args.volume.name, "oss-reader"),
             comments="Reads the served model for the OSS CSI volume (managed by Pulumi)",
             force=True,  # remove its access key and policy attachments on delete
             opts=pulumi.ResourceOptions(parent=self),
@@ -122,10 +110,10 @@ class ModelVolume(pulumi.ComponentResource):
             user_name=user.name,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
         )
-        secret_name = f"{args.name}-oss-reader"
+        secret_name = f"{args.volume.name}-oss-reader"
         secret = k8s.core.v1.Secret(
             f"{name}-reader-secret",
-            metadata={"name": secret_name, "namespace": args.namespace},
+            metadata={"name": secret_name, "namespace": args.volume.namespace},
             type="Opaque",
             # The keys the OSS CSI driver reads through nodePublishSecretRef.
             string_data={"akId": pulumi.Output.secret(key.id), "akSecret": pulumi.Output.secret(key.secret)},
@@ -135,7 +123,7 @@ class ModelVolume(pulumi.ComponentResource):
 
     def _rrsa_role(self, name, args, policy) -> "_Credentials":
         account = alicloud.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        role_name = ram_name(args.stack, args.cluster_id, args.namespace, args.name, "oss-rrsa")
+        role_name = ram_name(args.stack, args.cluster_id, args.volume.namespace, args.volume.name, "oss-rrsa")
         role = alicloud.ram.Role(
             f"{name}-rrsa-role",
             role_name=role_name,
