@@ -1,0 +1,1 @@
+"""The elastic-inference guardrail policy pack (see policies.py)."""

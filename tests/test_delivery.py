@@ -1,0 +1,225 @@
+"""Delivery: the GitHub workflows (schema, zizmor audit, the promises they make), the offline
+render, the destroy guard, and the dependency order that makes `pulumi destroy` succeed."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from harness import FAKE_ACCESS_KEY_SECRET, FAKE_KUBECONFIG, ROOT, run_program
+from tools import destroy_guard, render
+
+BIN = Path(sys.executable).parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def load_workflow(name: str) -> dict:
+    # YAML 1.1 reads the key `on` as True; GitHub reads it as the string.
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+    return {("on" if k is True else k): v for k, v in data.items()}
+
+
+def all_steps(document: dict) -> list[dict]:
+    steps = list((document.get("runs") or {}).get("steps") or [])
+    for job in (document.get("jobs") or {}).values():
+        steps += job.get("steps") or []
+    return steps
+
+
+# --- workflow files -------------------------------------------------------------------------
+
+def test_workflows_exist():
+    assert {w.name for w in WORKFLOWS} == {"pull-request.yml", "deploy.yml", "destroy.yml"}
+
+
+def test_workflows_validate_against_the_github_schema():
+    for schema, files in (("vendor.github-workflows", WORKFLOWS), ("vendor.github-actions", ACTIONS)):
+        run = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", schema, *map(str, files)],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_zizmor_finds_nothing_high():
+    run = subprocess.run([str(BIN / "zizmor"), "--offline", "--format", "json", str(ROOT / ".github")],
+                         capture_output=True, text=True)
+    findings = json.loads(run.stdout)
+    severe = [f["ident"] for f in findings if f["determinations"]["severity"] in ("High", "Medium")]
+    assert severe == [], severe
+
+
+def test_every_action_is_pinned_by_commit():
+    for document in [yaml.safe_load(p.read_text()) for p in WORKFLOWS + ACTIONS]:
+        for step in all_steps(document):
+            uses = step.get("uses")
+            if uses and not uses.startswith("./"):
+                assert SHA_PIN.match(uses), uses
+
+
+def test_least_privilege_and_no_persisted_credentials():
+    for workflow in WORKFLOWS:
+        document = load_workflow(workflow.name)
+        assert document["permissions"] == {}, workflow.name
+        for name, job in document["jobs"].items():
+            granted = job.get("permissions") or {}
+            assert set(granted.values()) <= {"read", "write"}
+            writes = {k for k, v in granted.items() if v == "write"}
+            assert writes <= {"pull-requests"}, (workflow.name, name, writes)
+        for step in all_steps(document):
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_pull_request_previews_each_stack_and_comments_the_diff():
+    document = load_workflow("pull-request.yml")
+    assert "pull_request" in document["on"] and "pull_request_target" not in document["on"]
+    preview = document["jobs"]["preview"]
+    assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert preview["permissions"]["pull-requests"] == "write"
+    pulumi = next(s for s in preview["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))["with"]
+    assert pulumi["command"] == "preview" and pulumi["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["comment-on-pr"] is True and pulumi["diff"] is True and pulumi["comment-on-summary"] is True
+    assert pulumi["policyPacks"] == "policy"
+    assert "bash .ci/run" in json.dumps(document["jobs"]["test"])
+
+
+def test_deploy_runs_up_on_main_with_prod_behind_its_environment():
+    document = load_workflow("deploy.yml")
+    assert document["on"] == {"push": {"branches": ["main"]}}
+    jobs = document["jobs"]
+    assert jobs["up-prod"]["environment"] == "prod" and jobs["up-prod"]["needs"] == "up-dev"
+    assert jobs["up-dev"]["needs"] == "test"
+    for name in ("up-dev", "up-prod"):
+        step = next(s for s in jobs[name]["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))
+        assert step["with"]["command"] == "up"
+        assert jobs[name]["concurrency"]["cancel-in-progress"] is False
+
+
+def test_destroy_is_manual_names_the_stack_and_runs_the_guard_first():
+    document = load_workflow("destroy.yml")
+    assert set(document["on"]) == {"workflow_dispatch"}
+    assert document["on"]["workflow_dispatch"]["inputs"]["stack"]["type"] == "choice"
+    steps = document["jobs"]["destroy"]["steps"]
+    guard = next(i for i, s in enumerate(steps) if "destroy_guard.py" in s.get("run", ""))
+    destroy = next(i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "destroy")
+    assert guard < destroy
+    # Inputs reach the shell through env, never interpolated into the script.
+    assert "${{" not in steps[guard]["run"]
+
+
+def test_backend_is_named_in_one_place():
+    for workflow in WORKFLOWS:
+        text = workflow.read_text()
+        assert "s3://" not in text and "file://" not in text
+    assert "PULUMI_BACKEND_URL: ${{ vars.PULUMI_BACKEND_URL }}" in (ROOT / ".github/workflows/deploy.yml").read_text()
+
+
+def test_cli_version_matches_the_sdk_pin():
+    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    assert (ROOT / ".pulumi.version").read_text().strip() == pinned
+
+
+# --- destroy guard --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack,confirm,allowed", [
+    ("dev", "dev", True), ("prod", "prod", False), ("dev", "prod", False), ("qa", "qa", False),
+    ("../x", "../x", False),
+])
+def test_destroy_guard(stack, confirm, allowed):
+    reason = destroy_guard.check(stack, confirm)
+    assert (reason == "") == allowed, reason
+    if stack == "prod":
+        assert "protected" in reason
+
+
+# --- offline render -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_render_writes_valid_manifests_and_a_plan(stack, tmp_path):
+    assert render.main(["--stack", stack, "--out", str(tmp_path), "--placeholder-model"]) == 0
+    documents = list(yaml.safe_load_all((tmp_path / stack / "kubernetes.yaml").read_text()))
+    kinds = [d["kind"] for d in documents]
+    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", "PersistentVolume"} <= set(kinds)
+    for document in documents:
+        if "." in document["apiVersion"].split("/")[0] and document["apiVersion"].endswith("alibabacloud.com/v1alpha1"):
+            continue  # ACK custom resources have no upstream schema
+        kubernetes_validate.validate(document, "1.35.0", strict=True)
+    plan = json.loads((tmp_path / stack / "plan.json").read_text())
+    types = {r["type"] for r in plan["resources"]}
+    assert "alicloud:oss/bucket:Bucket" in types
+    assert ("alicloud:cs/nodePool:NodePool" in types) == (stack == "prod")
+    assert plan["outputs"]["hpaName"] == "bert-tfserving"
+    everything = (tmp_path / stack / "kubernetes.yaml").read_text() + json.dumps(plan)
+    for secret in (FAKE_ACCESS_KEY_SECRET, "s3cr3t-token", FAKE_KUBECONFIG):
+        assert secret not in everything
+
+
+def test_render_bad_config_exits_with_the_named_key(tmp_path, capsys):
+    bad = tmp_path / "Pulumi.broken.yaml"
+    text = (ROOT / "Pulumi.dev.yaml").read_text().replace("maxReplicas: 4", "maxReplica: 4")
+    bad.write_text(text)
+    assert render.main(["--stack", "broken", "--stack-file", str(bad), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "autoscaling.maxReplica: unknown key (did you mean 'maxReplicas'?)" in err
+    assert not (tmp_path / "broken").exists()
+
+
+def test_render_without_the_model_names_model_source(tmp_path, capsys):
+    missing = tmp_path / "Pulumi.nomodel.yaml"
+    missing.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("./models/chnsenticorp", "./models/not-here"))
+    assert render.main(["--stack", "nomodel", "--stack-file", str(missing), "--out", str(tmp_path)]) == 2
+    assert "model.source: directory 'models/not-here' does not exist" in capsys.readouterr().err
+
+
+# --- teardown order and protection ----------------------------------------------------------
+
+def depends(result, a, b) -> bool:
+    """a (transitively) depends on b, so destroy deletes a before b."""
+    graph = {r.urn: set(r.dependencies) for r in result.resources}
+    seen, todo = set(), [a.urn]
+    while todo:
+        for dep in graph.get(todo.pop(), ()):
+            if dep == b.urn:
+                return True
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return False
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_destroy_order(stack, dev_config, prod_config):
+    result = run_program(dev_config if stack == "dev" else prod_config, stack)
+    deployment = result.one("kubernetes:apps/v1:Deployment")
+    capacity = (result.one("alicloud:cs/nodePool:NodePool") if stack == "prod" else
+                next(a for a in result.of_type("alicloud:cs/kubernetesAddon:KubernetesAddon")
+                     if a.inputs["name"] == "ack-virtual-node"))
+    assert depends(result, deployment, capacity), "workloads before capacity"
+    pvc, pv = result.one("kubernetes:core/v1:PersistentVolumeClaim"), result.one("kubernetes:core/v1:PersistentVolume")
+    assert depends(result, pvc, pv), "claim before volume"
+    assert depends(result, deployment, pvc), "pods before their claim"
+    assert depends(result, pv, result.one("kubernetes:core/v1:Secret")), "volume before its credentials"
+    bucket = result.one("alicloud:oss/bucket:Bucket")
+    for obj in result.of_type("alicloud:oss/bucketObject:BucketObject"):
+        assert depends(result, obj, bucket), "objects before bucket"
+
+
+def test_protection_is_exactly_the_model_store_in_prod(dev_config, prod_config):
+    dev, prod = run_program(dev_config, "dev"), run_program(prod_config, "prod")
+    assert not [r.name for r in dev.resources if r.protect]
+    protected = {r.type for r in prod.resources if r.protect}
+    assert protected == {
+        "alicloud:oss/bucket:Bucket", "alicloud:oss/bucketAcl:BucketAcl",
+        "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption",
+        "alicloud:oss/bucketVersioning:BucketVersioning", "alicloud:oss/bucketObject:BucketObject",
+    }
+    assert dev.one("alicloud:oss/bucket:Bucket").inputs["forceDestroy"] is True

@@ -1,0 +1,203 @@
+"""The guardrail policy pack: each policy with a passing and a failing resource, and the real
+stacks passing all of them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional
+
+import pytest
+from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
+
+from harness import reveal, run_program
+from policy import policies as p
+
+URN = "urn:pulumi:{stack}::elastic-inference::{type}::{name}"
+
+
+def resource(type_: str, props: dict, name: str = "r", stack: str = "dev") -> PolicyResource:
+    return PolicyResource(type_, props, URN.format(stack=stack, type=type_, name=name), name,
+                          None, None, None, [], {})
+
+
+def run_resource_policy(check, type_: str, props: dict, stack: str = "dev", config: Optional[dict] = None) -> list[str]:
+    found: list[str] = []
+    args = ResourceValidationArgs(type_, props, URN.format(stack=stack, type=type_, name="r"), "r",
+                                  None, None, config)
+    check(args, lambda message, *_: found.append(message))
+    return found
+
+
+def run_stack_policy(check, resources: list[PolicyResource], config: Optional[dict] = None) -> list[str]:
+    found: list[str] = []
+    check(StackValidationArgs(resources, config), lambda message, *_: found.append(message))
+    return found
+
+
+def deployment(replicas: Optional[int] = None, gpu: Optional[str] = "1", image: str = "tensorflow/serving:2.19.0-gpu",
+               env: Optional[list] = None) -> dict:
+    container: dict[str, Any] = {"name": "tensorflow-serving", "image": image,
+                                 "resources": {"limits": {"cpu": "4"}}}
+    if gpu is not None:
+        container["resources"]["limits"]["nvidia.com/gpu"] = gpu
+    if env is not None:
+        container["env"] = env
+    spec: dict[str, Any] = {"selector": {"matchLabels": {"a": "b"}}, "template": {
+        "metadata": {"labels": {"app.kubernetes.io/name": "tensorflow-serving"}},
+        "spec": {"containers": [container]}}}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "bert", "namespace": "inference"}, "spec": spec}
+
+
+def hpa(max_replicas: int = 4, target: str = "bert") -> dict:
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "bert", "namespace": "inference"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                     "minReplicas": 1, "maxReplicas": max_replicas}}
+
+
+def bucket_set(acl: str = "private", sse: Optional[str] = "AES256", block: bool = True) -> list[PolicyResource]:
+    out = [resource(p.BUCKET, {"bucket": "b"}), resource(p.BUCKET_ACL, {"bucket": "b", "acl": acl})]
+    if sse is not None:
+        out.append(resource(p.BUCKET_SSE, {"bucket": "b", "sseAlgorithm": sse}))
+    out.append(resource(p.BUCKET_PAB, {"bucket": "b", "blockPublicAccess": block}))
+    return out
+
+
+# --- one passing and one failing case per policy ---------------------------------------------
+
+@pytest.mark.parametrize("resources,violations", [
+    (bucket_set(), 0),
+    (bucket_set(acl="public-read"), 1),
+    (bucket_set(sse=None), 1),
+    (bucket_set(block=False), 1),
+    ([resource(p.BUCKET, {"bucket": "b"})], 3),
+], ids=["hardened", "public-acl", "unencrypted", "public-access-allowed", "bare-bucket"])
+def test_bucket_private_encrypted(resources, violations):
+    assert len(run_stack_policy(p.bucket_private_encrypted, resources)) == violations
+
+
+@pytest.mark.parametrize("type_,props,violations", [
+    (p.PV, {"spec": {"csi": {"volumeAttributes": {"bucket": "b", "url": "u"},
+                             "nodePublishSecretRef": {"name": "s", "namespace": "n"}}}}, 0),
+    (p.PV, {"spec": {"csi": {"volumeAttributes": {"bucket": "b", "akId": "LTAI5tAbCdEfGhIjKlMn", "akSecret": "x"}}}}, 2),
+    (p.DEPLOYMENT, deployment(env=[{"name": "MODEL", "value": "bert"},
+                                   {"name": "KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]), 0),
+    (p.DEPLOYMENT, deployment(env=[{"name": "ALICLOUD_ACCESS_KEY", "value": "LTAI5tAbCdEfGhIjKlMn"}]), 1),
+    (p.CONFIG_MAP, {"data": {"models.config": "model_config_list {}"}}, 0),
+    (p.CONFIG_MAP, {"data": {"creds.ini": "access_key_id = LTAI5tAbCdEfGhIjKlMn"}}, 1),
+], ids=["pv-secret-ref", "pv-inline-keys", "env-from-secret", "env-plain-key", "configmap-clean", "configmap-key"])
+def test_no_plaintext_access_keys(type_, props, violations):
+    assert len(run_resource_policy(p.no_plaintext_access_keys, type_, props)) == violations
+
+
+@pytest.mark.parametrize("dep,violations", [
+    (deployment(), 0),
+    (deployment(replicas=2), 1),
+    (deployment(gpu=None), 1),
+], ids=["hpa-owned", "replicas-set", "no-gpu-limit"])
+def test_serving_gpu_and_hpa_replicas(dep, violations):
+    resources = [resource(p.DEPLOYMENT, dep), resource(p.HPA, hpa())]
+    assert len(run_stack_policy(p.serving_gpu_and_hpa_replicas, resources)) == violations
+
+
+def test_hpa_pointing_nowhere_is_flagged():
+    assert run_stack_policy(p.serving_gpu_and_hpa_replicas, [resource(p.HPA, hpa(target="ghost"))])
+
+
+def pool(max_size: int, types=("ecs.gn6i-c8g1.2xlarge",)) -> PolicyResource:
+    return resource(p.NODE_POOL, {"instanceTypes": list(types), "scalingConfig": {"maxSize": max_size}})
+
+
+@pytest.mark.parametrize("resources,violations", [
+    ([pool(10), resource(p.DEPLOYMENT, deployment()), resource(p.HPA, hpa(10))], 0),
+    ([pool(3), resource(p.DEPLOYMENT, deployment()), resource(p.HPA, hpa(10))], 1),
+    ([pool(3, ("ecs.gn6i-c24g1.24xlarge",)), resource(p.DEPLOYMENT, deployment()), resource(p.HPA, hpa(10))], 0),
+    ([resource(p.DEPLOYMENT, deployment()), resource(p.HPA, hpa(20))], 0),
+    ([resource(p.DEPLOYMENT, deployment()), resource(p.HPA, hpa(21))], 1),
+], ids=["fits-pool", "exceeds-pool", "multi-gpu-nodes", "eci-at-bound", "eci-over-bound"])
+def test_hpa_within_capacity(resources, violations):
+    assert len(run_stack_policy(p.hpa_within_capacity, resources)) == violations
+
+
+def ingress(host: Optional[str] = "bert.example.com", tls: bool = False) -> dict:
+    spec: dict[str, Any] = {"rules": [{"host": host, "http": {"paths": []}} if host else {"http": {"paths": []}}]}
+    if tls:
+        spec["tls"] = [{"hosts": [host], "secretName": "cert"}]
+    return {"spec": spec}
+
+
+@pytest.mark.parametrize("props,stack,violations", [
+    (ingress(), "dev", 0),
+    (ingress(host=None), "dev", 1),
+    (ingress(tls=True), "prod", 0),
+    (ingress(), "prod", 1),
+], ids=["dev-host", "no-host", "prod-tls", "prod-no-tls"])
+def test_ingress_host_and_tls(props, stack, violations):
+    assert len(run_resource_policy(p.ingress_host_and_tls, p.INGRESS, props, stack)) == violations
+
+
+@pytest.mark.parametrize("image,violations", [
+    ("tensorflow/serving:2.19.0-gpu", 0),
+    ("registry.cn-beijing.aliyuncs.com:5000/ns/tf@sha256:" + "a" * 64, 0),
+    ("registry.cn-beijing.aliyuncs.com:5000/ns/tf", 1),
+    ("tensorflow/serving:latest", 1),
+], ids=["tag", "digest", "untagged-with-port", "latest"])
+def test_images_pinned(image, violations):
+    assert len(run_resource_policy(p.images_pinned, p.DEPLOYMENT, deployment(image=image))) == violations
+
+
+@pytest.mark.parametrize("type_,metadata,violations", [
+    ("kubernetes:core/v1:Service", {"name": "s", "namespace": "inference"}, 0),
+    ("kubernetes:core/v1:Service", {"name": "s"}, 1),
+    ("kubernetes:core/v1:Service", {"name": "s", "namespace": "default"}, 1),
+    ("kubernetes:core/v1:PersistentVolume", {"name": "pv"}, 0),
+    ("kubernetes:scheduling.alibabacloud.com/v1alpha1:ResourcePolicy", {"name": "rp"}, 1),
+], ids=["namespaced", "missing", "default", "cluster-scoped", "custom-resource"])
+def test_namespaced_objects(type_, metadata, violations):
+    assert len(run_resource_policy(p.namespaced_objects, type_, {"metadata": metadata})) == violations
+
+
+# --- the real stacks pass every policy ------------------------------------------------------
+
+def as_policy_resources(result) -> list[PolicyResource]:
+    return [PolicyResource(r.type, reveal(r.inputs), r.urn, r.name, None, None, None, [], {})
+            for r in result.resources]
+
+
+def all_violations(result, config: Optional[dict] = None) -> list[str]:
+    found: list[str] = []
+    resources = as_policy_resources(result)
+    for policy in p.POLICIES:
+        check = policy._StackValidationPolicy__validate if isinstance(policy, StackValidationPolicy) else None
+        if check is not None:
+            found += [f"{policy.name}: {m}" for m in run_stack_policy(check, resources, config)]
+        else:
+            check = policy._ResourceValidationPolicy__validate
+            for r in resources:
+                args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, None, None, config)
+                check(args, lambda message, *_: found.append(f"{policy.name}: {r.name}: {message}"))
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_stacks_pass_every_policy(stack, preview, dev_config, prod_config):
+    config = dev_config if stack == "dev" else prod_config
+    assert all_violations(run_program(config, stack, preview)) == []
+
+
+def test_an_unsafe_change_is_blocked(prod_config):
+    """What the pack exists for: drop TLS in prod and it is caught before `up`."""
+    unsafe = copy.deepcopy(prod_config)
+    del unsafe["elastic-inference:ingress"]["tlsSecretName"]
+    violations = all_violations(run_program(unsafe, "prod"))
+    assert violations and all(v.startswith("ingress-host-and-tls") for v in violations), violations
+
+
+def test_every_policy_is_mandatory_and_named_uniquely():
+    names = [policy.name for policy in p.POLICIES]
+    assert len(names) == len(set(names)) == 7
+    assert all(policy.enforcement_level == p.EnforcementLevel.MANDATORY for policy in p.POLICIES)

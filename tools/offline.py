@@ -1,0 +1,235 @@
+"""Evaluate the real `__main__.py` without a cloud or the Pulumi CLI, under Pulumi's mock
+engine, and capture what it registers.
+
+The mock monitor is subclassed so that every `RegisterResource` request is recorded as the
+engine would see it: inputs, parent, provider, protect flag, dependencies and timeouts. The
+tests assert on that record; `tools/render.py` writes it out for review.
+
+Cloud look-ups are answered with stand-in values (a fake kubeconfig, access key, account id and
+node pools), so nothing here is a statement about a real account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "__main__.py"
+PROJECT = "elastic-inference"
+SECRET_SIG = rpc._special_secret_sig  # the marker a secret value carries on the wire
+FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: s3cr3t-token}\n"
+FAKE_ACCESS_KEY_SECRET = "FAKE-ak-secret-must-never-leak"
+FAKE_ACCOUNT_ID = "1234567890123456"
+
+
+@dataclass
+class Registration:
+    """One resource as the engine received it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    protect: bool
+    custom: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    secret_inputs: bool
+    delete_before_replace: bool
+    custom_timeouts: dict[str, str]
+    ignore_changes: list[str]
+    retain_on_delete: bool
+
+
+@dataclass
+class StackResult:
+    """What one run of the program registered and exported."""
+
+    resources: list[Registration] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+    secret_exports: dict[str, bool] = field(default_factory=dict)
+    invokes: list[tuple[str, dict]] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def kubernetes(self) -> list[Registration]:
+        """Every Kubernetes object (not the provider)."""
+        return [r for r in self.resources if r.type.startswith("kubernetes:")]
+
+    def manifest(self, registration: Registration) -> dict:
+        """A Kubernetes object's inputs as the manifest the provider applies (secrets unwrapped)."""
+        return reveal(registration.inputs)
+
+    def manifests(self) -> list[dict]:
+        return [self.manifest(r) for r in self.kubernetes()]
+
+    def kind(self, kind: str) -> dict:
+        found = [m for m in self.manifests() if m["kind"] == kind]
+        assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+        return found[0]
+
+
+def reveal(value: Any) -> Any:
+    """Replace wire-format secret wrappers by their plain values (for schema validation)."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == SECRET_SIG:
+            return reveal(value["value"])
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+class Mocks(pulumi_mocks.Mocks):
+    """Computed outputs the real providers would return, and answers to invokes."""
+
+    def __init__(self, result: StackResult, region: str = "cn-beijing"):
+        self.result = result
+        self.region = region
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "alicloud:oss/bucket:Bucket":
+            state["intranetEndpoint"] = f"oss-{self.region}-internal.aliyuncs.com"
+            state["extranetEndpoint"] = f"oss-{self.region}.aliyuncs.com"
+        if args.typ == "alicloud:cs/nodePool:NodePool":
+            state["nodePoolId"] = "np-" + args.name
+        if args.typ == "alicloud:ram/accessKey:AccessKey":
+            state["secret"] = FAKE_ACCESS_KEY_SECRET
+            return "LTAI-fake-key-id", state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        self.result.invokes.append((args.token, dict(args.args)))
+        if args.token == "alicloud:cs/getClusterCredential:getClusterCredential":
+            return {"clusterId": args.args.get("clusterId"), "kubeConfig": FAKE_KUBECONFIG,
+                    "id": args.args.get("clusterId")}
+        if args.token == "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools":
+            return {"clusterId": args.args.get("clusterId"), "id": "pools", "ids": ["np-default", "np-cpu"],
+                    "nodepools": [node_pool("np-default", "default-nodepool", ["vsw-zoneh", "vsw-zonei"]),
+                                  node_pool("np-cpu", "cpu-pool", ["vsw-zonei", "vsw-zonek"])]}
+        if args.token == "alicloud:index/getAccount:getAccount":
+            return {"id": FAKE_ACCOUNT_ID}
+        raise NotImplementedError(f"no mock answer for invoke {args.token}")
+
+
+class CaptureMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that records every registration request in full."""
+
+    def __init__(self, mocks: Mocks, result: StackResult):
+        super().__init__(mocks)
+        self.result = result
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = json_format.MessageToJson(request.object)
+            timeouts = request.customTimeouts
+            self.result.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    provider=request.provider,
+                    protect=request.protect,
+                    custom=request.custom,
+                    dependencies=list(request.dependencies),
+                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    secret_inputs=SECRET_SIG in raw,
+                    delete_before_replace=request.deleteBeforeReplace,
+                    custom_timeouts={
+                        k: getattr(timeouts, k) for k in ("create", "update", "delete")
+                        if getattr(timeouts, k)
+                    },
+                    ignore_changes=list(request.ignoreChanges),
+                    retain_on_delete=request.retainOnDelete,
+                )
+            )
+        return response
+
+
+def node_pool(pool_id: str, name: str, vswitches: list[str]) -> dict:
+    """An existing node pool as the getKubernetesNodePools invoke returns it (fields it needs)."""
+    return {"nodePoolId": pool_id, "nodePoolName": name, "vswitchIds": vswitches}
+
+
+def stack_file_config(stack: str, path: Optional[Path] = None) -> dict[str, Any]:
+    """The `config:` map of `Pulumi.<stack>.yaml` (or of `path`), as written (typed YAML)."""
+    file = path if path is not None else ROOT / f"Pulumi.{stack}.yaml"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    return dict(data.get("config") or {})
+
+
+def to_engine_config(config: dict[str, Any]) -> dict[str, str]:
+    """What the CLI hands the program: every value a string, objects and arrays as JSON."""
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            out[key] = json.dumps(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def run_program(
+    config: dict[str, Any],
+    stack: str = "dev",
+    preview: bool = False,
+    secret_keys: Optional[list[str]] = None,
+    result: Optional[StackResult] = None,
+) -> StackResult:
+    """Run `__main__.py` once with this config; re-raise whatever the program raises.
+
+    Pass `result` to keep what was registered before an exception.
+    """
+    result = StackResult() if result is None else result
+    monitor = CaptureMonitor(Mocks(result, region=str(config.get("alicloud:region", "cn-beijing"))), result)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,
+                             monitor=monitor)
+    pulumi.runtime.set_all_config(to_engine_config(config), secret_keys or [])
+
+    @pulumi.runtime.test
+    def body():
+        runpy.run_path(str(MAIN), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        outputs = dict(root.outputs)
+
+        async def collect():
+            for name, value in outputs.items():
+                out = pulumi.Output.from_input(value)
+                result.exports[name] = await out.future(with_unknowns=True)
+                result.secret_exports[name] = await out.is_secret()
+
+        return asyncio.ensure_future(collect())
+
+    body()
+    return result
+
+
