@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 GRPC_PORT = 8500
 REST_PORT = 8501
@@ -84,6 +84,15 @@ def recommended_labels(name: str, image: str) -> dict[str, str]:
     }
 
 
+def object_meta(s: "ServingInputs", name: Optional[str] = None) -> dict:
+    """Name (the serving name by default), namespace and recommended labels of an object."""
+    return {
+        "name": s.name if name is None else name,
+        "namespace": s.namespace,
+        "labels": recommended_labels(s.name, s.image),
+    }
+
+
 def model_config_text(model_name: str, base_path: str, versions: Sequence[int]) -> str:
     """TF Serving ModelServerConfig (text proto) serving exactly `versions`.
 
@@ -123,11 +132,7 @@ def config_map_manifest(s: ServingInputs) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            "name": f"{s.name}-config-{content_hash(data)}",
-            "namespace": s.namespace,
-            "labels": recommended_labels(s.name, s.image),
-        },
+        "metadata": object_meta(s, f"{s.name}-config-{content_hash(data)}"),
         "data": data,
     }
 
@@ -160,11 +165,7 @@ def service_account_manifest(s: ServingInputs) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": {
-            "name": s.name,
-            "namespace": s.namespace,
-            "labels": recommended_labels(s.name, s.image),
-        },
+        "metadata": object_meta(s),
         "automountServiceAccountToken": False,
     }
 
@@ -264,7 +265,7 @@ def deployment_manifest(s: ServingInputs, config_map_name: str) -> dict:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels},
+        "metadata": object_meta(s),
         "spec": {
             "selector": {"matchLabels": selector_labels(s.name)},
             # Never drop below the current count during a rollout: new GPU pods come up first.
@@ -284,11 +285,7 @@ def service_manifest(s: ServingInputs) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {
-            "name": s.name,
-            "namespace": s.namespace,
-            "labels": recommended_labels(s.name, s.image),
-        },
+        "metadata": object_meta(s),
         "spec": {
             "type": "ClusterIP",
             "selector": selector_labels(s.name),
@@ -309,10 +306,6 @@ def pdb_manifest(s: ServingInputs) -> dict:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {
-            "name": s.name,
-            "namespace": s.namespace,
-            "labels": recommended_labels(s.name, s.image),
-        },
+        "metadata": object_meta(s),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(s.name)}},
     }

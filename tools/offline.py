@@ -209,6 +209,12 @@ def run_program(
     Pass `result` to keep what was registered before an exception.
     """
     result = StackResult() if result is None else result
+    # Pulumi's SDK runs on the thread's current event loop; asyncio.run() elsewhere in the same
+    # process (the load tool) leaves none behind.
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
     monitor = CaptureMonitor(Mocks(result, region=str(config.get("alicloud:region", "cn-beijing"))), result)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,

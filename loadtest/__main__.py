@@ -1,0 +1,201 @@
+"""python -m loadtest: drive load at a deployed stack, watch it scale, report and judge.
+
+    python -m loadtest --stack dev                      # reads the stack's outputs and config
+    python -m loadtest --predict-url URL --namespace NS --hpa NAME --deployment NAME \\
+        --target-qps 10 --min-replicas 1                # or say everything explicitly
+
+Exit status: 0 the verdict passed, 1 it failed, 2 the run could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PAYLOAD = Path(__file__).resolve().parent / "payloads" / "chnsenticorp.json"
+
+
+class UsageError(Exception):
+    """The run cannot start; the message says why."""
+
+
+def stack_outputs(stack: str) -> dict:
+    """`pulumi stack output --json` of a deployed stack."""
+    try:
+        run = subprocess.run(["pulumi", "stack", "output", "--json", "-s", stack], cwd=ROOT,
+                             capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("the Pulumi CLI is not installed: pass --predict-url, --namespace, --hpa and "
+                         "--deployment instead of --stack") from None
+    if run.returncode != 0:
+        raise UsageError(f"pulumi stack output -s {stack} failed: {run.stderr.strip()}")
+    return json.loads(run.stdout)
+
+
+def stack_autoscaling(stack: str):
+    """The stack's autoscaling settings (defaults applied by the project's own schema)."""
+    import yaml
+
+    sys.path.insert(0, str(ROOT))
+    from config.schema import AutoscalingSettings
+
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    raw = (data.get("config") or {}).get("elastic-inference:autoscaling") or {}
+    return AutoscalingSettings.model_validate(raw)
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__.split("\n\n")[0])
+    where = parser.add_argument_group("target (from --stack, or explicit)")
+    where.add_argument("--stack", help="read predictUrl, namespace, hpaName, deploymentName and autoscaling from this stack")
+    where.add_argument("--predict-url")
+    where.add_argument("--namespace")
+    where.add_argument("--hpa")
+    where.add_argument("--deployment")
+    where.add_argument("--target-qps", type=float)
+    where.add_argument("--min-replicas", type=int)
+    where.add_argument("--host-header", help="Host header, when --predict-url names the load balancer's address")
+    kube = parser.add_argument_group("Kubernetes API")
+    kube.add_argument("--kube-context", help="kubeconfig context (default: current)")
+    kube.add_argument("--kube-api-url", help="API server URL without auth (a local proxy or stand-in)")
+    shape = parser.add_argument_group("load shape (seconds, requests/s)")
+    shape.add_argument("--peak-rps", type=float, help="default: 3 x targetQps x minReplicas")
+    shape.add_argument("--warmup", type=float, default=60)
+    shape.add_argument("--ramp", type=float, default=60)
+    shape.add_argument("--hold", type=float, default=300)
+    shape.add_argument("--quiet", type=float, default=600)
+    shape.add_argument("--payload", type=Path, default=DEFAULT_PAYLOAD)
+    shape.add_argument("--timeout", type=float, default=10, help="per request")
+    shape.add_argument("--max-in-flight", type=int, default=2000)
+    judge = parser.add_argument_group("verdict")
+    judge.add_argument("--scale-out-within", type=float, default=180,
+                       help="seconds allowed between QPS crossing the threshold and replicas rising")
+    judge.add_argument("--max-error-rate", type=float, default=0.01)
+    judge.add_argument("--sample-period", type=float, default=5)
+    parser.add_argument("--out", type=Path, help="report directory (default build/loadtest/<name>-<time>)")
+    parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
+    return parser.parse_args(argv)
+
+
+def resolve(args: argparse.Namespace) -> dict:
+    """Everything the run needs, from the stack and/or the flags (flags win)."""
+    values = {"predict_url": args.predict_url, "namespace": args.namespace, "hpa": args.hpa,
+              "deployment": args.deployment, "target_qps": args.target_qps, "min_replicas": args.min_replicas}
+    if args.stack:
+        outputs = stack_outputs(args.stack)
+        scaling = stack_autoscaling(args.stack)
+        found = {"predict_url": outputs.get("predictUrl"), "namespace": outputs.get("namespace"),
+                 "hpa": outputs.get("hpaName"), "deployment": outputs.get("deploymentName"),
+                 "target_qps": scaling.target_qps, "min_replicas": scaling.min_replicas}
+        values = {k: v if v is not None else found[k] for k, v in values.items()}
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        raise UsageError("missing " + ", ".join("--" + k.replace("_", "-") for k in missing) +
+                         " (or give --stack)")
+    if not args.payload.is_file():
+        raise UsageError(f"--payload {args.payload}: no such file")
+    return values
+
+
+def kube_client(args: argparse.Namespace):
+    from kubernetes import client, config
+
+    if args.kube_api_url:
+        configuration = client.Configuration()
+        configuration.host = args.kube_api_url
+        return client.ApiClient(configuration)
+    return config.new_client_from_config(context=args.kube_context)
+
+
+class ProgressLine:
+    """One line per second: phase, sent rate, success, p95, replicas."""
+
+    def __init__(self, profile, samples, stream=sys.stderr):
+        self.profile, self.samples, self.stream = profile, samples, stream
+        self.last_t, self.last_count = 0.0, 0
+
+    def __call__(self, t, outcomes) -> None:
+        sent = [o for o in outcomes if o.sent is not None and o.sent <= t]
+        window = [o for o in sent if o.sent > t - 1 and o.latency is not None]
+        done = [o for o in sent if o.latency is not None]
+        ok = sum(1 for o in done if o.ok)
+        lat = sorted(o.latency for o in window if o.ok)
+        p95 = f"{lat[int(0.95 * (len(lat) - 1))] * 1000:.0f}ms" if lat else "-"
+        sample = self.samples[-1] if self.samples else None
+        replicas = (f"replicas {sample.current_replicas}/{sample.desired_replicas} ready {sample.ready_pods} "
+                    f"metric {sample.metric if sample.metric is not None else '-'}") if sample else "replicas ?"
+        rate = (len(sent) - self.last_count) / max(t - self.last_t, 1e-6)
+        self.last_t, self.last_count = t, len(sent)
+        success = f"{100 * ok / len(done):.1f}%" if done else "-"
+        print(f"[{t:6.0f}s] {self.profile.phase_at(t):8s} sent {rate:6.1f}/s ok {success:>6s} p95 {p95:>6s} | {replicas}",
+              file=self.stream, flush=True)
+
+
+async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, list]:
+    from .driver import drive
+    from .watcher import ClusterReader, watch
+
+    origin = time.monotonic()
+    samples: list = []
+    reader = ClusterReader(api, values["namespace"], values["hpa"], values["deployment"])
+    done = asyncio.Event()
+    watcher = asyncio.create_task(watch(reader, origin, done, args.sample_period, samples))
+    progress = None if args.quiet_progress else ProgressLine(profile, samples)
+    headers = {"Host": args.host_header} if args.host_header else None
+    try:
+        outcomes = await drive(values["predict_url"], payload, profile.schedule(), timeout=args.timeout,
+                               max_in_flight=args.max_in_flight, headers=headers, on_tick=progress,
+                               origin=origin)
+    finally:
+        done.set()
+    await watcher
+    return outcomes, samples
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .profile import standard_profile
+    from .report import timeline, verdict, write_chart, write_json
+
+    args = parse_args(argv)
+    try:
+        values = resolve(args)
+        profile = standard_profile(values["target_qps"], values["min_replicas"], peak_rps=args.peak_rps,
+                                   warmup=args.warmup, ramp=args.ramp, hold=args.hold, quiet=args.quiet)
+    except (UsageError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    payload = args.payload.read_bytes()
+    started = datetime.now(timezone.utc)
+    name = args.stack or values["deployment"]
+    out = args.out or ROOT / "build" / "loadtest" / f"{name}-{started:%Y%m%dT%H%M%SZ}"
+    out.mkdir(parents=True, exist_ok=True)
+    threshold = values["target_qps"] * values["min_replicas"]
+    print(f"load test of {values['predict_url']}: {len(profile.schedule())} requests over "
+          f"{profile.duration:.0f}s, threshold {threshold:g} rps; report in {out}", file=sys.stderr)
+
+    outcomes, samples = asyncio.run(run_load(args, values, profile, payload, kube_client(args)))
+    rows = timeline(outcomes, samples, profile)
+    result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],
+                     min_replicas=values["min_replicas"], scale_out_within=args.scale_out_within,
+                     max_error_rate=args.max_error_rate)
+    meta = {"started": started.isoformat(), "target": values, "threshold_rps": threshold,
+            "phases": [{"name": n, "start": s, "end": e} for n, s, e in profile.boundaries()],
+            "payload": str(args.payload)}
+    write_json(out / "report.json", meta, rows, samples, result)
+    write_chart(out / "report.png", rows, profile, threshold, f"{name}: {values['predict_url']}", result)
+    for check in result.checks:
+        print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}")
+    print(f"verdict: {'PASS' if result.passed else 'FAIL'} ({out / 'report.json'}, {out / 'report.png'})")
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

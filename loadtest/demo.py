@@ -1,0 +1,38 @@
+"""A loopback demonstration: the real load command against the stand-ins, with a simulated HPA
+in compressed time. Produces the sample chart in the README.
+
+    python -m loadtest.demo --out docs/loadtest-sample
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import __main__ as cli
+from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--scale", type=float, default=1.0, help="stretch every phase by this factor")
+    args = parser.parse_args(argv)
+    serving = TfServingStandIn(latency=0.02)
+    hpa = SimulatedHpa(qps=lambda: serving.qps(window=5), target_qps=10, min_replicas=1, max_replicas=6,
+                       scale_up_lag=6, scale_down_window=12)
+    kube = KubernetesStandIn(state=hpa.step)
+    s = args.scale
+    with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
+        return cli.main([
+            "--predict-url", f"{tf.url}/v1/models/chnsenticorp:predict", "--namespace", "inference",
+            "--hpa", "bert-tfserving", "--deployment", "bert-tfserving", "--target-qps", "10",
+            "--min-replicas", "1", "--kube-api-url", api.url, "--peak-rps", "50",
+            "--warmup", str(10 * s), "--ramp", str(10 * s), "--hold", str(30 * s), "--quiet", str(40 * s),
+            "--sample-period", "1", "--scale-out-within", "30", "--out", str(args.out),
+        ])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""Timeline, verdict, JSON report and PNG chart of a load run."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .driver import Outcome
+from .profile import Profile
+from .watcher import Sample
+
+
+def percentile(values: Sequence[float], q: float) -> Optional[float]:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Second:
+    """One second of the run."""
+
+    t: int
+    phase: str
+    scheduled: int
+    sent: int
+    ok: int
+    errors: int
+    p50_ms: Optional[float]
+    p95_ms: Optional[float]
+    p99_ms: Optional[float]
+    current_replicas: Optional[int]
+    desired_replicas: Optional[int]
+    ready_pods: Optional[int]
+    metric: Optional[float]
+
+
+def timeline(outcomes: Sequence[Outcome], samples: Sequence[Sample], profile: Profile) -> list[Second]:
+    """Per-second rows; requests are binned by scheduled second, samples carried forward."""
+    seconds = max(1, math.ceil(profile.duration))
+    buckets: list[list[Outcome]] = [[] for _ in range(seconds)]
+    for outcome in outcomes:
+        buckets[min(int(outcome.scheduled), seconds - 1)].append(outcome)
+    ordered = sorted(samples, key=lambda s: s.t)
+    rows, cursor, last = [], 0, None
+    for t in range(seconds):
+        while cursor < len(ordered) and ordered[cursor].t <= t + 1:
+            if ordered[cursor].error is None:
+                last = ordered[cursor]
+            cursor += 1
+        bucket = buckets[t]
+        latencies = [o.latency * 1000 for o in bucket if o.ok and o.latency is not None]
+        rows.append(
+            Second(
+                t=t,
+                phase=profile.phase_at(t),
+                scheduled=len(bucket),
+                sent=sum(1 for o in bucket if o.sent is not None),
+                ok=sum(1 for o in bucket if o.ok),
+                errors=sum(1 for o in bucket if not o.ok),
+                p50_ms=percentile(latencies, 50),
+                p95_ms=percentile(latencies, 95),
+                p99_ms=percentile(latencies, 99),
+                current_replicas=last.current_replicas if last else None,
+                desired_replicas=last.desired_replicas if last else None,
+                ready_pods=last.ready_pods if last else None,
+                metric=last.metric if last else None,
+            )
+        )
+    return rows
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    checks: list[Check]
+
+
+def verdict(
+    outcomes: Sequence[Outcome],
+    samples: Sequence[Sample],
+    profile: Profile,
+    *,
+    target_qps: float,
+    min_replicas: int,
+    scale_out_within: float,
+    max_error_rate: float,
+) -> Verdict:
+    """Pass when the pods scaled out soon enough after QPS crossed the threshold, the load was
+    served within the error budget, and the pods scaled back in during the quiet phase."""
+    threshold = target_qps * min_replicas
+    checks: list[Check] = []
+    good = [s for s in sorted(samples, key=lambda s: s.t) if s.error is None]
+
+    # When did the sent rate first exceed the threshold? (whole-second buckets of actual sends)
+    per_second: dict[int, int] = {}
+    for o in outcomes:
+        if o.sent is not None:
+            per_second[int(o.sent)] = per_second.get(int(o.sent), 0) + 1
+    crossed = next((t for t in sorted(per_second) if per_second[t] > threshold), None)
+    if crossed is None:
+        checks.append(Check("scaled-out", False, f"the sent rate never exceeded {threshold:g} rps "
+                                                 "(targetQps x minReplicas): raise the peak"))
+    else:
+        rose = next((s.t for s in good if s.t >= crossed and (s.current_replicas or 0) > min_replicas), None)
+        if rose is None:
+            checks.append(Check("scaled-out", False, f"QPS exceeded {threshold:g} at {crossed}s but replicas "
+                                                     f"never rose above {min_replicas}"))
+        else:
+            delay = rose - crossed
+            checks.append(Check("scaled-out", delay <= scale_out_within,
+                                f"replicas rose {delay:.0f}s after QPS exceeded {threshold:g} rps "
+                                f"(allowed {scale_out_within:g}s)"))
+
+    total = len(outcomes)
+    failed = sum(1 for o in outcomes if not o.ok)
+    rate = failed / total if total else 1.0
+    checks.append(Check("error-rate", total > 0 and rate <= max_error_rate,
+                        f"{failed} of {total} requests failed ({rate:.2%}, allowed {max_error_rate:.2%})"))
+
+    quiet_start = next(start for name, start, _ in profile.boundaries() if name == "quiet") \
+        if any(p.name == "quiet" for p in profile.phases) else profile.duration
+    peak = max((s.current_replicas or 0 for s in good), default=0)
+    back = next((s.t for s in good if s.t >= quiet_start and s.current_replicas is not None
+                 and s.current_replicas <= min_replicas), None)
+    if peak <= min_replicas:
+        checks.append(Check("scaled-in", False, "never scaled out, so nothing to scale in"))
+    elif back is None:
+        checks.append(Check("scaled-in", False, f"replicas still above {min_replicas} at the end of the quiet phase"))
+    else:
+        checks.append(Check("scaled-in", True, f"back to {min_replicas} replica(s) {back - quiet_start:.0f}s "
+                                               "into the quiet phase"))
+    return Verdict(all(c.passed for c in checks), checks)
+
+
+def write_json(path: Path, meta: dict, rows: Sequence[Second], samples: Sequence[Sample], result: Verdict) -> None:
+    path.write_text(json.dumps({
+        "meta": meta,
+        "verdict": asdict(result),
+        "timeline": [asdict(r) for r in rows],
+        "samples": [s.to_json() for s in samples],
+    }, indent=1) + "\n", encoding="utf-8")
+
+
+def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold: float, title: str,
+                result: Optional[Verdict] = None) -> None:
+    """Three panels sharing time: rates, latency, replicas and pods."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = [r.t for r in rows]
+    fig, (rates, latency, scale) = plt.subplots(3, 1, figsize=(11, 9), sharex=True)
+    rates.plot(t, [r.sent for r in rows], label="sent rps", color="tab:blue")
+    rates.plot(t, [r.ok for r in rows], label="ok rps", color="tab:green", linestyle="--")
+    rates.axhline(threshold, color="tab:red", linewidth=0.8, label=f"targetQps x minReplicas = {threshold:g}")
+    rates.set_ylabel("requests/s")
+    rates.legend(loc="upper right", fontsize=8)
+    for key, color in (("p50_ms", "tab:green"), ("p95_ms", "tab:orange"), ("p99_ms", "tab:red")):
+        latency.plot(t, [getattr(r, key) for r in rows], label=key.replace("_ms", ""), color=color)
+    latency.set_ylabel("latency ms")
+    latency.legend(loc="upper right", fontsize=8)
+    scale.step(t, [r.current_replicas for r in rows], where="post", label="HPA current replicas",
+               color="tab:purple", linewidth=3, alpha=0.5)
+    scale.step(t, [r.desired_replicas for r in rows], where="post", label="HPA desired replicas",
+               color="tab:purple", linestyle=":")
+    scale.step(t, [r.ready_pods for r in rows], where="post", label="ready pods", color="tab:brown", linestyle="--")
+    scale.set_ylabel("pods")
+    scale.set_xlabel("seconds")
+    metric = scale.twinx()
+    metric.plot(t, [r.metric for r in rows], color="tab:gray", linewidth=0.8, label="sls_ingress_qps / pod")
+    metric.set_ylabel("QPS per pod (HPA)")
+    lines, labels = scale.get_legend_handles_labels()
+    more, more_labels = metric.get_legend_handles_labels()
+    scale.legend(lines + more, labels + more_labels, loc="upper right", fontsize=8)
+    for axis in (rates, latency, scale):
+        for index, (name, start, end) in enumerate(profile.boundaries()):
+            if index % 2:
+                axis.axvspan(start, end, color="0.93", zorder=0)
+            if axis is rates:
+                axis.text(start + 1, 0.98, name, transform=axis.get_xaxis_transform(), fontsize=8, va="top")
+    heading = title if result is None else f"{title} - {'PASS' if result.passed else 'FAIL'}"
+    fig.suptitle(heading)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

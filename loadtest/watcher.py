@@ -1,0 +1,115 @@
+"""The scaling watch: sample the HPA and the serving pods from the Kubernetes API while load runs.
+
+Uses the official Kubernetes Python client; `ClusterReader` takes an ApiClient, so the tests
+point it at a loopback stand-in of the API server and a real run at the cluster's kubeconfig.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from kubernetes import client
+
+ECI_INSTANCE_ANNOTATION = "k8s.aliyun.com/eci-instance-id"
+_UNITS = {"": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def parse_quantity(text: Optional[str]) -> Optional[float]:
+    """'12500m' -> 12.5 (the HPA reports averageValue as a Kubernetes quantity)."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(text))
+    if not match or match.group(2) not in _UNITS:
+        return None
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass
+class Sample:
+    """What the HPA and the pods looked like at one moment."""
+
+    t: float
+    current_replicas: Optional[int]
+    desired_replicas: Optional[int]
+    metric: Optional[float]
+    """The HPA's current sls_ingress_qps per pod (averageValue), when reported."""
+    scaling_active: Optional[bool]
+    ready_pods: int
+    pods: int
+    placements: dict[str, int] = field(default_factory=dict)
+    """Ready pods per node (or per ECI instance for pods on the virtual node)."""
+    error: Optional[str] = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class ClusterReader:
+    """Reads one HPA, its Deployment's selector and the matching pods."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, hpa: str, deployment: str):
+        self.autoscaling = client.AutoscalingV2Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.core = client.CoreV1Api(api)
+        self.namespace, self.hpa, self.deployment = namespace, hpa, deployment
+        self._selector: Optional[str] = None
+
+    def selector(self) -> str:
+        if self._selector is None:
+            deployment = self.apps.read_namespaced_deployment(self.deployment, self.namespace)
+            labels = deployment.spec.selector.match_labels or {}
+            self._selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return self._selector
+
+    def sample(self, t: float) -> Sample:
+        hpa = self.autoscaling.read_namespaced_horizontal_pod_autoscaler(self.hpa, self.namespace)
+        status = hpa.status
+        metric = None
+        for current in status.current_metrics or []:
+            if current.type == "External" and current.external is not None:
+                metric = parse_quantity(current.external.current.average_value)
+        active = None
+        for condition in status.conditions or []:
+            if condition.type == "ScalingActive":
+                active = condition.status == "True"
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector()).items
+        ready, placements = 0, {}
+        for pod in pods:
+            is_ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+            if is_ready:
+                ready += 1
+                annotations = pod.metadata.annotations or {}
+                where = annotations.get(ECI_INSTANCE_ANNOTATION) or pod.spec.node_name or "?"
+                placements[where] = placements.get(where, 0) + 1
+        return Sample(
+            t=t,
+            current_replicas=status.current_replicas,
+            desired_replicas=status.desired_replicas,
+            metric=metric,
+            scaling_active=active,
+            ready_pods=ready,
+            pods=len(pods),
+            placements=placements,
+        )
+
+
+async def watch(reader: ClusterReader, origin: float, done: asyncio.Event, period: float = 5.0,
+                samples: Optional[list[Sample]] = None) -> list[Sample]:
+    """Sample every `period` seconds until `done` is set (and once more after)."""
+    samples = [] if samples is None else samples
+    while True:
+        t = time.monotonic() - origin
+        try:
+            samples.append(await asyncio.to_thread(reader.sample, t))
+        except Exception as exc:  # noqa: BLE001 - one failed read must not end the run
+            samples.append(Sample(t, None, None, None, None, 0, 0, error=f"{type(exc).__name__}: {exc}"[:200]))
+        if done.is_set():
+            return samples
+        try:
+            await asyncio.wait_for(done.wait(), timeout=period)
+        except asyncio.TimeoutError:
+            pass

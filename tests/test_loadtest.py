@@ -1,0 +1,250 @@
+"""The load tool on loopback only: rate control, error counting, the watcher against a stand-in
+Kubernetes API, the verdict, the report, and the command end to end. Traffic is bounded: at most
+a thousand requests and a few seconds per test, to 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from loadtest import __main__ as cli
+from loadtest import payload as payload_tool
+from loadtest.driver import Outcome, run
+from loadtest.profile import Phase, Profile, standard_profile
+from loadtest.report import percentile, timeline, verdict, write_chart, write_json
+from loadtest.standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, kube_api_client
+from loadtest.watcher import ClusterReader, Sample, parse_quantity
+
+PAYLOAD = cli.DEFAULT_PAYLOAD.read_bytes()
+
+
+# --- the schedule (pure) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("phase,count", [
+    (Phase("flat", 10, 30, 30), 300), (Phase("ramp", 10, 0, 20), 100), (Phase("down", 4, 10, 0), 20),
+    (Phase("zero", 5, 0, 0), 0),
+])
+def test_phase_sends_the_integral_of_its_rate(phase, count):
+    offsets = list(phase.offsets())
+    assert len(offsets) == count == phase.count()
+    assert offsets == sorted(offsets) and all(0 <= o <= phase.duration for o in offsets)
+
+
+def test_ramp_spacing_tightens_as_the_rate_rises():
+    offsets = list(Phase("ramp", 10, 1, 19).offsets())
+    first_half = sum(1 for o in offsets if o < 5)
+    # 1..10 rps over the first 5 s is 27.5 requests, 10..19 rps over the next 5 s is 72.5.
+    assert len(offsets) == 100 and first_half == 28
+
+
+def test_standard_profile_crosses_the_threshold_and_keeps_a_trickle():
+    profile = standard_profile(10, 2, warmup=60, ramp=60, hold=300, quiet=600)
+    names = [p.name for p in profile.phases]
+    assert names == ["warm-up", "ramp", "hold", "quiet"]
+    warm, ramp, hold, quiet = profile.phases
+    assert warm.start_rps < 20 < hold.start_rps == 60  # threshold = targetQps x minReplicas = 20
+    assert quiet.start_rps > 0  # a missing metric would stop the HPA from scaling in
+    with pytest.raises(ValueError, match="must exceed"):
+        standard_profile(10, 2, peak_rps=20)
+
+
+# --- the driver against the stand-in TF Serving ---------------------------------------------
+
+def test_rate_is_held_open_loop_at_a_few_hundred_rps():
+    serving = TfServingStandIn(latency=0.02)
+    schedule = Profile((Phase("hold", 3, 300, 300),)).schedule()
+    with BackgroundServer(serving.app()) as server:
+        outcomes = run(f"{server.url}/v1/models/chnsenticorp:predict", PAYLOAD, schedule)
+    sent = sorted(o.sent for o in outcomes if o.sent is not None)
+    assert len(outcomes) == len(sent) == 900 == serving.requests
+    assert all(o.ok for o in outcomes)
+    achieved = (len(sent) - 1) / (sent[-1] - sent[0])
+    assert achieved == pytest.approx(300, rel=0.03)
+    # Open loop: a request is sent at its time, not after the previous answer.
+    lateness = sorted(o.sent - o.scheduled for o in outcomes)
+    assert lateness[int(0.95 * len(lateness))] < 0.05
+
+
+def test_errors_and_timeouts_are_counted():
+    serving = TfServingStandIn(latency=0.001, fail_every=10)
+    schedule = Profile((Phase("hold", 2, 100, 100),)).schedule()
+    with BackgroundServer(serving.app()) as server:
+        outcomes = run(f"{server.url}/v1/models/chnsenticorp:predict", PAYLOAD, schedule)
+        slow = TfServingStandIn(latency=1.0)
+        with BackgroundServer(slow.app()) as slow_server:
+            timed_out = run(f"{slow_server.url}/v1/models/chnsenticorp:predict", PAYLOAD,
+                            Profile((Phase("hold", 1, 5, 5),)).schedule(), timeout=0.2)
+    assert len(outcomes) == 200
+    assert sum(1 for o in outcomes if not o.ok) == 20
+    assert {o.error for o in outcomes if not o.ok} == {"HTTP 500"}
+    assert [o.error for o in timed_out] == ["timeout"] * 5
+
+
+def test_a_slow_server_does_not_lower_the_offered_rate():
+    serving = TfServingStandIn(latency=0.5)
+    schedule = Profile((Phase("hold", 2, 100, 100),)).schedule()
+    with BackgroundServer(serving.app()) as server:
+        outcomes = run(f"{server.url}/v1/models/chnsenticorp:predict", PAYLOAD, schedule)
+    sent = sorted(o.sent for o in outcomes)
+    assert len(sent) == 200 and (len(sent) - 1) / (sent[-1] - sent[0]) == pytest.approx(100, rel=0.05)
+    assert min(o.latency for o in outcomes) >= 0.5
+
+
+def test_client_cap_drops_rather_than_delays():
+    serving = TfServingStandIn(latency=0.5)
+    with BackgroundServer(serving.app()) as server:
+        outcomes = run(f"{server.url}/v1/models/chnsenticorp:predict", PAYLOAD,
+                       Profile((Phase("hold", 1, 50, 50),)).schedule(), max_in_flight=10)
+    dropped = [o for o in outcomes if o.sent is None]
+    sent = [o for o in outcomes if o.sent is not None]
+    assert len(outcomes) == 50 and len(dropped) >= 20
+    assert all(o.error.startswith("dropped") for o in dropped)
+    # Never more than the cap in flight at once.
+    events = sorted([(o.sent, 1) for o in sent] + [(o.sent + o.latency, -1) for o in sent])
+    in_flight = peak = 0
+    for _, step in events:
+        in_flight += step
+        peak = max(peak, in_flight)
+    assert peak <= 10
+
+
+# --- the watcher against the stand-in Kubernetes API ----------------------------------------
+
+def test_watcher_reads_hpa_and_pods_through_the_official_client():
+    kube = KubernetesStandIn(state=lambda: (3, 4, 12.5))
+    with BackgroundServer(kube.app()) as api:
+        sample = ClusterReader(kube_api_client(api.url), "inference", "bert-tfserving", "bert-tfserving").sample(7.0)
+    assert (sample.current_replicas, sample.desired_replicas, sample.metric) == (3, 4, 12.5)
+    assert sample.scaling_active is True and sample.ready_pods == sample.pods == 3
+    assert sample.placements == {"gpu-node-0": 1, "eci-0001": 1, "gpu-node-2": 1}
+
+
+@pytest.mark.parametrize("text,value", [("12500m", 12.5), ("3", 3.0), ("1k", 1000.0), (None, None), ("x", None)])
+def test_parse_quantity(text, value):
+    assert parse_quantity(text) == value
+
+
+# --- verdict and report (pure) --------------------------------------------------------------
+
+PROFILE = Profile((Phase("warm-up", 10, 5, 5), Phase("hold", 20, 30, 30), Phase("quiet", 30, 1, 1)))
+
+
+def outcomes_for(profile: Profile, fail_every: int = 0) -> list[Outcome]:
+    out = []
+    for i, (t, phase) in enumerate(profile.schedule()):
+        failed = fail_every and i % fail_every == 0
+        out.append(Outcome(t, phase, sent=t, latency=0.02, status=500 if failed else 200,
+                           error="HTTP 500" if failed else None))
+    return out
+
+
+def samples_for(replicas: list[tuple[float, int]]) -> list[Sample]:
+    return [Sample(t, r, r, 10.0, True, r, r) for t, r in replicas]
+
+
+SCALED = [(0, 1), (5, 1), (12, 1), (20, 3), (30, 3), (45, 2), (55, 1), (60, 1)]
+
+
+def test_verdict_passes_when_pods_scale_out_and_back_in():
+    result = verdict(outcomes_for(PROFILE), samples_for(SCALED), PROFILE, target_qps=10, min_replicas=1,
+                     scale_out_within=15, max_error_rate=0.01)
+    assert result.passed, result.checks
+
+
+def test_verdict_fails_when_replicas_do_not_rise():
+    flat = [(t, 1) for t in range(0, 61, 5)]
+    result = verdict(outcomes_for(PROFILE), samples_for(flat), PROFILE, target_qps=10, min_replicas=1,
+                     scale_out_within=15, max_error_rate=0.01)
+    assert not result.passed
+    checks = {c.name: c for c in result.checks}
+    assert not checks["scaled-out"].passed and "never rose above 1" in checks["scaled-out"].detail
+    assert not checks["scaled-in"].passed
+
+
+def test_verdict_fails_on_slow_scale_out_errors_and_no_scale_in():
+    late = [(0, 1), (40, 3), (60, 3)]
+    result = verdict(outcomes_for(PROFILE, fail_every=10), samples_for(late), PROFILE, target_qps=10,
+                     min_replicas=1, scale_out_within=15, max_error_rate=0.01)
+    checks = {c.name: c.passed for c in result.checks}
+    assert checks == {"scaled-out": False, "error-rate": False, "scaled-in": False}
+
+
+def test_timeline_and_report_files(tmp_path):
+    rows = timeline(outcomes_for(PROFILE), samples_for(SCALED), PROFILE)
+    assert len(rows) == 60
+    assert rows[15].sent == 30 and rows[15].phase == "hold" and rows[15].p95_ms == pytest.approx(20)
+    assert rows[25].current_replicas == 3 and rows[59].current_replicas == 1
+    result = verdict(outcomes_for(PROFILE), samples_for(SCALED), PROFILE, target_qps=10, min_replicas=1,
+                     scale_out_within=15, max_error_rate=0.01)
+    write_json(tmp_path / "r.json", {"x": 1}, rows, samples_for(SCALED), result)
+    write_chart(tmp_path / "r.png", rows, PROFILE, 10, "test", result)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["verdict"]["passed"] is True and len(report["timeline"]) == 60
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_percentile_nearest_rank():
+    assert percentile([5, 1, 3, 2, 4], 50) == 3 and percentile([1, 2], 99) == 2 and percentile([], 50) is None
+
+
+# --- the command end to end -----------------------------------------------------------------
+
+def run_cli(tmp_path, hpa_lags: tuple[float, float], extra: list[str]) -> tuple[int, dict]:
+    serving = TfServingStandIn(latency=0.005)
+    hpa = SimulatedHpa(qps=lambda: serving.qps(window=1), target_qps=10, min_replicas=1, max_replicas=5,
+                       scale_up_lag=hpa_lags[0], scale_down_window=hpa_lags[1])
+    kube = KubernetesStandIn(state=hpa.step)
+    with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
+        code = cli.main([
+            "--predict-url", f"{tf.url}/v1/models/chnsenticorp:predict", "--namespace", "inference",
+            "--hpa", "bert-tfserving", "--deployment", "bert-tfserving", "--target-qps", "10",
+            "--min-replicas", "1", "--kube-api-url", api.url, "--peak-rps", "40", "--warmup", "1",
+            "--ramp", "1", "--sample-period", "0.5", "--scale-out-within", "3", "--out", str(tmp_path),
+            "--quiet-progress", *extra,
+        ])
+    return code, json.loads((tmp_path / "report.json").read_text())
+
+
+def test_command_passes_when_the_service_scales(tmp_path):
+    code, report = run_cli(tmp_path, (0.5, 1.0), ["--hold", "3", "--quiet", "4"])
+    assert code == 0, report["verdict"]
+    assert (tmp_path / "report.png").is_file()
+    assert max(s["current_replicas"] for s in report["samples"]) > 1
+
+
+def test_command_fails_when_the_service_does_not_scale(tmp_path):
+    code, report = run_cli(tmp_path, (60, 60), ["--hold", "2", "--quiet", "1"])
+    assert code == 1
+    assert {c["name"]: c["passed"] for c in report["verdict"]["checks"]}["scaled-out"] is False
+
+
+def test_command_needs_a_target(capsys):
+    assert cli.main(["--predict-url", "http://127.0.0.1:9/x"]) == 2
+    assert "missing --namespace, --hpa, --deployment, --target-qps, --min-replicas" in capsys.readouterr().err
+
+
+def test_shipped_payload_is_a_bert_row(tmp_path):
+    body = json.loads(PAYLOAD)
+    row = body["instances"][0]
+    assert len(row["input_ids"]) == len(row["input_mask"]) == len(row["segment_ids"]) == 128
+    assert row["input_ids"][0] == 101 and row["input_ids"][sum(row["input_mask"]) - 1] == 102  # [CLS] .. [SEP]
+
+
+def test_payload_builder_uses_the_vocab(tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 100)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]", "好", "酒", "店"]
+    vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    body = payload_tool.build(vocab, "酒店好", max_seq_length=8)
+    row = body["instances"][0]
+    assert row["input_ids"] == [101, 105, 106, 104, 102, 0, 0, 0]
+    assert row["input_mask"] == [1, 1, 1, 1, 1, 0, 0, 0] and row["label_ids"] == 0
+
+
+def test_no_test_traffic_leaves_loopback():
+    """Guard: every stand-in binds 127.0.0.1 (the tests above only ever target those)."""
+    serving = TfServingStandIn()
+    with BackgroundServer(serving.app()) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+    assert time.monotonic() > 0
