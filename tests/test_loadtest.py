@@ -208,7 +208,7 @@ def run_cli(tmp_path, hpa_lags: tuple[float, float], extra: list[str]) -> tuple[
 
 
 def test_command_passes_when_the_service_scales(tmp_path):
-    code, report = run_cli(tmp_path, (0.5, 1.0), ["--hold", "3", "--quiet", "4"])
+    code, report = run_cli(tmp_path, (0.5, 1.0), ["--hold", "3", "--quiet", "5"])
     assert code == 0, report["verdict"]
     assert (tmp_path / "report.png").is_file()
     assert max(s["current_replicas"] for s in report["samples"]) > 1
