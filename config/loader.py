@@ -49,6 +49,11 @@ def load_project_schema(path: Path = PROJECT_FILE) -> dict[str, dict[str, Any]]:
     return declared
 
 
+class _Redacted:
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -93,10 +98,10 @@ def read_raw_config(project: str, declared: dict[str, dict[str, Any]]) -> dict[s
         for k in list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env())
         if k.startswith(prefix)
     }
-    cfg = pulumi.Config(project)
     raw: dict[str, Any] = {}
     for name in sorted(names | set(declared)):
-        value = cfg.get(name)
+        # The runtime's own getter: Config.get would log a warning for a key set as a secret.
+        value = runtime_config.get_config(prefix + name)
         if value is None:
             if "default" in declared.get(name, {}):
                 raw[name] = declared[name]["default"]
@@ -107,16 +112,28 @@ def read_raw_config(project: str, declared: dict[str, dict[str, Any]]) -> dict[s
     return raw
 
 
+def secret_keys(project: str) -> set[str]:
+    """Top-level keys of ours that were set with --secret: their values are never echoed."""
+    prefix = project + ":"
+    listed = list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env())
+    return {k[len(prefix):] for k in listed if k.startswith(prefix) and runtime_config.is_config_secret(k)}
+
+
 def read_region() -> Optional[str]:
     """`alicloud:region`, or the provider's own environment fallback."""
     return pulumi.Config("alicloud").get("region") or os.environ.get("ALICLOUD_REGION")
 
 
-def format_validation_error(exc: ValidationError) -> list[tuple[str, str]]:
-    """One `(dotted key, message)` per pydantic error, in the user's camelCase and in words."""
+def format_validation_error(exc: ValidationError, secret: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """One `(dotted key, message)` per pydantic error, in the user's camelCase and in words.
+
+    Values under a key in `secret` are shown as [secret], never in plain text.
+    """
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
+        if loc and loc[0] in secret:
+            err = {**err, "input": _Redacted()}
         # Drop pydantic's internal union/validator labels from the location.
         loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "constrained-")))
         loc = tuple(p for p in loc if p not in ("int", "float", "str", "list[str]", "bool", "[key]"))
@@ -164,7 +181,7 @@ def load_settings() -> Settings:
     try:
         cfg = schema.StackConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems + format_validation_error(exc)) from None
+        raise ConfigError(problems + format_validation_error(exc, frozenset(secret_keys(project)))) from None
 
     source, source_problems = rules.parse_model_source(cfg.model.source)
     problems += source_problems

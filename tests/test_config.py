@@ -192,11 +192,19 @@ def test_oss_source_conflicting_storage_is_rejected(dev_config):
     assert result.resources == []
 
 
-def test_kubeconfig_like_values_are_never_echoed_in_errors(dev_config):
+def test_long_values_are_cut_in_errors(dev_config):
     """A value is shown to help fix it, but long values are cut so a pasted blob is not logged."""
     _set("ingress.host", "x" * 300)(dev_config)
     error, _ = run_expecting_error(dev_config)
     assert "x" * 100 not in str(error)
+
+
+def test_values_set_as_secrets_are_never_echoed(dev_config):
+    _set("ingress.host", "Leaky.Secret.Host")(dev_config)
+    error, result = run_expecting_error(dev_config, secret_keys=["elastic-inference:ingress"])
+    assert "  - ingress.host: must be a lowercase DNS host name" in str(error)
+    assert "(got [secret])" in str(error) and "Leaky" not in str(error)
+    assert result.resources == []
 
 
 def test_cpu_accepts_a_number(dev_config):
