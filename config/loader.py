@@ -87,17 +87,22 @@ def _decode_object(raw: Any) -> Any:
         return raw  # reported by the schema as 'should be a valid dictionary'
 
 
+def project_keys(project: str) -> list[str]:
+    """Every key set under `<project>:` for this stack (bare names).
+
+    The Python SDK offers no public listing of config keys; the runtime's map (filled by the
+    language host, or by tests through set_all_config) is the one place that has them all,
+    and a listing is the only way to reject a misspelled top-level key.
+    """
+    prefix = project + ":"
+    listed = list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env())
+    return [k[len(prefix):] for k in listed if k.startswith(prefix)]
+
+
 def read_raw_config(project: str, declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Every key set under `<project>:` for this stack, typed, with Pulumi.yaml defaults."""
     prefix = project + ":"
-    # The Python SDK offers no public listing of config keys; the runtime's map (filled by the
-    # language host, or by tests through set_all_config) is the one place that has them all,
-    # and a listing is the only way to reject a misspelled top-level key.
-    names = {
-        k[len(prefix):]
-        for k in list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env())
-        if k.startswith(prefix)
-    }
+    names = set(project_keys(project))
     raw: dict[str, Any] = {}
     for name in sorted(names | set(declared)):
         # The runtime's own getter: Config.get would log a warning for a key set as a secret.
@@ -114,9 +119,7 @@ def read_raw_config(project: str, declared: dict[str, dict[str, Any]]) -> dict[s
 
 def secret_keys(project: str) -> set[str]:
     """Top-level keys of ours that were set with --secret: their values are never echoed."""
-    prefix = project + ":"
-    listed = list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env())
-    return {k[len(prefix):] for k in listed if k.startswith(prefix) and runtime_config.is_config_secret(k)}
+    return {k for k in project_keys(project) if runtime_config.is_config_secret(f"{project}:{k}")}
 
 
 def read_region() -> Optional[str]:
