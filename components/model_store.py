@@ -37,8 +37,8 @@ class ModelStore(pulumi.ComponentResource):
     """A private, encrypted, versioned bucket holding the model, or a reference to one.
 
     Outputs: `bucket` (name, resolved after the bucket exists when managed), `endpoint`
-    (internal OSS endpoint), `prefix`, `model_uri` (oss://bucket/prefix), `object_keys`, and
-    `uploads` (the object resources, for workloads to depend on; empty when not managed).
+    (internal OSS endpoint), `prefix`, `model_uri` (oss://bucket/prefix), `object_keys`.
+    Workloads that need the files depend on the component itself (that covers every object).
     """
 
     bucket: pulumi.Output[str]
@@ -53,7 +53,6 @@ class ModelStore(pulumi.ComponentResource):
         self, name: str, args: ModelStoreArgs, opts: Optional[pulumi.ResourceOptions] = None
     ):
         super().__init__("elastic-inference:storage:ModelStore", name, None, opts)
-        self.uploads: list[pulumi.Resource] = []
 
         if args.local_dir is None:
             self.bucket = pulumi.Output.from_input(args.bucket)
@@ -63,23 +62,21 @@ class ModelStore(pulumi.ComponentResource):
             files = model_files(args.local_dir, args.prefix, args.versions)
             keys = [f.key for f in files]
             for f in files:
-                self.uploads.append(
-                    alicloud.oss.BucketObject(
-                        f"{name}-v{f.version}/{f.relative_path}",
-                        bucket=self.bucket,
-                        key=f.key,
-                        source=f.source,
-                        content_md5=f.content_md5,
-                        content_type=content_type(f.relative_path),
-                        server_side_encryption="AES256",
-                        opts=pulumi.ResourceOptions(
-                            parent=self,
-                            protect=args.protect,
-                            # Default encryption and the public-access block must be in force
-                            # before the first byte lands, or early objects miss them.
-                            depends_on=hardening,
-                        ),
-                    )
+                alicloud.oss.BucketObject(
+                    f"{name}-v{f.version}/{f.relative_path}",
+                    bucket=self.bucket,
+                    key=f.key,
+                    source=f.source,
+                    content_md5=f.content_md5,
+                    content_type=content_type(f.relative_path),
+                    server_side_encryption="AES256",
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        protect=args.protect,
+                        # Default encryption and the public-access block must be in force
+                        # before the first byte lands, or early objects miss them.
+                        depends_on=hardening,
+                    ),
                 )
 
         self.endpoint_host = oss_internal_endpoint(args.region)

@@ -55,7 +55,7 @@ class ModelVolume(pulumi.ComponentResource):
         v = args.volume
         policy = alicloud.ram.Policy(
             f"{name}-read-policy",
-            policy_name=ram_name(args.stack, args.cluster_id, v.namespace, v.name, "oss-read"),
+            policy_name=_ram_name(args, "oss-read"),
             policy_document=read_policy_document(v.bucket, v.prefix),
             description=f"Read-only access to oss://{v.bucket}/{v.prefix} for the model volume",
             force=True,  # detach from principals on delete, so destroy does not stall
@@ -93,7 +93,7 @@ class ModelVolume(pulumi.ComponentResource):
     def _ram_user_secret(self, name, args, policy, k8s_opts) -> "_Credentials":
         user = alicloud.ram.User(
             f"{name}-reader",
-            name=ram_name(args.stack, args.cluster_id, args.volume.namespace, args.volume.name, "oss-reader"),
+            name=_ram_name(args, "oss-reader"),
             comments="Reads the served model for the OSS CSI volume (managed by Pulumi)",
             force=True,  # remove its access key and policy attachments on delete
             opts=pulumi.ResourceOptions(parent=self),
@@ -123,7 +123,7 @@ class ModelVolume(pulumi.ComponentResource):
 
     def _rrsa_role(self, name, args, policy) -> "_Credentials":
         account = alicloud.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        role_name = ram_name(args.stack, args.cluster_id, args.volume.namespace, args.volume.name, "oss-rrsa")
+        role_name = _ram_name(args, "oss-rrsa")
         role = alicloud.ram.Role(
             f"{name}-rrsa-role",
             role_name=role_name,
@@ -140,6 +140,11 @@ class ModelVolume(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return _Credentials(secret_name=None, role_name=role_name, resources=(role, attachment))
+
+
+def _ram_name(args: ModelVolumeArgs, suffix: str) -> str:
+    """This volume's RAM name with `suffix` (user, role or policy)."""
+    return ram_name(args.stack, args.cluster_id, args.volume.namespace, args.volume.name, suffix)
 
 
 @dataclass(frozen=True)

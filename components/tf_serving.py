@@ -23,6 +23,7 @@ from .serving_spec import (
 # A GPU pod on cold capacity: node or ECI provisioning, a multi-GB image pull and the model
 # load take far longer than pulumi-kubernetes' 10-minute default await.
 WORKLOAD_TIMEOUT = "40m"
+COLD_START_TIMEOUTS = pulumi.CustomTimeouts(create=WORKLOAD_TIMEOUT, update=WORKLOAD_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class TfServing(pulumi.ComponentResource):
                 **base,
                 # Pods after their capacity: destroy then removes pods before the nodes go.
                 depends_on=[*after, *placement.depends_on, account, config],
-                custom_timeouts=pulumi.CustomTimeouts(create=WORKLOAD_TIMEOUT, update=WORKLOAD_TIMEOUT),
+                custom_timeouts=COLD_START_TIMEOUTS,
             ),
         )
         svc = service_manifest(spec)
@@ -100,7 +101,7 @@ class TfServing(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 **base,
                 depends_on=after,
-                custom_timeouts=pulumi.CustomTimeouts(create=WORKLOAD_TIMEOUT, update=WORKLOAD_TIMEOUT),
+                custom_timeouts=COLD_START_TIMEOUTS,
             ),
         )
         pdb = pdb_manifest(spec)
