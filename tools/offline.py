@@ -16,7 +16,7 @@ import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pulumi
 import yaml
@@ -92,15 +92,21 @@ class StackResult:
         return found[0]
 
 
-def reveal(value: Any) -> Any:
-    """Replace wire-format secret wrappers by their plain values (for schema validation)."""
+def map_secrets(value: Any, on_secret: Callable[[Any], Any], on_leaf: Callable[[Any], Any] = lambda v: v) -> Any:
+    """Rebuild a wire-format value: each secret wrapper becomes `on_secret(its value)`, each
+    other leaf `on_leaf(leaf)`. The one walker behind revealing (tests) and redacting (render)."""
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == SECRET_SIG:
-            return reveal(value["value"])
-        return {k: reveal(v) for k, v in value.items()}
+            return on_secret(value["value"])
+        return {k: map_secrets(v, on_secret, on_leaf) for k, v in value.items()}
     if isinstance(value, list):
-        return [reveal(v) for v in value]
-    return value
+        return [map_secrets(v, on_secret, on_leaf) for v in value]
+    return on_leaf(value)
+
+
+def reveal(value: Any) -> Any:
+    """Replace wire-format secret wrappers by their plain values (for schema validation)."""
+    return map_secrets(value, reveal)
 
 
 class Mocks(pulumi_mocks.Mocks):

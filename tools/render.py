@@ -32,30 +32,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the program's packages (config/, components/) live there
 
 
-def redact(value: Any) -> Any:
-    """Replace secret wrappers (and unknowns) by markers: the render is meant to be shared."""
+def _review_leaf(value: Any) -> Any:
+    """Unknowns become a marker; numbers travel as doubles on the wire, whole ones print as ints."""
     from pulumi.runtime import rpc
 
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return REDACTED
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
     if value == rpc.UNKNOWN:
         return "[computed]"
-    return value
-
-
-def _plain_numbers(value: Any) -> Any:
-    """Numbers travel as doubles on the wire; write whole numbers as integers."""
-    if isinstance(value, dict):
-        return {k: _plain_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_numbers(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def redact(value: Any) -> Any:
+    """Replace secret wrappers (and unknowns) by markers: the render is meant to be shared."""
+    from tools.offline import map_secrets
+
+    return map_secrets(value, lambda _: REDACTED, _review_leaf)
 
 
 FIRST_KEYS = ("apiVersion", "kind", "metadata")
@@ -66,7 +58,7 @@ def manifest_for_review(inputs: dict[str, Any]) -> dict[str, Any]:
     plain; a Secret keeps its keys while every value is redacted (so the manifest stays valid)."""
     from tools.offline import reveal
 
-    manifest = _plain_numbers(redact(inputs))
+    manifest = redact(inputs)
     if manifest.get("kind") == "Secret":
         plain = reveal(inputs)
         for field in ("data", "stringData"):
@@ -122,7 +114,7 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
     plan = {
         "stack": stack,
         "modelFiles": "placeholder" if placeholder else "from model.source",
-        "outputs": _plain_numbers(redact(result.exports)),
+        "outputs": redact(result.exports),
         "resources": [
             {
                 "type": r.type,
@@ -132,7 +124,7 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
                 "retainOnDelete": r.retain_on_delete,
                 "dependsOn": sorted(by_urn.get(d, d) for d in r.dependencies),
                 "customTimeouts": r.custom_timeouts,
-                "inputs": _plain_numbers(redact(r.inputs)),
+                "inputs": redact(r.inputs),
             }
             for r in result.resources
         ],
