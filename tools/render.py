@@ -106,7 +106,12 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
             os.chdir(cwd)
 
     target.mkdir(parents=True, exist_ok=True)
-    manifests = [manifest_for_review(r.inputs) for r in result.kubernetes()]
+    # Registration order follows async RPCs and differs between runs; a stable order makes two
+    # renders diffable.
+    manifests = sorted(
+        (manifest_for_review(r.inputs) for r in result.kubernetes()),
+        key=lambda m: (m["metadata"].get("namespace", ""), m["kind"], m["metadata"].get("name", "")),
+    )
     (target / "kubernetes.yaml").write_text(
         yaml.safe_dump_all(manifests, sort_keys=False, default_flow_style=False), encoding="utf-8"
     )
@@ -126,7 +131,7 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
                 "customTimeouts": r.custom_timeouts,
                 "inputs": redact(r.inputs),
             }
-            for r in result.resources
+            for r in sorted(result.resources, key=lambda r: (r.type, r.name))
         ],
     }
     (target / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=False) + "\n", encoding="utf-8")
