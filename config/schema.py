@@ -104,13 +104,22 @@ def _quantity(value: object) -> object:
     return value
 
 
-def _pinned_image(value: str) -> str:
-    """An image must name a tag or a digest, and not `latest`: a rollout must be reproducible."""
-    last = value.rsplit("/", 1)[-1]
-    if "@sha256:" not in value and ":" not in last:
-        raise ValueError("needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.0-gpu)")
+def image_pin_problem(image: str) -> Optional[str]:
+    """Why an image is not pinned (no tag or digest, or `latest`), or None when it is.
+
+    A rollout must be reproducible. Shared by the config check and the policy pack."""
+    last = image.rsplit("/", 1)[-1]
+    if "@sha256:" not in image and ":" not in last:
+        return "needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.0-gpu)"
     if last.split("@", 1)[0].endswith(":latest"):
-        raise ValueError("must not use the moving tag 'latest'; pin a version tag or a digest")
+        return "must not use the moving tag 'latest'; pin a version tag or a digest"
+    return None
+
+
+def _pinned_image(value: str) -> str:
+    problem = image_pin_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -7,8 +7,10 @@ resources directly; `POLICIES` wraps them for the pack in `__main__.py`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
+from pulumi.runtime.rpc import UNKNOWN  # a value not known until apply (preview)
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -19,6 +21,7 @@ from pulumi_policy import (
 )
 
 from config.instance_types import CATALOG
+from config.schema import image_pin_problem
 
 Report = Callable[..., None]
 
@@ -41,7 +44,6 @@ CLUSTER_SCOPED = {
     "CustomResourceDefinition", "IngressClass", "PriorityClass", "Node", "APIService",
     "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "RuntimeClass",
 }
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # a value not known until apply (preview)
 # An Alibaba Cloud AccessKey id, and the names that carry keys in PVs, env vars and configs.
 ACCESS_KEY_ID = re.compile(r"\bLTAI[0-9A-Za-z]{12,30}\b")
 KEY_NAMES = re.compile(r"(?i)^(ak_?id|ak_?secret|access_?key(_?id|_?secret)?|secret_?key|alicloud_(access|secret)_key)$")
@@ -232,25 +234,13 @@ def ingress_host_and_tls(args: ResourceValidationArgs, report: Report) -> None:
             report(f"stack {_stack_of(args.urn)!r} requires TLS for {sorted(h for h in hosts - covered if h)}")
 
 
-def _image_pinned(image: str) -> Optional[str]:
-    if image == UNKNOWN:
-        return None
-    last = image.rsplit("/", 1)[-1]
-    if "@sha256:" in image:
-        return None
-    if ":" not in last:
-        return "has no tag (it means latest)"
-    if last.endswith(":latest"):
-        return "uses the moving tag latest"
-    return None
-
-
 def images_pinned(args: ResourceValidationArgs, report: Report) -> None:
     """Every container image names a tag (not latest) or a digest."""
     if args.resource_type not in WORKLOADS:
         return
     for container in _containers(args.props):
-        problem = _image_pinned(str(container.get("image", "")))
+        image = str(container.get("image", ""))
+        problem = None if image == UNKNOWN else image_pin_problem(image)
         if problem:
             report(f"container {container.get('name')!r} image {container.get('image')!r} {problem}")
 
@@ -268,53 +258,44 @@ def namespaced_objects(args: ResourceValidationArgs, report: Report) -> None:
         report("Kubernetes object in the 'default' namespace")
 
 
-POLICIES = [
-    StackValidationPolicy(
-        name="oss-bucket-private-encrypted",
-        description="OSS buckets are private, encrypted and block public access.",
-        validate=bucket_private_encrypted,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    ),
-    ResourceValidationPolicy(
-        name="no-plaintext-access-keys",
-        description="No access key in a PersistentVolume, an env var or a ConfigMap.",
-        validate=no_plaintext_access_keys,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    ),
-    StackValidationPolicy(
-        name="serving-gpu-and-hpa-owned-replicas",
-        description="The serving Deployment has GPU limits and no replicas when an HPA scales it.",
-        validate=serving_gpu_and_hpa_replicas,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    ),
-    StackValidationPolicy(
-        name="hpa-within-capacity",
-        description="HPA maxReplicas fits in the node pool (or the configured ECI bound).",
-        validate=hpa_within_capacity,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=PolicyConfigSchema(
-            properties={"eciMaxReplicas": {"type": "integer", "default": DEFAULT_ECI_MAX_REPLICAS}}
-        ),
-    ),
-    ResourceValidationPolicy(
-        name="ingress-host-and-tls",
-        description="Every Ingress rule has a host; stacks in tlsStacks terminate TLS.",
-        validate=ingress_host_and_tls,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=PolicyConfigSchema(
-            properties={"tlsStacks": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_TLS_STACKS}}
-        ),
-    ),
-    ResourceValidationPolicy(
-        name="images-pinned",
-        description="Container images are pinned to a tag or digest, never latest.",
-        validate=images_pinned,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    ),
-    ResourceValidationPolicy(
-        name="kubernetes-objects-namespaced",
-        description="Every namespaced Kubernetes object names a namespace other than default.",
-        validate=namespaced_objects,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    ),
+@dataclass(frozen=True)
+class Guardrail:
+    """One policy of the pack: its check and how the engine runs it."""
+
+    name: str
+    description: str
+    check: Callable[..., None]
+    per_stack: bool
+    """True: the check sees every resource at once (StackValidationArgs); False: one at a time."""
+    config: Optional[dict[str, Any]] = None
+    """Properties of the policy's config schema, with their defaults."""
+
+    def policy(self):
+        kind = StackValidationPolicy if self.per_stack else ResourceValidationPolicy
+        schema = None if self.config is None else PolicyConfigSchema(properties=self.config)
+        return kind(name=self.name, description=self.description, validate=self.check,
+                    enforcement_level=EnforcementLevel.MANDATORY, config_schema=schema)
+
+
+GUARDRAILS = [
+    Guardrail("oss-bucket-private-encrypted", "OSS buckets are private, encrypted and block public access.",
+              bucket_private_encrypted, per_stack=True),
+    Guardrail("no-plaintext-access-keys", "No access key in a PersistentVolume, an env var or a ConfigMap.",
+              no_plaintext_access_keys, per_stack=False),
+    Guardrail("serving-gpu-and-hpa-owned-replicas",
+              "The serving Deployment has GPU limits and no replicas when an HPA scales it.",
+              serving_gpu_and_hpa_replicas, per_stack=True),
+    Guardrail("hpa-within-capacity", "HPA maxReplicas fits in the node pool (or the configured ECI bound).",
+              hpa_within_capacity, per_stack=True,
+              config={"eciMaxReplicas": {"type": "integer", "default": DEFAULT_ECI_MAX_REPLICAS}}),
+    Guardrail("ingress-host-and-tls", "Every Ingress rule has a host; stacks in tlsStacks terminate TLS.",
+              ingress_host_and_tls, per_stack=False,
+              config={"tlsStacks": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_TLS_STACKS}}),
+    Guardrail("images-pinned", "Container images are pinned to a tag or digest, never latest.",
+              images_pinned, per_stack=False),
+    Guardrail("kubernetes-objects-namespaced",
+              "Every namespaced Kubernetes object names a namespace other than default.",
+              namespaced_objects, per_stack=False),
 ]
+
+POLICIES = [g.policy() for g in GUARDRAILS]

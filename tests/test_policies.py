@@ -144,7 +144,8 @@ def test_ingress_host_and_tls(props, stack, violations):
     ("registry.cn-beijing.aliyuncs.com:5000/ns/tf@sha256:" + "a" * 64, 0),
     ("registry.cn-beijing.aliyuncs.com:5000/ns/tf", 1),
     ("tensorflow/serving:latest", 1),
-], ids=["tag", "digest", "untagged-with-port", "latest"])
+    ("tensorflow/serving:latest@sha256:" + "a" * 64, 1),
+], ids=["tag", "digest", "untagged-with-port", "latest", "latest-with-digest"])
 def test_images_pinned(image, violations):
     assert len(run_resource_policy(p.images_pinned, p.DEPLOYMENT, deployment(image=image))) == violations
 
@@ -170,15 +171,13 @@ def as_policy_resources(result) -> list[PolicyResource]:
 def all_violations(result, config: Optional[dict] = None) -> list[str]:
     found: list[str] = []
     resources = as_policy_resources(result)
-    for policy in p.POLICIES:
-        check = policy._StackValidationPolicy__validate if isinstance(policy, StackValidationPolicy) else None
-        if check is not None:
-            found += [f"{policy.name}: {m}" for m in run_stack_policy(check, resources, config)]
-        else:
-            check = policy._ResourceValidationPolicy__validate
-            for r in resources:
-                args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, None, None, config)
-                check(args, lambda message, *_: found.append(f"{policy.name}: {r.name}: {message}"))
+    for guardrail in p.GUARDRAILS:
+        if guardrail.per_stack:
+            found += [f"{guardrail.name}: {m}" for m in run_stack_policy(guardrail.check, resources, config)]
+            continue
+        for r in resources:
+            args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, None, None, config)
+            guardrail.check(args, lambda message, *_: found.append(f"{guardrail.name}: {r.name}: {message}"))
     return found
 
 
@@ -201,3 +200,7 @@ def test_every_policy_is_mandatory_and_named_uniquely():
     names = [policy.name for policy in p.POLICIES]
     assert len(names) == len(set(names)) == 7
     assert all(policy.enforcement_level == p.EnforcementLevel.MANDATORY for policy in p.POLICIES)
+    # Each guardrail runs as the kind of policy its check expects.
+    for guardrail, policy in zip(p.GUARDRAILS, p.POLICIES):
+        assert isinstance(policy, StackValidationPolicy) == guardrail.per_stack, guardrail.name
+        assert (policy.config_schema is None) == (guardrail.config is None), guardrail.name
