@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import subprocess
 import sys
@@ -116,26 +117,38 @@ def kube_client(args: argparse.Namespace):
 
 
 class ProgressLine:
-    """One line per second: phase, sent rate, success, p95, replicas."""
+    """One line per second: phase, sent rate, success so far, p95, replicas.
+
+    It runs on the event loop that sends the requests, so each call does work proportional to
+    the last second's requests, not to the whole run: outcomes are in schedule order, the last
+    second is found by bisection, and the success count advances a cursor over settled ones.
+    """
 
     def __init__(self, profile, samples, stream=sys.stderr):
         self.profile, self.samples, self.stream = profile, samples, stream
-        self.last_t, self.last_count = 0.0, 0
+        self.scheduled: Optional[list[float]] = None
+        self.settled = self.ok = 0
 
     def __call__(self, t, outcomes) -> None:
-        sent = [o for o in outcomes if o.sent is not None and o.sent <= t]
-        window = [o for o in sent if o.sent > t - 1 and o.latency is not None]
-        done = [o for o in sent if o.latency is not None]
-        ok = sum(1 for o in done if o.ok)
-        lat = sorted(o.latency for o in window if o.ok)
-        p95 = f"{lat[int(0.95 * (len(lat) - 1))] * 1000:.0f}ms" if lat else "-"
+        from .report import percentile
+
+        if self.scheduled is None:
+            self.scheduled = [o.scheduled for o in outcomes]
+        while self.settled < len(outcomes):
+            o = outcomes[self.settled]
+            if o.latency is None and not (o.sent is None and o.error is not None):
+                break  # in flight, or not yet due
+            self.ok += o.ok
+            self.settled += 1
+        recent = outcomes[bisect.bisect_left(self.scheduled, t - 1):bisect.bisect_left(self.scheduled, t)]
+        rate = sum(1 for o in recent if o.sent is not None)
+        p95 = percentile([o.latency for o in recent if o.ok], 95)
         sample = self.samples[-1] if self.samples else None
         replicas = (f"replicas {sample.current_replicas}/{sample.desired_replicas} ready {sample.ready_pods} "
                     f"metric {sample.metric if sample.metric is not None else '-'}") if sample else "replicas ?"
-        rate = (len(sent) - self.last_count) / max(t - self.last_t, 1e-6)
-        self.last_t, self.last_count = t, len(sent)
-        success = f"{100 * ok / len(done):.1f}%" if done else "-"
-        print(f"[{t:6.0f}s] {self.profile.phase_at(t):8s} sent {rate:6.1f}/s ok {success:>6s} p95 {p95:>6s} | {replicas}",
+        success = f"{100 * self.ok / self.settled:.1f}%" if self.settled else "-"
+        latency = f"{p95 * 1000:.0f}ms" if p95 is not None else "-"
+        print(f"[{t:6.0f}s] {self.profile.phase_at(t):8s} sent {rate:6.1f}/s ok {success:>6s} p95 {latency:>6s} | {replicas}",
               file=self.stream, flush=True)
 
 

@@ -7,25 +7,24 @@ point it at a loopback stand-in of the API server and a real run at the cluster'
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from kubernetes import client
+from kubernetes import client, utils
 
 ECI_INSTANCE_ANNOTATION = "k8s.aliyun.com/eci-instance-id"
-_UNITS = {"": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
 
 
 def parse_quantity(text: Optional[str]) -> Optional[float]:
-    """'12500m' -> 12.5 (the HPA reports averageValue as a Kubernetes quantity)."""
+    """'12500m' -> 12.5 (the HPA reports averageValue as a Kubernetes quantity); None if absent
+    or unreadable."""
     if text is None:
         return None
-    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(text))
-    if not match or match.group(2) not in _UNITS:
+    try:
+        return float(utils.parse_quantity(text))
+    except ValueError:
         return None
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass

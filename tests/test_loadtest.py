@@ -185,6 +185,23 @@ def test_timeline_and_report_files(tmp_path):
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_progress_line_reports_the_last_second_and_success_so_far():
+    import io
+
+    outcomes = outcomes_for(PROFILE, fail_every=10)
+    for o in outcomes:
+        if o.scheduled >= 15:
+            o.sent = o.latency = o.status = o.error = None  # not yet due
+    stream = io.StringIO()
+    line = cli.ProgressLine(PROFILE, samples_for([(14, 2)]), stream)
+    line(15.0, outcomes)
+    text = stream.getvalue()
+    settled = [o for o in outcomes if o.scheduled < 15]
+    ok = 100 * sum(o.ok for o in settled) / len(settled)
+    assert "hold" in text and "sent   30.0/s" in text and f"ok {ok:5.1f}%" in text
+    assert "p95   20ms" in text and "replicas 2/2 ready 2" in text
+
+
 def test_percentile_nearest_rank():
     assert percentile([5, 1, 3, 2, 4], 50) == 3 and percentile([1, 2], 99) == 2 and percentile([], 50) is None
 
