@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __main__ as cli
-from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn
+from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, target_flags
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -26,9 +26,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     s = args.scale
     with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
         return cli.main([
-            "--predict-url", f"{tf.url}/v1/models/chnsenticorp:predict", "--namespace", "inference",
-            "--hpa", "bert-tfserving", "--deployment", "bert-tfserving", "--target-qps", "10",
-            "--min-replicas", "1", "--kube-api-url", api.url, "--peak-rps", "50",
+            *target_flags(tf.url, api.url), "--peak-rps", "50",
             "--warmup", str(10 * s), "--ramp", str(10 * s), "--hold", str(30 * s), "--quiet", str(40 * s),
             "--sample-period", "1", "--scale-out-within", "30", "--out", str(args.out),
         ])

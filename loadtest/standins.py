@@ -196,6 +196,15 @@ class KubernetesStandIn:
         return web.json_response({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})
 
 
+def target_flags(serving_url: str, api_url: str, target_qps: float = 10, min_replicas: int = 1) -> list[str]:
+    """The load command's target flags for a run against the stand-ins."""
+    return [
+        "--predict-url", f"{serving_url}/v1/models/chnsenticorp:predict", "--namespace", "inference",
+        "--hpa", "bert-tfserving", "--deployment", "bert-tfserving", "--target-qps", f"{target_qps:g}",
+        "--min-replicas", str(min_replicas), "--kube-api-url", api_url,
+    ]
+
+
 def kube_api_client(url: str):
     """A Kubernetes ApiClient pointed at a stand-in (plain HTTP, no auth)."""
     from kubernetes import client

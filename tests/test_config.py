@@ -17,32 +17,33 @@ from harness import run_expecting_error, run_program
 NS = "elastic-inference:"
 
 
+def _parent(cfg: dict, path: str, create: bool) -> tuple[dict, str]:
+    """The dict that holds the last key of `section.key.sub`, and that key (namespaced at the
+    top level, where stack config keys live)."""
+    parts = path.split(".")
+    parts[0] = NS + parts[0]
+    node = cfg
+    for part in parts[:-1]:
+        node = node.setdefault(part, {}) if create else node[part]
+    return node, parts[-1]
+
+
 def _set(path: str, value):
     """A mutation that sets `section.key.sub` (creating sections) in a stack config."""
 
     def mutate(cfg: dict) -> None:
-        head, *rest = path.split(".")
-        node = cfg.setdefault(NS + head, {}) if rest else cfg
-        if not rest:
-            cfg[NS + head] = value
-            return
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
+        node, key = _parent(cfg, path, create=True)
+        node[key] = value
 
     return mutate
 
 
 def _drop(path: str):
+    """A mutation that removes `section.key.sub` from a stack config."""
+
     def mutate(cfg: dict) -> None:
-        head, *rest = path.split(".")
-        if not rest:
-            del cfg[NS + head]
-            return
-        node = cfg[NS + head]
-        for part in rest[:-1]:
-            node = node[part]
-        del node[rest[-1]]
+        node, key = _parent(cfg, path, create=False)
+        del node[key]
 
     return mutate
 

@@ -14,7 +14,14 @@ from loadtest import payload as payload_tool
 from loadtest.driver import Outcome, run
 from loadtest.profile import Phase, Profile, standard_profile
 from loadtest.report import percentile, timeline, verdict, write_chart, write_json
-from loadtest.standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, kube_api_client
+from loadtest.standins import (
+    BackgroundServer,
+    KubernetesStandIn,
+    SimulatedHpa,
+    TfServingStandIn,
+    kube_api_client,
+    target_flags,
+)
 from loadtest.watcher import ClusterReader, Sample, parse_quantity
 
 PAYLOAD = cli.DEFAULT_PAYLOAD.read_bytes()
@@ -215,9 +222,7 @@ def run_cli(tmp_path, hpa_lags: tuple[float, float], extra: list[str]) -> tuple[
     kube = KubernetesStandIn(state=hpa.step)
     with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
         code = cli.main([
-            "--predict-url", f"{tf.url}/v1/models/chnsenticorp:predict", "--namespace", "inference",
-            "--hpa", "bert-tfserving", "--deployment", "bert-tfserving", "--target-qps", "10",
-            "--min-replicas", "1", "--kube-api-url", api.url, "--peak-rps", "40", "--warmup", "1",
+            *target_flags(tf.url, api.url), "--peak-rps", "40", "--warmup", "1",
             "--ramp", "1", "--sample-period", "0.5", "--scale-out-within", "3", "--out", str(tmp_path),
             "--quiet-progress", *extra,
         ])
