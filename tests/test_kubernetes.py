@@ -87,6 +87,16 @@ def test_every_object_goes_through_the_cluster_provider_into_the_namespace(rende
     assert "alicloud:cs/getClusterCredential:getClusterCredential" in invokes
 
 
+@pytest.mark.parametrize("run", RUNS, ids=RUN_IDS)
+def test_every_resource_is_a_child_of_a_component(rendered, run):
+    """parent=self everywhere: nothing hangs off the stack except the components themselves."""
+    result = rendered[run]
+    components = {r.urn for r in result.resources if not r.custom}
+    assert components and all(r.type.startswith("elastic-inference:") for r in result.resources if not r.custom)
+    orphans = [r.name for r in result.resources if r.custom and r.parent not in components]
+    assert orphans == []
+
+
 def test_hpa_targets_the_deployment_and_measures_the_ingress_route(rendered):
     result = rendered[("dev", False)]
     hpa, deployment = result.kind("HorizontalPodAutoscaler"), result.kind("Deployment")

@@ -141,3 +141,24 @@ def test_the_checks_above_can_fail():
     assert not value_matches("array", None, ["a"])
     assert value_matches("array", {"type": "string"}, ["a"])
     assert not project_namespaced("alicloud:region")
+
+
+def _leaf_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Dotted camelCase paths of every leaf key a section accepts."""
+    keys = []
+    for name, field in model.model_fields.items():
+        key = prefix + (field.alias or name)
+        annotation = field.annotation
+        candidates = typing.get_args(annotation) or (annotation,)
+        section = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        keys += _leaf_keys(section, key + ".") if section else [key]
+    return keys
+
+
+def test_every_config_key_is_documented_in_the_readme_table():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    keys = _leaf_keys(StackConfig)
+    assert "capacity.nodePool.keyName" in keys and "autoscaling.scaleDownPodsPerMinute" in keys
+    missing = [k for k in keys if f"| `{k}` |" not in readme]
+    assert missing == [], missing
+    assert "| `alicloud:region` |" in readme
