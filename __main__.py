@@ -2,12 +2,11 @@
 
 import pulumi
 
-from components.autoscaler import Autoscaler, AutoscalerArgs
-from components.autoscaler_spec import ScalingBehavior
+from components.autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
+from components.capacity import build_capacity, node_pool_id
 from components.cluster import Cluster, ClusterArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.model_volume import ModelVolume, ModelVolumeArgs
-from components.capacity import build_capacity, node_pool_id
 from components.public_endpoint import PublicEndpoint, PublicEndpointArgs
 from components.serving_spec import ServingInputs, recommended_labels
 from components.tf_serving import TfServing, TfServingArgs
@@ -24,30 +23,39 @@ store = ModelStore("model", ModelStoreArgs(
     tags={"app": "elastic-inference", "stack": s.stack, "managed-by": "pulumi"}))
 cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
                                          labels={"app.kubernetes.io/part-of": "elastic-inference"}))
-capacity = build_capacity(s, cluster.provider)
+
+
+# Every Kubernetes object reaches the cluster through its provider, handed to the components
+# as an option and inherited by their children (never the ambient kubeconfig).
+in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
+
+capacity = build_capacity(s, in_cluster)
 volume = ModelVolume("model-volume", ModelVolumeArgs(
     volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
-                        prefix=s.storage.prefix, auth=s.storage.auth),
-    stack=s.stack, cluster_id=s.cluster_id, provider=cluster.provider, depends_on=[store, cluster]))
+                        prefix=s.storage.prefix),
+    auth=s.storage.auth, stack=s.stack, cluster_id=s.cluster_id, depends_on=[store, cluster]), in_cluster)
 serving = TfServing("serving", TfServingArgs(
     serving=ServingInputs(
         namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
         memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
         claim_name=volume.planned_claim_name, poll_seconds=s.serving.file_system_poll_seconds),
-    placement=capacity.placement, provider=cluster.provider, depends_on=[volume, store, cluster]))
+    placement=capacity.placement, depends_on=[volume, store, cluster]), in_cluster)
+a = s.autoscaling
 scaler = Autoscaler("autoscaler", AutoscalerArgs(
     namespace=ns, name=name, deployment_name=serving.deployment_name,
     service_name=serving.service_name, service_port=serving.rest_port,
-    sls_project=s.sls_project, sls_logstore=s.autoscaling.sls_logstore,
-    min_replicas=s.autoscaling.min_replicas, max_replicas=s.autoscaling.max_replicas,
-    target_qps=s.autoscaling.target_qps, behavior=ScalingBehavior(
-        s.autoscaling.scale_up_stabilization_seconds, s.autoscaling.scale_up_pods_per_minute,
-        s.autoscaling.scale_down_stabilization_seconds, s.autoscaling.scale_down_pods_per_minute),
-    provider=cluster.provider, labels=labels, depends_on=[cluster.metrics_adapter]))
+    sls_project=s.sls_project, sls_logstore=a.sls_logstore,
+    min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
+    behavior=ScalingBehavior(
+        scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
+        scale_up_pods_per_minute=a.scale_up_pods_per_minute,
+        scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
+        scale_down_pods_per_minute=a.scale_down_pods_per_minute),
+    labels=labels, depends_on=[cluster.metrics_adapter]), in_cluster)
 endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
     namespace=ns, name=name, host=s.ingress.host, class_name=s.ingress.class_name,
     service_name=serving.service_name, service_port=serving.rest_port,
-    tls_secret_name=s.ingress.tls_secret_name, provider=cluster.provider, labels=labels))
+    tls_secret_name=s.ingress.tls_secret_name, labels=labels), in_cluster)
 
 pulumi.export("endpointUrl", endpoint.url)
 pulumi.export("predictUrl", endpoint.url.apply(lambda u: f"{u}/v1/models/{s.model.name}:predict"))

@@ -1,4 +1,8 @@
-"""Autoscaler: the HPA that scales the serving Deployment on ingress QPS."""
+"""Autoscaler: the HPA that scales the serving Deployment on ingress QPS.
+
+Everything about the scaling is in this file: the behaviour knobs, the pure builder of the HPA
+on the `sls_ingress_qps` external metric of the ACK metrics adapter, and the component.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,26 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .autoscaler_spec import ScalingBehavior, hpa_manifest, ingress_route
+from .wiring import name_of
+
+METRIC = "sls_ingress_qps"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class ScalingBehavior:
+    """How fast the HPA moves. GPU pods start slowly and cost a lot idle: up fast, down slowly."""
+
+    scale_up_stabilization_seconds: int
+    """Seconds of high readings before scaling out (0: the first one)."""
+    scale_up_pods_per_minute: int
+    """Pods added per minute at most (or +100%, whichever is more)."""
+    scale_down_stabilization_seconds: int
+    """Seconds the QPS must stay low before scaling in."""
+    scale_down_pods_per_minute: int
+    """Pods removed per minute at most."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class AutoscalerArgs:
     """What to scale, on which traffic, within which bounds."""
 
@@ -26,21 +46,100 @@ class AutoscalerArgs:
     service_port: int
     """The backend port as the Ingress names it."""
     sls_project: str
+    """SLS project of the ingress access logs."""
     sls_logstore: str
+    """SLS logstore of the ingress access logs."""
     min_replicas: int
+    """Fewest pods."""
     max_replicas: int
+    """Most pods."""
     target_qps: float
+    """Requests per second per pod."""
     behavior: ScalingBehavior
-    provider: k8s.Provider
+    """How fast to scale out and in."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels of the HPA."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What must exist first (the metrics adapter that serves the metric)."""
+    """What the HPA waits for (the metrics adapter that serves its metric).
+    An Args field, not `opts.depends_on`: see components/wiring.py."""
+
+
+def ingress_route(namespace: str, service: str, port: int) -> str:
+    """The nginx-ingress upstream name the SLS logs carry: <namespace>-<service>-<port>.
+
+    `port` must be the backend port exactly as the Ingress names it (a number here); a wrong
+    route silently measures nothing, or the whole cluster's traffic.
+    """
+    return f"{namespace}-{service}-{port}"
+
+
+def quantity(value: float) -> str:
+    """A Kubernetes quantity for a QPS target: whole numbers plain, fractions in milli-units."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{round(value * 1000)}m"
+
+
+def hpa_manifest(a: AutoscalerArgs, route: pulumi.Input[str]) -> dict:
+    """autoscaling/v2 HPA: replicas = ceil(total QPS / target) between min and max.
+
+    `a.deployment_name` and `route` may be Outputs: pulumi-kubernetes resolves them inside the
+    dict, so the manifest is built once, without an apply.
+    """
+    b = a.behavior
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels)},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": a.deployment_name},
+            "minReplicas": a.min_replicas,
+            "maxReplicas": a.max_replicas,
+            "metrics": [
+                {
+                    "type": "External",
+                    "external": {
+                        "metric": {
+                            "name": METRIC,
+                            "selector": {
+                                "matchLabels": {
+                                    "sls.project": a.sls_project,
+                                    "sls.logstore": a.sls_logstore,
+                                    "sls.ingress.route": route,
+                                }
+                            },
+                        },
+                        # Per pod: the HPA divides the route's total QPS by this.
+                        "target": {"type": "AverageValue", "averageValue": quantity(a.target_qps)},
+                    },
+                }
+            ],
+            "behavior": {
+                "scaleUp": {
+                    "stabilizationWindowSeconds": b.scale_up_stabilization_seconds,
+                    "selectPolicy": "Max",
+                    "policies": [
+                        {"type": "Pods", "value": b.scale_up_pods_per_minute, "periodSeconds": 60},
+                        {"type": "Percent", "value": 100, "periodSeconds": 60},
+                    ],
+                },
+                "scaleDown": {
+                    "stabilizationWindowSeconds": b.scale_down_stabilization_seconds,
+                    "selectPolicy": "Min",
+                    "policies": [
+                        {"type": "Pods", "value": b.scale_down_pods_per_minute, "periodSeconds": 60}
+                    ],
+                },
+            },
+        },
+    }
 
 
 class Autoscaler(pulumi.ComponentResource):
     """An autoscaling/v2 HPA on the External metric `sls_ingress_qps`.
 
-    Outputs: `hpa_name`, `route` (the `sls.ingress.route` label it measures).
+    Outputs: `hpa_name`, `route` (the `sls.ingress.route` label it measures). The Kubernetes
+    provider comes through `opts` (`providers=`).
     """
 
     hpa_name: pulumi.Output[str]
@@ -51,26 +150,12 @@ class Autoscaler(pulumi.ComponentResource):
         self.route = pulumi.Output.from_input(args.service_name).apply(
             lambda service: ingress_route(args.namespace, service, args.service_port)
         )
-        manifest = pulumi.Output.all(args.deployment_name, self.route).apply(
-            lambda values: hpa_manifest(
-                namespace=args.namespace,
-                name=args.name,
-                deployment=values[0],
-                route=values[1],
-                sls_project=args.sls_project,
-                sls_logstore=args.sls_logstore,
-                min_replicas=args.min_replicas,
-                max_replicas=args.max_replicas,
-                target_qps=args.target_qps,
-                behavior=args.behavior,
-                labels=dict(args.labels),
-            )
-        )
+        manifest = hpa_manifest(args, self.route)
         hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
-            metadata={"name": args.name, "namespace": args.namespace, "labels": dict(args.labels)},
-            spec=manifest.apply(lambda m: m["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)),
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
-        self.hpa_name = hpa.metadata.apply(lambda m: m.name)
+        self.hpa_name = name_of(hpa.metadata)
         self.register_outputs({"hpaName": self.hpa_name, "route": self.route})

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from config import Settings
 
-from .capacity_spec import PoolInputs
 from .eci_capacity import EciCapacity, EciCapacityArgs
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from .serving_spec import selector_labels
@@ -17,30 +15,31 @@ from .serving_spec import selector_labels
 Capacity = Union[GpuNodePool, EciCapacity]
 
 
-def build_capacity(s: Settings, provider: k8s.Provider) -> Capacity:
-    """A spot GPU node pool or ECI, chosen by `capacity.mode`; the other mode registers nothing."""
+def build_capacity(s: Settings, opts: pulumi.ResourceOptions) -> Capacity:
+    """A spot GPU node pool or ECI, chosen by `capacity.mode`; the other mode registers nothing.
+
+    `opts` carries the Kubernetes provider (`providers=`) for the ECI mode's ResourcePolicy.
+    """
     c = s.capacity
     if c.mode == "nodepool":
         pool = c.node_pool
         assert pool.key_name is not None  # config/rules.py requires it in this mode
         return GpuNodePool("capacity", GpuNodePoolArgs(
-            pool=PoolInputs(
-                cluster_id=s.cluster_id,
-                name=f"{s.serving.name}-gpu"[:63],
-                instance_types=tuple(c.instance_types),
-                min_size=pool.min_size,
-                max_size=pool.max_size,
-                spot_strategy=pool.spot_strategy,
-                spot_price_limit=pool.spot_price_limit,
-                on_demand_percentage=pool.on_demand_percentage,
-                compensate_with_on_demand=pool.compensate_with_on_demand,
-                labels=pool.labels,
-                key_name=pool.key_name,
-                system_disk_size=pool.system_disk_size,
-                force_delete=not s.protect,
-            ),
+            cluster_id=s.cluster_id,
+            name=f"{s.serving.name}-gpu"[:63],
+            instance_types=tuple(c.instance_types),
+            min_size=pool.min_size,
+            max_size=pool.max_size,
+            spot_strategy=pool.spot_strategy,
+            spot_price_limit=pool.spot_price_limit,
+            on_demand_percentage=pool.on_demand_percentage,
+            compensate_with_on_demand=pool.compensate_with_on_demand,
+            labels=pool.labels,
+            key_name=pool.key_name,
+            system_disk_size=pool.system_disk_size,
+            force_delete=not s.protect,
             vswitch_ids=pool.vswitch_ids,
-        ))
+        ), opts)
     return EciCapacity("capacity", EciCapacityArgs(
         cluster_id=s.cluster_id,
         namespace=s.serving.namespace,
@@ -50,8 +49,7 @@ def build_capacity(s: Settings, provider: k8s.Provider) -> Capacity:
         scheduling=c.eci.scheduling,
         spot=c.eci.spot,
         image_cache=c.eci.image_cache,
-        provider=provider,
-    ))
+    ), opts)
 
 
 def node_pool_id(capacity: Capacity) -> Optional[pulumi.Output[str]]:

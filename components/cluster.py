@@ -9,10 +9,14 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
-from .capacity_spec import METRICS_ADAPTER_ADDON
+from .wiring import name_of
+
+# Serves `sls_ingress_qps` (and the other SLS/CMS metrics) to the HPA through the external
+# metrics API.
+METRICS_ADAPTER_ADDON = "ack-alibaba-cloud-metrics-adapter"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterArgs:
     """Which cluster, and the namespace every object of the stack goes into."""
 
@@ -60,5 +64,5 @@ class Cluster(pulumi.ComponentResource):
             # Cluster-wide and possibly shared with other HPAs: destroy leaves it installed.
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
-        self.namespace = namespace.metadata.apply(lambda m: m.name)
+        self.namespace = name_of(namespace.metadata)
         self.register_outputs({"namespace": self.namespace})

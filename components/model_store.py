@@ -12,7 +12,7 @@ import pulumi_alicloud as alicloud
 from .model_files import content_type, model_files, model_uri, oss_internal_endpoint
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelStoreArgs:
     """What the ModelStore needs: where the model is, where it goes, and how carefully."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import pulumi
@@ -10,6 +10,9 @@ import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
 from .volume_spec import (
+    RoleCredential,
+    SecretCredential,
+    VolumeCredential,
     VolumeInputs,
     pv_manifest,
     pvc_manifest,
@@ -17,23 +20,32 @@ from .volume_spec import (
     read_policy_document,
     rrsa_trust_policy,
 )
+from .wiring import name_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelVolumeArgs:
     """Where the model is and how the volume reads it."""
 
     volume: VolumeInputs
-    """Namespace, base name, bucket, endpoint, prefix and auth mode (the credential name is
-    filled in here)."""
+    """Namespace, base name, bucket, endpoint and prefix of the model."""
+    auth: str
+    """ramUser: a RAM user whose key the CSI driver reads from a Secret; rrsa: an OIDC role."""
     stack: str
     """Stack name (RAM names are per account, so they carry it)."""
     cluster_id: str
     """Cluster whose CSI plugin mounts the volume (RRSA trusts its OIDC provider)."""
-    provider: k8s.Provider
-    """Kubernetes provider of the cluster."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What must exist first (the model store, the namespace)."""
+    """What the Kubernetes objects wait for (the model store, the namespace).
+    An Args field, not `opts.depends_on`: see components/wiring.py."""
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """The identity the volume reads with, and what must exist before the PV uses it."""
+
+    credential: VolumeCredential
+    resources: tuple[pulumi.Resource, ...]
 
 
 class ModelVolume(pulumi.ComponentResource):
@@ -41,6 +53,7 @@ class ModelVolume(pulumi.ComponentResource):
 
     Outputs: `claim_name`, `pv_name`. No access key appears in an output, a PV attribute or an
     environment variable: with `ramUser` the key lives in a Secret that the PV references.
+    The Kubernetes provider comes through `opts` (`providers=`).
     """
 
     claim_name: pulumi.Output[str]
@@ -51,7 +64,7 @@ class ModelVolume(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelVolumeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:storage:ModelVolume", name, None, opts)
-        k8s_opts = dict(parent=self, provider=args.provider)
+        after = list(args.depends_on)
         v = args.volume
         policy = alicloud.ram.Policy(
             f"{name}-read-policy",
@@ -61,36 +74,34 @@ class ModelVolume(pulumi.ComponentResource):
             force=True,  # detach from principals on delete, so destroy does not stall
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if v.auth == "rrsa":
-            credentials = self._rrsa_role(name, args, policy)
-            inputs = replace(v, role_name=credentials.role_name, secret_name=None)
+        if args.auth == "rrsa":
+            reader = self._rrsa_role(name, args, policy)
         else:
-            credentials = self._ram_user_secret(name, args, policy, k8s_opts)
-            inputs = replace(v, secret_name=credentials.secret_name, role_name=None)
+            reader = self._ram_user_secret(name, args, policy, after)
 
-        pv = pv_manifest(inputs)
+        pv = pv_manifest(v, reader.credential)
         volume = k8s.core.v1.PersistentVolume(
             f"{name}-pv",
             metadata=pv["metadata"],
             spec=pv["spec"],
-            opts=pulumi.ResourceOptions(
-                **k8s_opts, depends_on=[*args.depends_on, *credentials.resources]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *reader.resources]),
         )
-        pvc = pvc_manifest(inputs, pv["metadata"]["name"])
+        pvc = pvc_manifest(v, pv["metadata"]["name"])
         self.planned_claim_name = pvc["metadata"]["name"]
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",
             metadata=pvc["metadata"],
             spec=pvc["spec"],
             # Bound to that PV; on destroy the claim goes first, then the PV.
-            opts=pulumi.ResourceOptions(**k8s_opts, depends_on=[volume, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[volume, *after]),
         )
-        self.pv_name = volume.metadata.apply(lambda m: m.name)
-        self.claim_name = claim.metadata.apply(lambda m: m.name)
+        self.pv_name = name_of(volume.metadata)
+        self.claim_name = name_of(claim.metadata)
         self.register_outputs({"claimName": self.claim_name, "pvName": self.pv_name})
 
-    def _ram_user_secret(self, name, args, policy, k8s_opts) -> "_Credentials":
+    def _ram_user_secret(
+        self, name: str, args: ModelVolumeArgs, policy: alicloud.ram.Policy, after: list[pulumi.Resource]
+    ) -> _Reader:
         user = alicloud.ram.User(
             f"{name}-reader",
             name=_ram_name(args, "oss-reader"),
@@ -117,11 +128,11 @@ class ModelVolume(pulumi.ComponentResource):
             type="Opaque",
             # The keys the OSS CSI driver reads through nodePublishSecretRef.
             string_data={"akId": pulumi.Output.secret(key.id), "akSecret": pulumi.Output.secret(key.secret)},
-            opts=pulumi.ResourceOptions(**k8s_opts, depends_on=[attachment, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, *after]),
         )
-        return _Credentials(secret_name=secret_name, role_name=None, resources=(secret, attachment))
+        return _Reader(SecretCredential(secret_name=secret_name), (secret, attachment))
 
-    def _rrsa_role(self, name, args, policy) -> "_Credentials":
+    def _rrsa_role(self, name: str, args: ModelVolumeArgs, policy: alicloud.ram.Policy) -> _Reader:
         account = alicloud.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
         role_name = _ram_name(args, "oss-rrsa")
         role = alicloud.ram.Role(
@@ -139,16 +150,9 @@ class ModelVolume(pulumi.ComponentResource):
             policy_type="Custom",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return _Credentials(secret_name=None, role_name=role_name, resources=(role, attachment))
+        return _Reader(RoleCredential(role_name=role_name), (role, attachment))
 
 
 def _ram_name(args: ModelVolumeArgs, suffix: str) -> str:
     """This volume's RAM name with `suffix` (user, role or policy)."""
     return ram_name(args.stack, args.cluster_id, args.volume.namespace, args.volume.name, suffix)
-
-
-@dataclass(frozen=True)
-class _Credentials:
-    secret_name: Optional[str]
-    role_name: Optional[str]
-    resources: tuple

@@ -1,4 +1,7 @@
-"""PublicEndpoint: the Ingress that publishes the REST API on the Internet."""
+"""PublicEndpoint: the Ingress that publishes the REST API on the Internet.
+
+Everything about the endpoint is in this file: the pure Ingress builder, the URL, the component.
+"""
 
 from __future__ import annotations
 
@@ -8,53 +11,85 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .endpoint_spec import endpoint_url, ingress_manifest
+from .wiring import name_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PublicEndpointArgs:
     """Host and class of the Ingress, and the Service behind it."""
 
     namespace: str
+    """Namespace of the Ingress and the Service."""
     name: str
     """Ingress name."""
     host: str
+    """Host name the Ingress answers for."""
     class_name: str
+    """IngressClass of the controller."""
     service_name: pulumi.Input[str]
     """The Service to route to (from the real object)."""
     service_port: int
     """Its REST port."""
     tls_secret_name: Optional[str]
-    provider: k8s.Provider
+    """TLS certificate Secret; TLS is on when set."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels of the Ingress."""
+
+
+def ingress_manifest(a: PublicEndpointArgs) -> dict:
+    """networking.k8s.io/v1 Ingress: host, path / to the Service's REST port, TLS when set.
+
+    The backend port is a number, not the port name: the nginx upstream (and so the SLS route
+    label the HPA selects) is named <namespace>-<service>-<port as written here>.
+    `a.service_name` may be an Output: pulumi-kubernetes resolves it inside the dict.
+    """
+    spec: dict = {
+        "ingressClassName": a.class_name,
+        "rules": [
+            {
+                "host": a.host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": a.service_name, "port": {"number": a.service_port}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    if a.tls_secret_name is not None:
+        spec["tls"] = [{"hosts": [a.host], "secretName": a.tls_secret_name}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels)},
+        "spec": spec,
+    }
+
+
+def endpoint_url(host: str, tls: bool) -> str:
+    """Base URL of the REST API."""
+    return f"{'https' if tls else 'http'}://{host}"
 
 
 class PublicEndpoint(pulumi.ComponentResource):
-    """Outputs: `url` (base URL), `ingress_name`."""
+    """Outputs: `url` (base URL), `ingress_name`. The Kubernetes provider comes through `opts`."""
 
     url: pulumi.Output[str]
     ingress_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: PublicEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:network:PublicEndpoint", name, None, opts)
-        manifest = pulumi.Output.from_input(args.service_name).apply(
-            lambda service: ingress_manifest(
-                namespace=args.namespace,
-                name=args.name,
-                host=args.host,
-                class_name=args.class_name,
-                service=service,
-                port=args.service_port,
-                tls_secret_name=args.tls_secret_name,
-                labels=dict(args.labels),
-            )
-        )
+        manifest = ingress_manifest(args)
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
-            metadata={"name": args.name, "namespace": args.namespace, "labels": dict(args.labels)},
-            spec=manifest.apply(lambda m: m["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.ingress_name = ingress.metadata.apply(lambda m: m.name)
+        self.ingress_name = name_of(ingress.metadata)
         self.url = pulumi.Output.from_input(endpoint_url(args.host, args.tls_secret_name is not None))
         self.register_outputs({"url": self.url, "ingressName": self.ingress_name})

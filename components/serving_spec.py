@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from .placement import Placement
 
 GRPC_PORT = 8500
 REST_PORT = 8501
@@ -30,24 +32,31 @@ STARTUP_PERIOD_SECONDS = 10
 STARTUP_FAILURE_THRESHOLD = 90
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServingInputs:
-    """Everything the serving manifests are built from (all plain values)."""
+    """Everything the serving manifests are built from (all plain values); where the pods run
+    comes separately, as the capacity's Placement."""
 
     namespace: str
+    """Namespace of every object."""
     name: str
+    """Deployment, Service, ServiceAccount and PDB name."""
     image: str
+    """Serving image, pinned."""
     gpus: int
+    """nvidia.com/gpu per pod."""
     cpu: str
+    """CPU request and limit (quantity)."""
     memory: str
+    """Memory request and limit (quantity)."""
     model_name: str
+    """TF Serving model name."""
     versions: tuple[int, ...]
+    """Served versions."""
     claim_name: str
+    """The model volume's PVC."""
     poll_seconds: int
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    tolerations: Sequence[Mapping[str, Any]] = ()
-    pod_labels: Mapping[str, str] = field(default_factory=dict)
-    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    """`--file_system_poll_wait_seconds`."""
 
 
 def content_hash(content: Any) -> str:
@@ -170,8 +179,9 @@ def service_account_manifest(s: ServingInputs) -> dict:
     }
 
 
-def deployment_manifest(s: ServingInputs, config_map_name: str) -> dict:
-    """The serving Deployment. No `replicas`: the HPA owns the count (pulumi-kubernetes#2491)."""
+def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name: str) -> dict:
+    """The serving Deployment, placed where the capacity says. No `replicas`: the HPA owns the
+    count (pulumi-kubernetes#2491)."""
     resources: dict[str, dict[str, str]] = {
         "requests": {"cpu": s.cpu, "memory": s.memory},
         "limits": {"cpu": s.cpu, "memory": s.memory},
@@ -249,10 +259,10 @@ def deployment_manifest(s: ServingInputs, config_map_name: str) -> dict:
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         ],
     }
-    if s.node_selector:
-        pod_spec["nodeSelector"] = dict(s.node_selector)
-    if s.tolerations:
-        pod_spec["tolerations"] = [dict(t) for t in s.tolerations]
+    if placement.node_selector:
+        pod_spec["nodeSelector"] = dict(placement.node_selector)
+    if placement.tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in placement.tolerations]
     annotations = {
         # The /tmp emptyDir would otherwise stop the cluster autoscaler from ever removing the
         # node under the pod: scale-in must be able to give GPU nodes back.
@@ -260,7 +270,7 @@ def deployment_manifest(s: ServingInputs, config_map_name: str) -> dict:
         "prometheus.io/scrape": "true",
         "prometheus.io/port": str(REST_PORT),
         "prometheus.io/path": METRICS_PATH,
-        **dict(s.pod_annotations),
+        **dict(placement.pod_annotations),
     }
     return {
         "apiVersion": "apps/v1",
@@ -273,7 +283,7 @@ def deployment_manifest(s: ServingInputs, config_map_name: str) -> dict:
             "revisionHistoryLimit": 5,
             "progressDeadlineSeconds": 1800,
             "template": {
-                "metadata": {"labels": {**labels, **dict(s.pod_labels)}, "annotations": annotations},
+                "metadata": {"labels": {**labels, **dict(placement.pod_labels)}, "annotations": annotations},
                 "spec": pod_spec,
             },
         },

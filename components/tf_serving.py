@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .placement import Placement
+from .wiring import name_of
 from .serving_spec import (
     GRPC_PORT,
     REST_PORT,
@@ -26,7 +27,7 @@ WORKLOAD_TIMEOUT = "40m"
 COLD_START_TIMEOUTS = pulumi.CustomTimeouts(create=WORKLOAD_TIMEOUT, update=WORKLOAD_TIMEOUT)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TfServingArgs:
     """The serving workload and where it runs."""
 
@@ -34,17 +35,16 @@ class TfServingArgs:
     """Plain values the manifests are built from (claim name included)."""
     placement: Placement
     """Node selector, tolerations, pod labels/annotations and dependencies from the capacity."""
-    provider: k8s.Provider
-    """Kubernetes provider of the cluster."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What must exist first (the model volume and upload, the namespace)."""
+    """What the workload waits for (the model volume and upload, the namespace).
+    An Args field, not `opts.depends_on`: see components/wiring.py."""
 
 
 class TfServing(pulumi.ComponentResource):
     """TensorFlow Serving behind a ClusterIP Service.
 
     Outputs: `service_name` and `deployment_name` (resolved from the real objects), `rest_port`,
-    `grpc_port`, `config_map_name`.
+    `grpc_port`, `config_map_name`. The Kubernetes provider comes through `opts` (`providers=`).
     """
 
     service_name: pulumi.Output[str]
@@ -55,38 +55,30 @@ class TfServing(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TfServingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:serving:TfServing", name, None, opts)
-        placement = args.placement
-        spec = replace(
-            args.serving,
-            node_selector=placement.node_selector,
-            tolerations=tuple(placement.tolerations),
-            pod_labels=placement.pod_labels,
-            pod_annotations=placement.pod_annotations,
-        )
-        base = dict(parent=self, provider=args.provider)
-        after = [*args.depends_on]
+        spec, placement = args.serving, args.placement
+        after = list(args.depends_on)
 
         sa = service_account_manifest(spec)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=sa["metadata"],
             automount_service_account_token=sa["automountServiceAccountToken"],
-            opts=pulumi.ResourceOptions(**base, depends_on=after),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         cm = config_map_manifest(spec)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=cm["metadata"],
             data=cm["data"],
-            opts=pulumi.ResourceOptions(**base, depends_on=after),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        deployment = deployment_manifest(spec, cm["metadata"]["name"])
+        deployment = deployment_manifest(spec, placement, cm["metadata"]["name"])
         workload = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=deployment["metadata"],
             spec=deployment["spec"],
             opts=pulumi.ResourceOptions(
-                **base,
+                parent=self,
                 # Pods after their capacity: destroy then removes pods before the nodes go.
                 depends_on=[*after, *placement.depends_on, account, config],
                 custom_timeouts=COLD_START_TIMEOUTS,
@@ -99,7 +91,7 @@ class TfServing(pulumi.ComponentResource):
             spec=svc["spec"],
             # The Service await waits for ready endpoints, i.e. for the same cold start.
             opts=pulumi.ResourceOptions(
-                **base,
+                parent=self,
                 depends_on=after,
                 custom_timeouts=COLD_START_TIMEOUTS,
             ),
@@ -109,11 +101,11 @@ class TfServing(pulumi.ComponentResource):
             f"{name}-pdb",
             metadata=pdb["metadata"],
             spec=pdb["spec"],
-            opts=pulumi.ResourceOptions(**base, depends_on=after),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        self.service_name = service.metadata.apply(lambda m: m.name)
-        self.deployment_name = workload.metadata.apply(lambda m: m.name)
-        self.config_map_name = config.metadata.apply(lambda m: m.name)
+        self.service_name = name_of(service.metadata)
+        self.deployment_name = name_of(workload.metadata)
+        self.config_map_name = name_of(config.metadata)
         self.register_outputs(
             {
                 "serviceName": self.service_name,

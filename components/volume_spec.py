@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Union
 
 from .serving_spec import content_hash
 
@@ -20,20 +20,37 @@ NOMINAL_CAPACITY = "100Gi"
 MOUNT_OPTIONS = "-o allow_other -o umask=022 -o kernel_cache -o max_stat_cache_size=100000"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VolumeInputs:
-    """Everything the PV/PVC are built from."""
+    """Where the model is: what the PV/PVC and the read policy are built from."""
 
     namespace: str
+    """Namespace of the claim (and of the credential Secret)."""
     name: str
     """Base name (the serving name); the PV/PVC names add '-model' and a content hash."""
     bucket: str
+    """OSS bucket of the model."""
     endpoint: str
+    """OSS endpoint the CSI driver mounts through (the region's internal one)."""
     prefix: str
-    auth: str
-    """ramUser: nodePublishSecretRef to `secret_name`; rrsa: the CSI assumes `role_name`."""
-    secret_name: Optional[str] = None
-    role_name: Optional[str] = None
+    """Key prefix of the model base directory."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretCredential:
+    """The CSI driver reads the RAM user's key from this Secret (`nodePublishSecretRef`)."""
+
+    secret_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleCredential:
+    """The CSI driver assumes this RAM role through RRSA; no key exists."""
+
+    role_name: str
+
+
+VolumeCredential = Union[SecretCredential, RoleCredential]
 
 
 def read_policy_document(bucket: str, prefix: str) -> str:
@@ -76,7 +93,7 @@ def rrsa_trust_policy(account_id: str, cluster_id: str) -> str:
     )
 
 
-def pv_manifest(v: VolumeInputs) -> dict:
+def pv_manifest(v: VolumeInputs, credential: VolumeCredential) -> dict:
     """Static PV on the OSS CSI driver. No key in any attribute: a Secret reference, or RRSA.
 
     Its name carries a hash of the content: CSI attributes are immutable, so a change makes a
@@ -84,10 +101,10 @@ def pv_manifest(v: VolumeInputs) -> dict:
     """
     attributes = {"bucket": v.bucket, "url": v.endpoint, "path": f"/{v.prefix}", "otherOpts": MOUNT_OPTIONS}
     csi: dict = {"driver": CSI_DRIVER, "readOnly": True, "volumeAttributes": attributes}
-    if v.auth == "rrsa":
-        attributes.update({"authType": "rrsa", "roleName": v.role_name})
+    if isinstance(credential, RoleCredential):
+        attributes.update({"authType": "rrsa", "roleName": credential.role_name})
     else:
-        csi["nodePublishSecretRef"] = {"name": v.secret_name, "namespace": v.namespace}
+        csi["nodePublishSecretRef"] = {"name": credential.secret_name, "namespace": v.namespace}
     name = f"{v.namespace}-{v.name}-model-{content_hash(csi)}"
     csi["volumeHandle"] = name  # the driver requires volumeHandle == PV name
     return {

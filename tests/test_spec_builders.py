@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from components import autoscaler_spec, endpoint_spec, serving_spec, volume_spec
+from components import autoscaler, public_endpoint, serving_spec, volume_spec
+from components.placement import Placement
 
 
 def serving(**overrides) -> serving_spec.ServingInputs:
@@ -22,10 +23,13 @@ def serving(**overrides) -> serving_spec.ServingInputs:
 def volume(**overrides) -> volume_spec.VolumeInputs:
     values = dict(
         namespace="inference", name="bert", bucket="acme", endpoint="oss-cn-beijing-internal.aliyuncs.com",
-        prefix="models/bert", auth="ramUser", secret_name="bert-oss-reader",
+        prefix="models/bert",
     )
     values.update(overrides)
     return volume_spec.VolumeInputs(**values)
+
+
+SECRET = volume_spec.SecretCredential(secret_name="bert-oss-reader")
 
 
 def test_model_config_text_is_the_exact_text_proto():
@@ -51,30 +55,30 @@ def test_readiness_gates_on_the_newest_version():
 
 
 def test_cpu_only_pods_request_no_gpu():
-    container = serving_spec.deployment_manifest(serving(gpus=0, image="tensorflow/serving:2.19.0"), "cm")[
+    container = serving_spec.deployment_manifest(serving(gpus=0, image="tensorflow/serving:2.19.0"), Placement(), "cm")[
         "spec"]["template"]["spec"]["containers"][0]
     assert "nvidia.com/gpu" not in json.dumps(container["resources"])
 
 
 def test_placement_lands_in_the_pod_spec():
-    spec = serving(
+    placement = Placement(
         node_selector={"inference": "tensorflow"},
         tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
         pod_labels={"alibabacloud.com/eci": "true"},
         pod_annotations={"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"},
     )
-    template = serving_spec.deployment_manifest(spec, "cm")["spec"]["template"]
+    template = serving_spec.deployment_manifest(serving(), placement, "cm")["spec"]["template"]
     assert template["spec"]["nodeSelector"] == {"inference": "tensorflow"}
     assert template["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert template["metadata"]["labels"]["alibabacloud.com/eci"] == "true"
     assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-use-specs"] == "ecs.gn6i-c4g1.xlarge"
     # Placement labels never enter the immutable selector.
-    selector = serving_spec.deployment_manifest(spec, "cm")["spec"]["selector"]["matchLabels"]
+    selector = serving_spec.deployment_manifest(serving(), placement, "cm")["spec"]["selector"]["matchLabels"]
     assert "alibabacloud.com/eci" not in selector
 
 
 def test_no_placement_means_no_constraints():
-    pod = serving_spec.deployment_manifest(serving(), "cm")["spec"]["template"]["spec"]
+    pod = serving_spec.deployment_manifest(serving(), Placement(), "cm")["spec"]["template"]["spec"]
     assert "nodeSelector" not in pod and "tolerations" not in pod
 
 
@@ -91,16 +95,22 @@ def test_image_version_label():
 
 @pytest.mark.parametrize("qps,expected", [(10, "10"), (10.0, "10"), (2.5, "2500m"), (0.1, "100m")])
 def test_qps_quantity(qps, expected):
-    assert autoscaler_spec.quantity(qps) == expected
+    assert autoscaler.quantity(qps) == expected
+
+
+def hpa_args(**overrides) -> autoscaler.AutoscalerArgs:
+    values = dict(
+        namespace="ns", name="h", deployment_name="d", service_name="svc", service_port=8501,
+        sls_project="p", sls_logstore="l", min_replicas=1, max_replicas=5, target_qps=10,
+        behavior=autoscaler.ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=4,
+                                            scale_down_stabilization_seconds=600, scale_down_pods_per_minute=1),
+    )
+    values.update(overrides)
+    return autoscaler.AutoscalerArgs(**values)
 
 
 def test_hpa_behavior_and_route():
-    behavior = autoscaler_spec.ScalingBehavior(0, 4, 600, 1)
-    hpa = autoscaler_spec.hpa_manifest(
-        namespace="ns", name="h", deployment="d", route=autoscaler_spec.ingress_route("ns", "svc", 8501),
-        sls_project="p", sls_logstore="l", min_replicas=1, max_replicas=5, target_qps=10,
-        behavior=behavior, labels={},
-    )
+    hpa = autoscaler.hpa_manifest(hpa_args(), route=autoscaler.ingress_route("ns", "svc", 8501))
     assert hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"] == "ns-svc-8501"
     up, down = hpa["spec"]["behavior"]["scaleUp"], hpa["spec"]["behavior"]["scaleDown"]
     assert up["stabilizationWindowSeconds"] == 0 and up["selectPolicy"] == "Max"
@@ -109,29 +119,34 @@ def test_hpa_behavior_and_route():
     assert down["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 60}]
 
 
+def endpoint_args(**overrides) -> public_endpoint.PublicEndpointArgs:
+    values = dict(namespace="ns", name="i", host="a.example.com", class_name="nginx", service_name="svc",
+                  service_port=8501, tls_secret_name=None)
+    values.update(overrides)
+    return public_endpoint.PublicEndpointArgs(**values)
+
+
 def test_ingress_uses_the_port_number_and_tls_only_when_asked():
-    plain = endpoint_spec.ingress_manifest(namespace="ns", name="i", host="a.example.com", class_name="nginx",
-                                           service="svc", port=8501, tls_secret_name=None, labels={})
+    plain = public_endpoint.ingress_manifest(endpoint_args())
     assert "tls" not in plain["spec"]
     assert plain["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"number": 8501}
-    tls = endpoint_spec.ingress_manifest(namespace="ns", name="i", host="a.example.com", class_name="nginx",
-                                         service="svc", port=8501, tls_secret_name="cert", labels={})
+    tls = public_endpoint.ingress_manifest(endpoint_args(tls_secret_name="cert"))
     assert tls["spec"]["tls"] == [{"hosts": ["a.example.com"], "secretName": "cert"}]
-    assert endpoint_spec.endpoint_url("a.example.com", True) == "https://a.example.com"
+    assert public_endpoint.endpoint_url("a.example.com", True) == "https://a.example.com"
 
 
 def test_pv_name_changes_with_its_attributes_and_handle_follows():
-    a = volume_spec.pv_manifest(volume())
-    b = volume_spec.pv_manifest(volume(prefix="models/other"))
+    a = volume_spec.pv_manifest(volume(), SECRET)
+    b = volume_spec.pv_manifest(volume(prefix="models/other"), SECRET)
     assert a["metadata"]["name"] != b["metadata"]["name"]
     for pv in (a, b):
         assert pv["spec"]["csi"]["volumeHandle"] == pv["metadata"]["name"]
-    assert a == volume_spec.pv_manifest(volume())
+    assert a == volume_spec.pv_manifest(volume(), SECRET)
     assert volume_spec.pvc_manifest(volume(), a["metadata"]["name"])["spec"]["volumeName"] == a["metadata"]["name"]
 
 
 def test_rrsa_pv_has_no_secret_reference():
-    pv = volume_spec.pv_manifest(volume(auth="rrsa", secret_name=None, role_name="r"))
+    pv = volume_spec.pv_manifest(volume(), volume_spec.RoleCredential(role_name="r"))
     assert "nodePublishSecretRef" not in pv["spec"]["csi"]
     assert pv["spec"]["csi"]["volumeAttributes"]["roleName"] == "r"
 
