@@ -1,6 +1,6 @@
 """How well the open-loop driver holds a rate on this machine (loopback stand-in server).
 
-    .venv/bin/python benchmarks/loadtest_rate.py [--rates 200 500 1000] [--seconds 5]
+    .venv/bin/python -m benchmarks.loadtest_rate [--rates 200 500 1000] [--seconds 5]
 
 Prints, per offered rate: requests, achieved rate, lateness p50/p95/p99 (sent minus scheduled)
 and the share of requests sent more than 10 ms late. Figures belong in the README, not in a test.
@@ -9,16 +9,12 @@ and the share of requests sent more than 10 ms late. Figures belong in the READM
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from loadtest.__main__ import DEFAULT_PAYLOAD  # noqa: E402
-from loadtest.driver import run  # noqa: E402
-from loadtest.profile import Phase, Profile  # noqa: E402
-from loadtest.report import percentile  # noqa: E402
-from loadtest.standins import BackgroundServer, TfServingStandIn  # noqa: E402
+from loadtest.__main__ import DEFAULT_PAYLOAD
+from loadtest.driver import run
+from loadtest.profile import Phase, Profile
+from loadtest.report import percentile
+from loadtest.standins import BackgroundServer, TfServingStandIn
 
 
 def main() -> int:

@@ -30,8 +30,6 @@ class ModelFile:
     """Object key: <prefix>/<version>/<relative_path>."""
     content_md5: str
     """Base64 MD5 of the content (the Content-MD5 header OSS checks); a change is a diff."""
-    size: int
-    """Bytes."""
 
 
 def content_md5(path: Path) -> str:
@@ -72,7 +70,6 @@ def model_files(base_dir: Path, prefix: str, versions: Iterable[int]) -> list[Mo
                     source=(base_dir / str(version) / rel).as_posix(),
                     key=object_key(prefix, version, rel),
                     content_md5=content_md5(path),
-                    size=path.stat().st_size,
                 )
             )
     return files

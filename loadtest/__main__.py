@@ -20,6 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .driver import drive
+from .profile import standard_profile
+from .report import percentile, timeline, verdict, write_chart, write_json
+from .watcher import ClusterReader, api_client, watch
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PAYLOAD = Path(__file__).resolve().parent / "payloads" / "chnsenticorp.json"
 
@@ -43,9 +48,9 @@ def stack_outputs(stack: str) -> dict:
 
 def stack_autoscaling(stack: str):
     """The stack's autoscaling settings (defaults applied by the project's own schema)."""
+    # Imported here, not at the top: the schema needs the program's requirements (pydantic),
+    # which a run with explicit flags (or the in-cluster image) does not install.
     import yaml
-
-    sys.path.insert(0, str(ROOT))
     from config.schema import AutoscalingSettings
 
     data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
@@ -106,16 +111,6 @@ def resolve(args: argparse.Namespace) -> dict:
     return values
 
 
-def kube_client(args: argparse.Namespace):
-    from kubernetes import client, config
-
-    if args.kube_api_url:
-        configuration = client.Configuration()
-        configuration.host = args.kube_api_url
-        return client.ApiClient(configuration)
-    return config.new_client_from_config(context=args.kube_context)
-
-
 class ProgressLine:
     """One line per second: phase, sent rate, success so far, p95, replicas.
 
@@ -130,8 +125,6 @@ class ProgressLine:
         self.settled = self.ok = 0
 
     def __call__(self, t, outcomes) -> None:
-        from .report import percentile
-
         if self.scheduled is None:
             self.scheduled = [o.scheduled for o in outcomes]
         while self.settled < len(outcomes):
@@ -153,9 +146,6 @@ class ProgressLine:
 
 
 async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, list]:
-    from .driver import drive
-    from .watcher import ClusterReader, watch
-
     origin = time.monotonic()
     samples: list = []
     reader = ClusterReader(api, values["namespace"], values["hpa"], values["deployment"])
@@ -174,9 +164,6 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from .profile import standard_profile
-    from .report import timeline, verdict, write_chart, write_json
-
     args = parse_args(argv)
     try:
         values = resolve(args)
@@ -194,7 +181,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"load test of {values['predict_url']}: {len(profile.schedule())} requests over "
           f"{profile.duration:.0f}s, threshold {threshold:g} rps; report in {out}", file=sys.stderr)
 
-    outcomes, samples = asyncio.run(run_load(args, values, profile, payload, kube_client(args)))
+    outcomes, samples = asyncio.run(run_load(args, values, profile, payload, api_client(args.kube_api_url, args.kube_context)))
     rows = timeline(outcomes, samples, profile)
     result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],
                      min_replicas=values["min_replicas"], scale_out_within=args.scale_out_within,

@@ -16,11 +16,11 @@ import json
 from pathlib import Path
 from typing import Optional, Sequence
 
+from tokenizers import BertWordPieceTokenizer
+
 
 def build(vocab: Path, text: str, max_seq_length: int = 128, signature: str = "serving_default",
           label_ids: bool = True) -> dict:
-    from tokenizers import BertWordPieceTokenizer
-
     tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
     tokenizer.enable_truncation(max_seq_length)
     encoding = tokenizer.encode(text)

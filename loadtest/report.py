@@ -158,6 +158,8 @@ def write_json(path: Path, meta: dict, rows: Sequence[Second], samples: Sequence
 def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold: float, title: str,
                 result: Optional[Verdict] = None) -> None:
     """Three panels sharing time: rates, latency, replicas and pods."""
+    # Imported here: the headless backend must be chosen before pyplot loads, and only a run
+    # that writes a chart pays for matplotlib.
     import matplotlib
 
     matplotlib.use("Agg")

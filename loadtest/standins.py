@@ -24,7 +24,8 @@ class BackgroundServer:
 
     def __init__(self, app: web.Application):
         self.app = app
-        self.port: Optional[int] = None
+        self.address: Optional[tuple[str, int]] = None
+        """(host, port) the listening socket is bound to, as the OS reports it."""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -38,7 +39,10 @@ class BackgroundServer:
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
             await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            server = site._server
+            assert isinstance(server, asyncio.Server)
+            host, port = server.sockets[0].getsockname()[:2]
+            self.address = (host, port)
             self._ready.set()
 
         self._loop.run_until_complete(start())
@@ -48,7 +52,8 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert self.address is not None, "the server has not started"
+        return f"http://{self.address[0]}:{self.address[1]}"
 
     def __enter__(self) -> "BackgroundServer":
         self._thread.start()
@@ -145,7 +150,6 @@ class KubernetesStandIn:
     deployment: str = "bert-tfserving"
     state: Callable[[], tuple[int, int, Optional[float]]] = lambda: (1, 1, 0.0)
     """Returns (current replicas, desired replicas, per-pod metric or None)."""
-    reads: int = 0
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -156,7 +160,6 @@ class KubernetesStandIn:
         return app
 
     async def _hpa(self, request: web.Request) -> web.Response:
-        self.reads += 1
         current, desired, metric = self.state()
         metrics = [] if metric is None else [{"type": "External", "external": {
             "metric": {"name": "sls_ingress_qps"},
@@ -203,13 +206,3 @@ def target_flags(serving_url: str, api_url: str, target_qps: float = 10, min_rep
         "--hpa", "bert-tfserving", "--deployment", "bert-tfserving", "--target-qps", f"{target_qps:g}",
         "--min-replicas", str(min_replicas), "--kube-api-url", api_url,
     ]
-
-
-def kube_api_client(url: str):
-    """A Kubernetes ApiClient pointed at a stand-in (plain HTTP, no auth)."""
-    from kubernetes import client
-
-    configuration = client.Configuration()
-    configuration.host = url
-    return client.ApiClient(configuration)
-

@@ -11,9 +11,19 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from kubernetes import client, utils
+from kubernetes import client, config, utils
 
 ECI_INSTANCE_ANNOTATION = "k8s.aliyun.com/eci-instance-id"
+
+
+def api_client(api_url: Optional[str] = None, context: Optional[str] = None) -> client.ApiClient:
+    """A client for the cluster: the kubeconfig's `context` (default: current), or `api_url`
+    without auth (a `kubectl proxy`, or a loopback stand-in in the tests)."""
+    if api_url:
+        configuration = client.Configuration()
+        configuration.host = api_url
+        return client.ApiClient(configuration)
+    return config.new_client_from_config(context=context)
 
 
 def parse_quantity(text: Optional[str]) -> Optional[float]:

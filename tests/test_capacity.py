@@ -16,6 +16,7 @@ from components.eci_capacity import (
 )
 from config import ConfigError
 from harness import run_expecting_error, run_program
+from tools.offline import node_pool
 
 NS = "elastic-inference:"
 POOL = "alicloud:cs/nodePool:NodePool"
@@ -219,3 +220,11 @@ def test_a_larger_pool_admits_more_replicas(prod_config):
     prod_config[NS + "autoscaling"]["maxReplicas"] = 20
     prod_config[NS + "capacity"]["nodePool"]["maxSize"] = 20
     run_program(prod_config, "prod")
+
+
+def test_a_cluster_without_other_pools_needs_configured_vswitches(prod_config):
+    """An empty vSwitch list must never reach the cloud: the look-up names the key to set."""
+    alone = [node_pool("np-own", "bert-tfserving-gpu", ["vsw-own"])]  # only the pool itself
+    with pytest.raises(ValueError, match="no other node pool to take worker vSwitches from; "
+                                         "set capacity.nodePool.vswitchIds"):
+        run_program(prod_config, "prod", node_pools=alone)

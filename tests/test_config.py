@@ -3,6 +3,7 @@ and nothing at all (not even a provider) is registered."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -231,8 +232,6 @@ def test_region_from_environment(dev_config, monkeypatch):
     ["dev", "prod", "Feature_Branch.42", "a" * 100, "---", "x"],
 )
 def test_default_bucket_name_is_valid_and_stable(stack):
-    import re
-
     name = default_bucket_name("elastic-inference", stack, "c" + "0" * 32, "chnsenticorp_v2")
     assert re.match(OSS_BUCKET, name), name
     assert name == default_bucket_name("elastic-inference", stack, "c" + "0" * 32, "chnsenticorp_v2")

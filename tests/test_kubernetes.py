@@ -4,6 +4,7 @@ ACK offers, and the wiring between the objects holds."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import kubernetes_validate
@@ -17,6 +18,7 @@ from harness import (
     FAKE_KUBECONFIG,
     SECRET_SIG,
     run_program,
+    stack_file_config,
 )
 
 # Kubernetes minor versions an ACK cluster can run in late 2026 (ACK supports each minor for
@@ -29,12 +31,8 @@ CLUSTER_SCOPED = {"Namespace", "PersistentVolume"}
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """Dev and prod, in update and preview mode, run once for the whole module."""
-    import os
-
     base = tmp_path_factory.mktemp("project")
     write_saved_model(base / "models" / "chnsenticorp", MODEL_VERSION)
-    from harness import stack_file_config
-
     cwd = os.getcwd()
     os.chdir(base)
     try:
@@ -302,3 +300,25 @@ def test_behavior_is_per_stack(rendered):
     prod = rendered[("prod", False)].kind("HorizontalPodAutoscaler")["spec"]["behavior"]
     assert dev["scaleUp"]["stabilizationWindowSeconds"] == 0
     assert dev["scaleDown"]["stabilizationWindowSeconds"] < prod["scaleDown"]["stabilizationWindowSeconds"]
+
+
+def test_each_behaviour_knob_lands_in_its_own_field(dev_config):
+    """Four distinct values, so swapping any two knobs anywhere between config and manifest fails."""
+    dev_config["elastic-inference:autoscaling"].update(
+        scaleUpStabilizationSeconds=7, scaleUpPodsPerMinute=3,
+        scaleDownStabilizationSeconds=45, scaleDownPodsPerMinute=2)
+    behavior = run_program(dev_config).kind("HorizontalPodAutoscaler")["spec"]["behavior"]
+    assert behavior == {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 7,
+            "selectPolicy": "Max",
+            # Whichever adds more per minute: the configured pods, or doubling.
+            "policies": [{"type": "Pods", "value": 3, "periodSeconds": 60},
+                         {"type": "Percent", "value": 100, "periodSeconds": 60}],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": 45,
+            "selectPolicy": "Min",
+            "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
+        },
+    }

@@ -48,7 +48,6 @@ class Registration:
     dependencies: list[str]
     inputs: dict[str, Any]
     secret_inputs: bool
-    delete_before_replace: bool
     custom_timeouts: dict[str, str]
     ignore_changes: list[str]
     retain_on_delete: bool
@@ -62,7 +61,6 @@ class StackResult:
     exports: dict[str, Any] = field(default_factory=dict)
     secret_exports: dict[str, bool] = field(default_factory=dict)
     invokes: list[tuple[str, dict]] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -71,9 +69,6 @@ class StackResult:
         found = self.of_type(type_)
         assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
         return found[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.resources if r.urn == urn)
 
     def kubernetes(self) -> list[Registration]:
         """Every Kubernetes object (not the provider)."""
@@ -112,9 +107,11 @@ def reveal(value: Any) -> Any:
 class Mocks(pulumi_mocks.Mocks):
     """Computed outputs the real providers would return, and answers to invokes."""
 
-    def __init__(self, result: StackResult, region: str = "cn-beijing"):
+    def __init__(self, result: StackResult, region: str = "cn-beijing",
+                 node_pools: Optional[list[dict]] = None):
         self.result = result
         self.region = region
+        self.node_pools = DEFAULT_NODE_POOLS if node_pools is None else node_pools
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         state = dict(args.inputs)
@@ -134,9 +131,8 @@ class Mocks(pulumi_mocks.Mocks):
             return {"clusterId": args.args.get("clusterId"), "kubeConfig": FAKE_KUBECONFIG,
                     "id": args.args.get("clusterId")}
         if args.token == "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools":
-            return {"clusterId": args.args.get("clusterId"), "id": "pools", "ids": ["np-default", "np-cpu"],
-                    "nodepools": [node_pool("np-default", "default-nodepool", ["vsw-zoneh", "vsw-zonei"]),
-                                  node_pool("np-cpu", "cpu-pool", ["vsw-zonei", "vsw-zonek"])]}
+            return {"clusterId": args.args.get("clusterId"), "id": "pools",
+                    "ids": [p["nodePoolId"] for p in self.node_pools], "nodepools": self.node_pools}
         if args.token == "alicloud:index/getAccount:getAccount":
             return {"id": FAKE_ACCOUNT_ID}
         raise NotImplementedError(f"no mock answer for invoke {args.token}")
@@ -166,7 +162,6 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                     secret_inputs=SECRET_SIG in raw,
-                    delete_before_replace=request.deleteBeforeReplace,
                     custom_timeouts={
                         k: getattr(timeouts, k) for k in ("create", "update", "delete")
                         if getattr(timeouts, k)
@@ -181,6 +176,11 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
 def node_pool(pool_id: str, name: str, vswitches: list[str]) -> dict:
     """An existing node pool as the getKubernetesNodePools invoke returns it (fields it needs)."""
     return {"nodePoolId": pool_id, "nodePoolName": name, "vswitchIds": vswitches}
+
+
+# The cluster's existing node pools, as the stand-in cloud reports them.
+DEFAULT_NODE_POOLS = [node_pool("np-default", "default-nodepool", ["vsw-zoneh", "vsw-zonei"]),
+                      node_pool("np-cpu", "cpu-pool", ["vsw-zonei", "vsw-zonek"])]
 
 
 def stack_file_config(stack: str, path: Optional[Path] = None) -> dict[str, Any]:
@@ -209,10 +209,12 @@ def run_program(
     preview: bool = False,
     secret_keys: Optional[list[str]] = None,
     result: Optional[StackResult] = None,
+    node_pools: Optional[list[dict]] = None,
 ) -> StackResult:
     """Run `__main__.py` once with this config; re-raise whatever the program raises.
 
-    Pass `result` to keep what was registered before an exception.
+    Pass `result` to keep what was registered before an exception; `node_pools` to answer the
+    cluster's node-pool look-up with other pools than DEFAULT_NODE_POOLS.
     """
     result = StackResult() if result is None else result
     # Pulumi's SDK runs on the thread's current event loop; asyncio.run() elsewhere in the same
@@ -221,7 +223,8 @@ def run_program(
         asyncio.get_event_loop_policy().get_event_loop()
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
-    monitor = CaptureMonitor(Mocks(result, region=str(config.get("alicloud:region", "cn-beijing"))), result)
+    mocks = Mocks(result, region=str(config.get("alicloud:region", "cn-beijing")), node_pools=node_pools)
+    monitor = CaptureMonitor(mocks, result)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,
                              monitor=monitor)

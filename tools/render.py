@@ -25,17 +25,16 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import yaml
+from pulumi.runtime import rpc
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ConfigError
+from tools.offline import PROJECT, ROOT, map_secrets, reveal, run_program, stack_file_config
+
 REDACTED = "[secret]"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # the program's packages (config/, components/) live there
 
 
 def _review_leaf(value: Any) -> Any:
     """Unknowns become a marker; numbers travel as doubles on the wire, whole ones print as ints."""
-    from pulumi.runtime import rpc
-
     if value == rpc.UNKNOWN:
         return "[computed]"
     if isinstance(value, float) and value.is_integer():
@@ -45,8 +44,6 @@ def _review_leaf(value: Any) -> Any:
 
 def redact(value: Any) -> Any:
     """Replace secret wrappers (and unknowns) by markers: the render is meant to be shared."""
-    from tools.offline import map_secrets
-
     return map_secrets(value, lambda _: REDACTED, _review_leaf)
 
 
@@ -56,8 +53,6 @@ FIRST_KEYS = ("apiVersion", "kind", "metadata")
 def manifest_for_review(inputs: dict[str, Any]) -> dict[str, Any]:
     """A Kubernetes object as kubectl would show it: apiVersion, kind, metadata first; numbers
     plain; a Secret keeps its keys while every value is redacted (so the manifest stays valid)."""
-    from tools.offline import reveal
-
     manifest = redact(inputs)
     if manifest.get("kind") == "Secret":
         plain = reveal(inputs)
@@ -93,8 +88,6 @@ def placeholder_model(config: dict[str, Any], project: str) -> Iterator[Optional
 
 def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder: bool = False) -> Path:
     """Evaluate the stack and write its manifests and plan; return the stack's output dir."""
-    from tools.offline import PROJECT, run_program, stack_file_config
-
     config = stack_file_config(stack, stack_file)
     target = out / stack
     cwd = os.getcwd()
@@ -146,8 +139,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--placeholder-model", action="store_true",
                         help="stand in for a SavedModel that is not on this machine")
     args = parser.parse_args(argv)
-
-    from config import ConfigError
 
     try:
         target = render(args.stack, args.out, args.stack_file, args.placeholder_model)
