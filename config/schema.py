@@ -12,6 +12,7 @@ in `rules.py`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal, Optional
 
 from pydantic import (
@@ -132,13 +133,28 @@ def _unique(values: list) -> list:
     return values
 
 
-Quantity = Annotated[str, BeforeValidator(_quantity), _pattern(QUANTITY)]
-Dns1123Label = Annotated[str, _pattern(DNS1123_LABEL)]
-Dns1035Label = Annotated[str, _pattern(DNS1035_LABEL)]
-Dns1123Subdomain = Annotated[str, _pattern(DNS1123_SUBDOMAIN)]
-InstanceType = Annotated[str, _pattern(ECS_INSTANCE_TYPE)]
-VswitchId = Annotated[str, _pattern(VSWITCH_ID)]
-ModelVersion = Annotated[int, Field(ge=0, le=INT64_MAX)]
+@dataclass(frozen=True)
+class Shown:
+    """What the README's configuration table calls a value of this type (tools/config_table.py)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class DerivedDefault:
+    """The table's default for a key whose default is derived from other values, or that is
+    required only in some cases."""
+
+    text: str
+
+
+Quantity = Annotated[str, BeforeValidator(_quantity), _pattern(QUANTITY), Shown("quantity")]
+Dns1123Label = Annotated[str, _pattern(DNS1123_LABEL), Shown("DNS-1123 label")]
+Dns1035Label = Annotated[str, _pattern(DNS1035_LABEL), Shown("DNS-1035 label")]
+Dns1123Subdomain = Annotated[str, _pattern(DNS1123_SUBDOMAIN), Shown("DNS-1123 subdomain")]
+InstanceType = Annotated[str, _pattern(ECS_INSTANCE_TYPE), Shown("instance type")]
+VswitchId = Annotated[str, _pattern(VSWITCH_ID), Shown("vSwitch id")]
+ModelVersion = Annotated[int, Field(ge=0, le=INT64_MAX), Shown("integer")]
 LabelKey = Annotated[
     str,
     _pattern(
@@ -158,7 +174,11 @@ LabelValue = Annotated[
 
 
 class _Section(BaseModel):
-    """Common behaviour: immutable, camelCase keys, unknown keys rejected, no silent coercion."""
+    """Common behaviour: immutable, camelCase keys, unknown keys rejected, no silent coercion.
+
+    Each field's docstring is its description in the README's configuration table
+    (`use_attribute_docstrings`), so a key is described in exactly one place.
+    """
 
     model_config = ConfigDict(
         frozen=True,
@@ -166,6 +186,7 @@ class _Section(BaseModel):
         strict=True,
         alias_generator=to_camel,
         populate_by_name=True,
+        use_attribute_docstrings=True,
         # Python's re: the name rules need look-aheads, which the default Rust engine lacks.
         regex_engine="python-re",
     )
@@ -174,72 +195,94 @@ class _Section(BaseModel):
 class ModelSettings(_Section):
     """`model`: what TensorFlow Serving serves."""
 
-    name: Annotated[str, _pattern(MODEL_NAME)]
-    """TF Serving model name (URL path /v1/models/<name>): lowercase letters, digits, '-', '_'."""
-    source: Annotated[str, StringConstraints(min_length=1)]
-    """SavedModel base dir `<source>/<version>/saved_model.pb`, or `oss://bucket/prefix` for a
-    model already in OSS (then nothing is uploaded and the bucket is not managed here)."""
+    name: Annotated[str, _pattern(MODEL_NAME), Shown("model name")]
+    """TF Serving model name (the URL path `/v1/models/<name>`): lowercase letters, digits, `-`
+    and `_`."""
+    source: Annotated[str, StringConstraints(min_length=1), Shown("path or oss:// URI")]
+    """SavedModel base directory (`<source>/<version>/saved_model.pb`), relative to the project
+    directory, or `oss://bucket/prefix` for a model already in OSS (then nothing is uploaded and
+    the bucket is not managed here)."""
     versions: Annotated[list[ModelVersion], Field(min_length=1), AfterValidator(_unique)]
-    """Served versions: integer subdirectories of `source`."""
+    """Served versions: each an integer directory of `source` holding `saved_model.pb` or
+    `saved_model.pbtxt`."""
 
 
 class StorageSettings(_Section):
     """`storage`: where the model lives in OSS and how the cluster reads it."""
 
-    bucket: Optional[Annotated[str, _pattern(OSS_BUCKET)]] = None
-    """Bucket name; generated from stack and cluster when absent (see `rules.default_bucket_name`)."""
-    prefix: Optional[Annotated[str, _pattern(OSS_PREFIX, max_length=512)]] = None
-    """Object key prefix of the model; `models/<model.name>` when absent."""
+    bucket: Annotated[
+        Optional[Annotated[str, _pattern(OSS_BUCKET), Shown("bucket name")]],
+        DerivedDefault("`ei-<stack>-<model>-<hash>`"),
+    ] = None
+    """OSS bucket of the model. The default is deterministic, derived from project, stack and
+    cluster (`rules.default_bucket_name`)."""
+    prefix: Annotated[
+        Optional[Annotated[str, _pattern(OSS_PREFIX, max_length=512), Shown("key prefix")]],
+        DerivedDefault("`models/<model.name>`"),
+    ] = None
+    """Object key prefix of the model's base directory."""
     auth: Literal["ramUser", "rrsa"] = "ramUser"
-    """How the OSS volume authenticates: a least-privilege RAM user, or RRSA (OIDC role)."""
+    """How the OSS volume authenticates: a least-privilege RAM user whose key the CSI driver
+    reads from a Secret, or RRSA (an OIDC role, no key)."""
 
 
 class EciSettings(_Section):
     """`capacity.eci`: Elastic Container Instances through the ACK virtual node."""
 
     scheduling: Literal["only", "burst"] = "only"
-    """only: every serving pod on ECI; burst: ECS nodes first, ECI when they are full."""
+    """`only`: every serving pod on ECI; `burst`: ECS nodes first, ECI when they are full."""
     spot: bool = False
     """Run the ECI pods as preemptible instances."""
     image_cache: bool = True
-    """Let ECI build and reuse an image cache, so a burst does not pull a multi-GB image."""
+    """Let ECI build and reuse an image cache, so a burst does not pull the multi-GB serving
+    image again."""
 
 
 class NodePoolSettings(_Section):
     """`capacity.nodePool`: an auto-scaling pool of preemptible GPU ECS instances."""
 
-    vswitch_ids: Optional[
-        Annotated[list[VswitchId], Field(min_length=1), AfterValidator(_unique)]
+    vswitch_ids: Annotated[
+        Optional[Annotated[list[VswitchId], Field(min_length=1), AfterValidator(_unique)]],
+        DerivedDefault("the cluster's worker vSwitches"),
     ] = None
-    """vSwitches across zones; the cluster's worker vSwitches when absent."""
+    """vSwitches (zones) of the pool, in order of preference."""
     min_size: Annotated[int, Field(ge=0, le=1000)] = 0
-    """Fewest nodes the scaler keeps (0: pay nothing while idle)."""
+    """Fewest nodes the scaler keeps (0: no GPU node while idle)."""
     max_size: Annotated[int, Field(ge=1, le=1000)] = 10
     """Most nodes the scaler may add."""
     spot_strategy: Literal["SpotAsPriceGo", "SpotWithPriceLimit"] = "SpotAsPriceGo"
-    """How spot instances are bid for."""
+    """How spot instances are bid for: at the market price, or up to `spotPriceLimit`."""
     on_demand_percentage: Annotated[int, Field(ge=0, le=100)] = 30
-    """Pay-as-you-go share of the capacity above the base (0-100)."""
+    """Pay-as-you-go share (percent) of the capacity above the base."""
     compensate_with_on_demand: bool = True
     """Add pay-as-you-go instances when spot stock runs out."""
-    spot_price_limit: Optional[Annotated[float, Field(gt=0, le=1000)]] = None
-    """Highest hourly price per instance (required with SpotWithPriceLimit)."""
-    labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)] = {"inference": "tensorflow"}
+    spot_price_limit: Annotated[
+        Optional[Annotated[float, Field(gt=0, le=1000)]],
+        DerivedDefault("(none; required with `SpotWithPriceLimit`)"),
+    ] = None
+    """Highest hourly price per instance."""
+    labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1), Shown("label map")] = {
+        "inference": "tensorflow"
+    }
     """Node labels of the pool; the serving pods select them."""
-    key_name: Optional[Annotated[str, _pattern(
-        r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$",
-        what="an ECS key pair name: 2-128 letters, digits, '.', '_', ':' or '-', starting with a letter",
-    )]] = None
-    """ECS key pair of the nodes (ACK requires one on managed pools; required in nodepool mode)."""
+    key_name: Annotated[
+        Optional[Annotated[str, _pattern(
+            r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$",
+            what="an ECS key pair name: 2-128 letters, digits, '.', '_', ':' or '-', starting with a letter",
+        ), Shown("key pair name")]],
+        DerivedDefault("(required in nodepool mode)"),
+    ] = None
+    """ECS key pair of the nodes (ACK requires one on managed pools)."""
     system_disk_size: Annotated[int, Field(ge=40, le=2048)] = 120
-    """GiB of the (encrypted) system disk: the serving image alone is several GB."""
+    """GiB of the encrypted ESSD system disk: the serving image alone is several GB."""
 
 
 class CapacitySettings(_Section):
     """`capacity`: where the burst GPU capacity comes from."""
 
     mode: Literal["eci", "nodepool"]
-    """eci: the virtual node; nodepool: a spot GPU node pool."""
+    """Where burst GPU capacity comes from: ECI through the virtual node, or a spot GPU node
+    pool."""
     instance_types: Annotated[
         list[InstanceType], Field(min_length=1, max_length=5), AfterValidator(_unique)
     ]
@@ -256,20 +299,20 @@ class ServingSettings(_Section):
     namespace: Dns1123Label = "inference"
     """Kubernetes namespace of every object of the stack."""
     name: Dns1035Label = "bert-tfserving"
-    """Deployment and Service name; stable, since the HPA route label is derived from it."""
-    image: Annotated[str, _pattern(IMAGE, max_length=255), AfterValidator(_pinned_image)] = (
-        "tensorflow/serving:1.15.0-gpu"
-    )
-    """Serving image, pinned to a tag or digest."""
+    """Deployment and Service name; keep it stable, the HPA's route label is derived from it."""
+    image: Annotated[
+        str, _pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
+    ] = "tensorflow/serving:1.15.0-gpu"
+    """Serving image, pinned to a tag or digest (`latest` is rejected)."""
     gpus: Annotated[int, Field(ge=0, le=8)] = 1
-    """nvidia.com/gpu per pod."""
+    """`nvidia.com/gpu` per pod (a `-gpu` image needs at least 1)."""
     cpu: Quantity = "4"
-    """CPU request and limit per pod (Kubernetes quantity)."""
+    """CPU request and limit per pod."""
     memory: Quantity = "12Gi"
-    """Memory request and limit per pod (Kubernetes quantity)."""
+    """Memory request and limit per pod."""
     file_system_poll_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
-    """How often TF Serving lists the model directory. Each poll is an OSS LIST through ossfs;
-    served versions change by rollout here, so rarely is enough (0: poll once at start)."""
+    """How often TF Serving lists the model directory, an OSS LIST each through ossfs (0: once
+    at start)."""
 
 
 class AutoscalingSettings(_Section):
@@ -280,21 +323,24 @@ class AutoscalingSettings(_Section):
     max_replicas: Annotated[int, Field(ge=1, le=1000)] = 10
     """Most pods."""
     target_qps: Annotated[float, Field(gt=0, le=100000)] = 10.0
-    """Requests per second per pod; the HPA scales out above it and in below it."""
-    sls_project: Optional[
-        Annotated[
-            str, _pattern(SLS_PROJECT, what="an SLS project name: 3-63 lowercase letters, digits and '-'")
-        ]
+    """Requests per second per pod: the HPA scales out above it and in below it."""
+    sls_project: Annotated[
+        Optional[Annotated[
+            str, _pattern(SLS_PROJECT, what="an SLS project name: 3-63 lowercase letters, digits and '-'"),
+            Shown("SLS project"),
+        ]],
+        DerivedDefault("`k8s-log-<clusterId>`"),
     ] = None
-    """SLS project of the ingress logs; `k8s-log-<clusterId>` when absent."""
-    sls_logstore: Annotated[str, _pattern(SLS_LOGSTORE)] = "nginx-ingress"
-    """SLS logstore of the ingress logs."""
+    """SLS project of the ingress access logs."""
+    sls_logstore: Annotated[str, _pattern(SLS_LOGSTORE), Shown("SLS logstore")] = "nginx-ingress"
+    """SLS logstore of the ingress access logs."""
     scale_up_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
-    """Scale out on the first high reading: the metric is already 10-25 s old."""
+    """Seconds of high readings before scaling out (0: the first one; the metric is already
+    10-25 s old)."""
     scale_up_pods_per_minute: Annotated[int, Field(ge=1, le=1000)] = 4
     """Pods added per minute at most (or +100%, whichever is more)."""
     scale_down_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
-    """Scale in only after QPS stayed low this long: a GPU pod is slow to bring back."""
+    """Seconds the QPS must stay low before scaling in: a GPU pod is slow to bring back."""
     scale_down_pods_per_minute: Annotated[int, Field(ge=1, le=1000)] = 1
     """Pods removed per minute at most."""
 
@@ -302,21 +348,21 @@ class AutoscalingSettings(_Section):
 class IngressSettings(_Section):
     """`ingress`: the Internet-facing endpoint."""
 
-    host: Annotated[str, _pattern(INGRESS_HOST)]
+    host: Annotated[str, _pattern(INGRESS_HOST), Shown("host name")]
     """Host name the Ingress answers for."""
     class_name: Dns1123Subdomain = "nginx"
     """IngressClass of the controller that publishes the endpoint."""
-    tls_secret_name: Optional[Dns1123Subdomain] = None
-    """Secret with the TLS certificate; TLS is on when set."""
+    tls_secret_name: Annotated[Optional[Dns1123Subdomain], DerivedDefault("(none)")] = None
+    """Secret with the TLS certificate, in the namespace; TLS is on when set."""
 
 
 class StackConfig(_Section):
     """Everything under `elastic-inference:` in a stack file, validated field by field."""
 
-    cluster_id: Annotated[str, _pattern(CLUSTER_ID)]
-    """Existing ACK cluster."""
+    cluster_id: Annotated[str, _pattern(CLUSTER_ID), Shown("cluster id")]
+    """Existing ACK cluster to deploy into: `c` followed by 32 hex digits."""
     protect: bool
-    """Protect bucket and model objects from `pulumi destroy`."""
+    """Protect the model bucket and objects from `pulumi destroy` (true in prod)."""
     model: ModelSettings
     storage: StorageSettings = StorageSettings()
     capacity: CapacitySettings

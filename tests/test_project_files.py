@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from config.loader import load_project_schema
 from config.schema import StackConfig
 from harness import PROJECT, ROOT
+from tools import config_table
 
 PROJECT_ATTRS = {
     "name", "runtime", "description", "config", "main", "stackConfigDir", "backend", "options",
@@ -143,22 +144,38 @@ def test_the_checks_above_can_fail():
     assert not project_namespaced("alicloud:region")
 
 
-def _leaf_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
-    """Dotted camelCase paths of every leaf key a section accepts."""
-    keys = []
-    for name, field in model.model_fields.items():
-        key = prefix + (field.alias or name)
-        annotation = field.annotation
-        candidates = typing.get_args(annotation) or (annotation,)
-        section = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        keys += _leaf_keys(section, key + ".") if section else [key]
-    return keys
-
-
-def test_every_config_key_is_documented_in_the_readme_table():
+def test_readme_table_is_the_generated_one():
+    """The README's configuration table is exactly what the schema generates (one source for
+    each key's description and default): regenerate with `python -m tools.config_table --write`."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    keys = _leaf_keys(StackConfig)
+    assert config_table.readme_table(readme) == config_table.table()
+
+
+def test_the_table_covers_every_key_and_says_what_each_allows():
+    keys = {leaf.path: leaf for leaf in config_table.leaves(StackConfig)}
     assert "capacity.nodePool.keyName" in keys and "autoscaling.scaleDownPodsPerMinute" in keys
-    missing = [k for k in keys if f"| `{k}` |" not in readme]
-    assert missing == [], missing
-    assert "| `alicloud:region` |" in readme
+    rows = {key: (kind, default) for key, kind, default, _ in config_table.rows()}
+    assert set(rows) == set(keys) | {"alicloud:region"}
+    # Allowed values come from the annotations, defaults from the fields or Pulumi.yaml.
+    assert rows["capacity.mode"] == ("`eci` \\| `nodepool`", "(required)")
+    assert rows["capacity.nodePool.onDemandPercentage"] == ("0-100", "`30`")
+    assert rows["autoscaling.targetQps"] == ("number > 0, <= 100000", "`10`")
+    assert rows["capacity.instanceTypes"] == ("instance type list (1-5)", "(required)")
+    assert rows["protect"] == ("boolean", "`false`")  # Pulumi.yaml's default
+    assert rows["storage.bucket"][1] == "`ei-<stack>-<model>-<hash>`"
+    assert rows["serving.cpu"][1] == '`"4"`'
+
+
+def test_pulumi_yaml_descriptions_are_the_schema_docstrings():
+    declared = load_project_schema()
+    for leaf in config_table.leaves(StackConfig):
+        if leaf.path in declared:
+            assert declared[leaf.path]["description"] == config_table.description(leaf), leaf.path
+
+
+def test_an_undocumented_key_fails_the_generator():
+    class Undocumented(BaseModel):
+        key: int = 1
+
+    with pytest.raises(ValueError, match="key has no docstring"):
+        config_table.description(next(config_table.leaves(Undocumented)))
