@@ -28,7 +28,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from config import ConfigError
-from tools.offline import PROJECT, ROOT, map_secrets, reveal, run_program, stack_file_config
+from tools.offline import PROJECT, ROOT, StackResult, map_secrets, reveal, run_program, stack_file_config
 
 REDACTED = "[secret]"
 
@@ -86,18 +86,23 @@ def placeholder_model(config: dict[str, Any], project: str) -> Iterator[Optional
         yield tmp
 
 
-def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder: bool = False) -> Path:
-    """Evaluate the stack and write its manifests and plan; return the stack's output dir."""
+def evaluate(stack: str, stack_file: Optional[Path] = None, placeholder: bool = False) -> StackResult:
+    """Run the program for a stack file, as a preview, from the repository root (or from a
+    directory holding a placeholder SavedModel where `model.source` points)."""
     config = stack_file_config(stack, stack_file)
-    target = out / stack
     cwd = os.getcwd()
     with placeholder_model(config, PROJECT) if placeholder else contextlib.nullcontext(None) as workdir:
         os.chdir(workdir if workdir is not None else ROOT)
         try:
-            result = run_program(config, stack=stack, preview=True)
+            return run_program(config, stack=stack, preview=True)
         finally:
             os.chdir(cwd)
 
+
+def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder: bool = False) -> Path:
+    """Evaluate the stack and write its manifests and plan; return the stack's output dir."""
+    result = evaluate(stack, stack_file, placeholder)
+    target = out / stack
     target.mkdir(parents=True, exist_ok=True)
     # Registration order follows async RPCs and differs between runs; a stable order makes two
     # renders diffable.
