@@ -24,7 +24,9 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="stand-in server latency (s)")
     args = parser.parse_args()
     payload = DEFAULT_PAYLOAD.read_bytes()
-    print(f"{'offered':>8} {'requests':>8} {'achieved':>9} {'late p50':>9} {'late p95':>9} {'late p99':>9} {'>10ms':>6}")
+    columns = [("offered", 8), ("requests", 8), ("achieved", 9), ("late p50", 9), ("late p95", 9),
+               ("late p99", 9), (">10ms", 6)]
+    print(" ".join(f"{name:>{width}}" for name, width in columns))
     for rate in args.rates:
         serving = TfServingStandIn(latency=args.latency)
         with BackgroundServer(serving.app()) as server:

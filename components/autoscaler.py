@@ -6,8 +6,9 @@ on the `sls_ingress_qps` external metric of the ACK metrics adapter, and the com
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s

@@ -6,8 +6,9 @@ ResourcePolicy of the burst scheduling, and the component that installs the virt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Optional
 
 import pulumi
 import pulumi_alicloud as alicloud

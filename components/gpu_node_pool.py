@@ -6,8 +6,9 @@ Everything about the spot pool is in this file: its settings, the pure builders 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import pulumi
 import pulumi_alicloud as alicloud

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable
 
 # Big enough to keep syscalls few, small enough that a 400 MB variables file never sits in memory.
 _CHUNK = 1024 * 1024

@@ -6,8 +6,9 @@ is no `if mode ==` outside the capacity components.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import pulumi
 

@@ -5,8 +5,9 @@ Everything about the endpoint is in this file: the pure Ingress builder, the URL
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .placement import Placement
 
@@ -93,7 +94,7 @@ def recommended_labels(name: str, image: str) -> dict[str, str]:
     }
 
 
-def object_meta(s: "ServingInputs", name: Optional[str] = None) -> dict:
+def object_meta(s: ServingInputs, name: Optional[str] = None) -> dict:
     """Name (the serving name by default), namespace and recommended labels of an object."""
     return {
         "name": s.name if name is None else name,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .placement import Placement
-from .wiring import name_of
 from .serving_spec import (
     GRPC_PORT,
     REST_PORT,
@@ -20,6 +20,7 @@ from .serving_spec import (
     service_account_manifest,
     service_manifest,
 )
+from .wiring import name_of
 
 # A GPU pod on cold capacity: node or ECI provisioning, a multi-GB image pull and the model
 # load take far longer than pulumi-kubernetes' 10-minute default await.

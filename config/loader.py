@@ -207,6 +207,7 @@ def load_settings() -> Settings:
             else rules.default_prefix(cfg.model.name)
         )
     else:
+        assert source.oss_bucket is not None and source.oss_prefix is not None  # parse_model_source
         bucket, prefix = source.oss_bucket, source.oss_prefix
     return Settings(
         project=project,

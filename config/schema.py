@@ -53,7 +53,10 @@ SLS_LOGSTORE = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 # Image reference: [registry/]repo[:tag][@sha256:digest]; the tag or digest part is checked below.
 IMAGE = r"^[a-z0-9]+([._/-]?[a-z0-9]+|[.:][0-9]+/)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
-LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"  # optional DNS prefix and '/'
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
 INT64_MAX = 2**63 - 1
 
@@ -389,10 +392,11 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
 
 def section_at(loc: tuple) -> Optional[type[BaseModel]]:
     """The model class that owns the key at `loc` (for listing its allowed siblings)."""
-    model: type[BaseModel] = StackConfig
+    model: Optional[type[BaseModel]] = StackConfig
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
+        assert model is not None
         field = next(
             (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
         )

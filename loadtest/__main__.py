@@ -16,9 +16,10 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from .driver import drive
 from .profile import standard_profile
@@ -49,9 +50,10 @@ def stack_outputs(stack: str) -> dict:
 def stack_autoscaling(stack: str):
     """The stack's autoscaling settings (defaults applied by the project's own schema)."""
     # Imported here, not at the top: the schema needs the program's requirements (pydantic),
-    # which a run with explicit flags (or the in-cluster image) does not install.
-    import yaml
-    from config.schema import AutoscalingSettings
+    # which requirements-loadtest.txt does not install and a run with explicit flags never uses.
+    import yaml  # noqa: PLC0415
+
+    from config.schema import AutoscalingSettings  # noqa: PLC0415
 
     data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     raw = (data.get("config") or {}).get("elastic-inference:autoscaling") or {}
@@ -59,9 +61,10 @@ def stack_autoscaling(stack: str):
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m loadtest", description=(__doc__ or "").split("\n\n")[0])
     where = parser.add_argument_group("target (from --stack, or explicit)")
-    where.add_argument("--stack", help="read predictUrl, namespace, hpaName, deploymentName and autoscaling from this stack")
+    where.add_argument("--stack",
+                       help="read predictUrl, namespace, hpaName, deploymentName and autoscaling from this stack")
     where.add_argument("--predict-url")
     where.add_argument("--namespace")
     where.add_argument("--hpa")
@@ -141,7 +144,8 @@ class ProgressLine:
                     f"metric {sample.metric if sample.metric is not None else '-'}") if sample else "replicas ?"
         success = f"{100 * self.ok / self.settled:.1f}%" if self.settled else "-"
         latency = f"{p95 * 1000:.0f}ms" if p95 is not None else "-"
-        print(f"[{t:6.0f}s] {self.profile.phase_at(t):8s} sent {rate:6.1f}/s ok {success:>6s} p95 {latency:>6s} | {replicas}",
+        phase = self.profile.phase_at(t)
+        print(f"[{t:6.0f}s] {phase:8s} sent {rate:6.1f}/s ok {success:>6s} p95 {latency:>6s} | {replicas}",
               file=self.stream, flush=True)
 
 
@@ -173,7 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     payload = args.payload.read_bytes()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     name = args.stack or values["deployment"]
     out = args.out or ROOT / "build" / "loadtest" / f"{name}-{started:%Y%m%dT%H%M%SZ}"
     out.mkdir(parents=True, exist_ok=True)
@@ -181,7 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"load test of {values['predict_url']}: {len(profile.schedule())} requests over "
           f"{profile.duration:.0f}s, threshold {threshold:g} rps; report in {out}", file=sys.stderr)
 
-    outcomes, samples = asyncio.run(run_load(args, values, profile, payload, api_client(args.kube_api_url, args.kube_context)))
+    api = api_client(args.kube_api_url, args.kube_context)
+    outcomes, samples = asyncio.run(run_load(args, values, profile, payload, api))
     rows = timeline(outcomes, samples, profile)
     result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],
                      min_replicas=values["min_replicas"], scale_out_within=args.scale_out_within,

@@ -7,15 +7,16 @@ in compressed time. Produces the sample chart in the README.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from . import __main__ as cli
 from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, target_flags
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtest.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m loadtest.demo", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--scale", type=float, default=1.0, help="stretch every phase by this factor")
     args = parser.parse_args(argv)

@@ -9,8 +9,9 @@ independent tasks over aiohttp's pooled connections; only a hard cap on requests
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional
 
 import aiohttp
 
@@ -72,7 +73,7 @@ async def drive(
                 outcome.status = response.status
                 if response.status != 200:
                     outcome.error = f"HTTP {response.status}"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             outcome.error = "timeout"
         except aiohttp.ClientError as exc:
             outcome.error = type(exc).__name__

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from tokenizers import BertWordPieceTokenizer
 
@@ -37,7 +38,7 @@ def build(vocab: Path, text: str, max_seq_length: int = 128, signature: str = "s
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtest.payload", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m loadtest.payload", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--vocab", type=Path, required=True, help="the model's assets/vocab.txt")
     parser.add_argument("--text", required=True)
     parser.add_argument("--max-seq-length", type=int, default=128)

@@ -7,8 +7,8 @@ a slow server cannot lower the offered rate and hide its own slowness.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass(frozen=True)

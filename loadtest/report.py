@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from .driver import Outcome
 from .profile import Profile
@@ -160,10 +161,10 @@ def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold:
     """Three panels sharing time: rates, latency, replicas and pods."""
     # Imported here: the headless backend must be chosen before pyplot loads, and only a run
     # that writes a chart pays for matplotlib.
-    import matplotlib
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     t = [r.t for r in rows]
     fig, (rates, latency, scale) = plt.subplots(3, 1, figsize=(11, 9), sharex=True)

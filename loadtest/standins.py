@@ -13,8 +13,9 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 from aiohttp import web
 
@@ -55,7 +56,7 @@ class BackgroundServer:
         assert self.address is not None, "the server has not started"
         return f"http://{self.address[0]}:{self.address[1]}"
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("stand-in server did not start")

@@ -7,6 +7,7 @@ point it at a loopback stand-in of the API server and a real run at the cluster'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Optional
@@ -77,9 +78,11 @@ class ClusterReader:
     def sample(self, t: float) -> Sample:
         hpa = self.autoscaling.read_namespaced_horizontal_pod_autoscaler(self.hpa, self.namespace)
         status = hpa.status
+        if status is None:
+            raise ValueError(f"HPA {self.namespace}/{self.hpa} has no status yet")
         metric = None
         for current in status.current_metrics or []:
-            if current.type == "External" and current.external is not None:
+            if current.type == "External" and current.external is not None and current.external.current:
                 metric = parse_quantity(current.external.current.average_value)
         active = None
         for condition in status.conditions or []:
@@ -88,11 +91,12 @@ class ClusterReader:
         pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector()).items
         ready, placements = 0, {}
         for pod in pods:
-            is_ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
-            if is_ready:
+            conditions = (pod.status.conditions if pod.status else None) or []
+            if any(c.type == "Ready" and c.status == "True" for c in conditions):
                 ready += 1
-                annotations = pod.metadata.annotations or {}
-                where = annotations.get(ECI_INSTANCE_ANNOTATION) or pod.spec.node_name or "?"
+                annotations = (pod.metadata.annotations if pod.metadata else None) or {}
+                node = pod.spec.node_name if pod.spec else None
+                where = annotations.get(ECI_INSTANCE_ANNOTATION) or node or "?"
                 placements[where] = placements.get(where, 0) + 1
         return Sample(
             t=t,
@@ -118,7 +122,5 @@ async def watch(reader: ClusterReader, origin: float, done: asyncio.Event, perio
             samples.append(Sample(t, None, None, None, None, 0, 0, error=f"{type(exc).__name__}: {exc}"[:200]))
         if done.is_set():
             return samples
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), timeout=period)
-        except asyncio.TimeoutError:
-            pass

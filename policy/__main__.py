@@ -8,8 +8,7 @@ from pathlib import Path
 # directory is on the path, the repository root is not), hence the one path entry.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
-
 from policies import POLICIES  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 PolicyPack(name="elastic-inference-guardrails", enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)

@@ -7,12 +7,14 @@ resources directly; `POLICIES` wraps them for the pack in `__main__.py`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 from pulumi.runtime.rpc import UNKNOWN  # a value not known until apply (preview)
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -46,7 +48,9 @@ CLUSTER_SCOPED = {
 }
 # An Alibaba Cloud AccessKey id, and the names that carry keys in PVs, env vars and configs.
 ACCESS_KEY_ID = re.compile(r"\bLTAI[0-9A-Za-z]{12,30}\b")
-KEY_NAMES = re.compile(r"(?i)^(ak_?id|ak_?secret|access_?key(_?id|_?secret)?|secret_?key|alicloud_(access|secret)_key)$")
+KEY_NAMES = re.compile(
+    r"(?i)^(ak_?id|ak_?secret|access_?key(_?id|_?secret)?|secret_?key|alicloud_(access|secret)_key)$"
+)
 DEFAULT_ECI_MAX_REPLICAS = 20
 DEFAULT_TLS_STACKS = ["prod"]
 
@@ -82,7 +86,7 @@ def bucket_private_encrypted(args: StackValidationArgs, report: Report) -> None:
         if bucket.props.get("acl") not in (None, "private"):
             report(f"bucket {name!r} sets a non-private inline ACL {bucket.props.get('acl')!r}", bucket.urn)
 
-        def targeting(type_: str) -> list[Any]:
+        def targeting(type_: str, name: Any = name) -> list[Any]:
             return [r for r in _by_type(resources, type_) if r.props.get("bucket") == name]
 
         acls = targeting(BUCKET_ACL)
@@ -154,7 +158,8 @@ def _deployment(resources: Iterable[Any], namespace: Optional[str], name: Option
 def serving_gpu_and_hpa_replicas(args: StackValidationArgs, report: Report) -> None:
     """The serving Deployment limits GPUs; a Deployment an HPA scales sets no `replicas`."""
     for d in _by_type(args.resources, DEPLOYMENT):
-        template_labels = (((d.props.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+        template = (d.props.get("spec") or {}).get("template") or {}
+        template_labels = (template.get("metadata") or {}).get("labels") or {}
         if template_labels.get("app.kubernetes.io/name") == "tensorflow-serving":
             for container in _containers(d.props):
                 limits = (container.get("resources") or {}).get("limits") or {}
@@ -298,4 +303,4 @@ GUARDRAILS = [
               namespaced_objects, per_stack=False),
 ]
 
-POLICIES = [g.policy() for g in GUARDRAILS]
+POLICIES: list[Policy] = [g.policy() for g in GUARDRAILS]

@@ -6,7 +6,6 @@ import copy
 from pathlib import Path
 
 import pytest
-
 from harness import stack_file_config
 
 MODEL_VERSION = 1623831335

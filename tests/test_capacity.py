@@ -7,6 +7,7 @@ import copy
 
 import kubernetes_validate
 import pytest
+from harness import run_expecting_error, run_program
 
 from components.eci_capacity import (
     ANNOTATION_IMAGE_CACHE,
@@ -15,7 +16,6 @@ from components.eci_capacity import (
     ECI_LABEL,
 )
 from config import ConfigError
-from harness import run_expecting_error, run_program
 from tools.offline import node_pool
 
 NS = "elastic-inference:"
@@ -119,7 +119,8 @@ def test_dev_eci_only_labels_and_annotations(dev_config, preview):
     assert annotations[ANNOTATION_IMAGE_CACHE] == "true"
     assert ANNOTATION_SPOT not in annotations
     assert "alibabacloud.com/burst-resource" not in annotations
-    assert {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"} in template["spec"]["tolerations"]
+    virtual_node = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
+    assert virtual_node in template["spec"]["tolerations"]
     assert addons["ack-virtual-node"].urn in result.one(DEPLOYMENT).dependencies
     assert result.exports["capacityMode"] == "eci"
     assert result.exports["nodePoolId"] is None
@@ -171,7 +172,8 @@ def test_switching_modes_changes_only_capacity_and_rolls_the_pods(dev_config, di
     assert a.kind("Deployment")["spec"]["template"] != b.kind("Deployment")["spec"]["template"]
     assert a.kind("Deployment")["spec"]["selector"] == b.kind("Deployment")["spec"]["selector"]
     # The metrics adapter stays put across the switch (no churn of a cluster-wide addon).
-    adapter = [u for u in urns_b if urns_b[u].type == ADDON and urns_b[u].inputs["name"] == "ack-alibaba-cloud-metrics-adapter"]
+    adapter = [u for u, r in urns_b.items()
+               if r.type == ADDON and r.inputs["name"] == "ack-alibaba-cloud-metrics-adapter"]
     assert adapter and adapter[0] in urns_a
 
 
@@ -213,7 +215,8 @@ def test_capacity_cross_checks(prod_config, mutate, key, words):
 def test_eci_spec_must_hold_the_pod(dev_config):
     dev_config[NS + "serving"]["memory"] = "16Gi"
     error, _ = run_expecting_error(dev_config)
-    assert "capacity.instanceTypes[0]: a pod (4 CPU, 16Gi, 1 GPU) does not fit the ECI spec ecs.gn6i-c4g1.xlarge" in str(error)
+    assert ("capacity.instanceTypes[0]: a pod (4 CPU, 16Gi, 1 GPU) does not fit the ECI spec "
+            "ecs.gn6i-c4g1.xlarge") in str(error)
 
 
 def test_a_larger_pool_admits_more_replicas(prod_config):

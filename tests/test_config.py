@@ -8,12 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import MODEL_VERSION
+from harness import run_expecting_error, run_program
 
 from config import ConfigError
 from config.rules import default_bucket_name, parse_model_source
 from config.schema import OSS_BUCKET
-from conftest import MODEL_VERSION
-from harness import run_expecting_error, run_program
 
 NS = "elastic-inference:"
 
@@ -155,7 +155,9 @@ def test_version_dir_without_saved_model(dev_config, project_dir):
     version_dir = project_dir / "models" / "chnsenticorp" / str(MODEL_VERSION)
     (version_dir / "saved_model.pb").unlink()
     error, result = run_expecting_error(dev_config)
-    assert f"  - model.versions[0]: '{Path('models/chnsenticorp') / str(MODEL_VERSION)}' holds neither saved_model.pb nor saved_model.pbtxt" in str(error)
+    version_dir = Path("models/chnsenticorp") / str(MODEL_VERSION)
+    assert (f"  - model.versions[0]: '{version_dir}' holds neither saved_model.pb "
+            "nor saved_model.pbtxt") in str(error)
     assert result.resources == []
 
 

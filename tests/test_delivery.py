@@ -12,8 +12,8 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-
 from harness import FAKE_ACCESS_KEY_SECRET, FAKE_KUBECONFIG, ROOT, run_program
+
 from tools import destroy_guard, render
 
 BIN = Path(sys.executable).parent

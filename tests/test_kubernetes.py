@@ -9,8 +9,6 @@ import re
 
 import kubernetes_validate
 import pytest
-
-from components.volume_spec import CSI_DRIVER, CSI_FUSE_SUBJECT
 from conftest import MODEL_VERSION, write_saved_model
 from harness import (
     FAKE_ACCESS_KEY_SECRET,
@@ -20,6 +18,8 @@ from harness import (
     run_program,
     stack_file_config,
 )
+
+from components.volume_spec import CSI_DRIVER, CSI_FUSE_SUBJECT
 
 # Kubernetes minor versions an ACK cluster can run in late 2026 (ACK supports each minor for
 # a year since 1.31 and creates clusters on the three newest), plus the next one ACK is
@@ -121,7 +121,8 @@ def test_route_follows_a_renamed_service(dev_config):
     dev_config["elastic-inference:serving"]["name"] = "bert-v2"
     dev_config["elastic-inference:serving"]["namespace"] = "nlp"
     result = run_program(dev_config)
-    labels = result.kind("HorizontalPodAutoscaler")["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]
+    metric = result.kind("HorizontalPodAutoscaler")["spec"]["metrics"][0]["external"]["metric"]
+    labels = metric["selector"]["matchLabels"]
     assert labels["sls.ingress.route"] == "nlp-bert-v2-8501"
 
 
@@ -276,7 +277,8 @@ def test_rrsa_mode_uses_a_role_and_no_key(dev_config):
     attrs = result.kind("PersistentVolume")["spec"]["csi"]["volumeAttributes"]
     assert attrs["authType"] == "rrsa" and attrs["roleName"] == role.inputs["roleName"]
     assert "nodePublishSecretRef" not in result.kind("PersistentVolume")["spec"]["csi"]
-    assert result.one("alicloud:ram/rolePolicyAttachment:RolePolicyAttachment").inputs["roleName"] == role.inputs["roleName"]
+    attachment = result.one("alicloud:ram/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["roleName"] == role.inputs["roleName"]
 
 
 @pytest.mark.parametrize("run", RUNS, ids=RUN_IDS)

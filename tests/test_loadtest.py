@@ -254,7 +254,8 @@ def test_shipped_payload_is_a_bert_row(tmp_path):
 
 def test_payload_builder_uses_the_vocab(tmp_path):
     vocab = tmp_path / "vocab.txt"
-    tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 100)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]", "好", "酒", "店"]
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 100)] + specials + ["好", "酒", "店"]
     vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     body = payload_tool.build(vocab, "酒店好", max_seq_length=8)
     row = body["instances"][0]

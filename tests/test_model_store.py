@@ -7,10 +7,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
-from components import model_files
 from conftest import MODEL_VERSION, write_saved_model
 from harness import run_program
+
+from components import model_files
 
 BUCKET = "alicloud:oss/bucket:Bucket"
 OBJECT = "alicloud:oss/bucketObject:BucketObject"
@@ -115,7 +115,9 @@ def test_two_runs_register_identical_inputs(stack, dev_config, prod_config):
     config = dev_config if stack == "dev" else prod_config
     first = run_program(config, stack)
     second = run_program(config, stack)
-    as_map = lambda r: {x.urn: (x.inputs, x.protect, sorted(x.dependencies)) for x in r.resources}
+    def as_map(r):
+        return {x.urn: (x.inputs, x.protect, sorted(x.dependencies)) for x in r.resources}
+
     assert as_map(first) == as_map(second)
     assert first.exports == second.exports
 

@@ -7,9 +7,9 @@ import copy
 from typing import Any, Optional
 
 import pytest
+from harness import reveal, run_program
 from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
 
-from harness import reveal, run_program
 from policy import policies as p
 
 URN = "urn:pulumi:{stack}::elastic-inference::{type}::{name}"
@@ -82,7 +82,8 @@ def test_bucket_private_encrypted(resources, violations):
 @pytest.mark.parametrize("type_,props,violations", [
     (p.PV, {"spec": {"csi": {"volumeAttributes": {"bucket": "b", "url": "u"},
                              "nodePublishSecretRef": {"name": "s", "namespace": "n"}}}}, 0),
-    (p.PV, {"spec": {"csi": {"volumeAttributes": {"bucket": "b", "akId": "LTAI5tAbCdEfGhIjKlMn", "akSecret": "x"}}}}, 2),
+    (p.PV, {"spec": {"csi": {"volumeAttributes": {"bucket": "b", "akId": "LTAI5tAbCdEfGhIjKlMn",
+                                                  "akSecret": "x"}}}}, 2),
     (p.DEPLOYMENT, deployment(env=[{"name": "MODEL", "value": "bert"},
                                    {"name": "KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]), 0),
     (p.DEPLOYMENT, deployment(env=[{"name": "ALICLOUD_ACCESS_KEY", "value": "LTAI5tAbCdEfGhIjKlMn"}]), 1),
@@ -177,7 +178,8 @@ def all_violations(result, config: Optional[dict] = None) -> list[str]:
             continue
         for r in resources:
             args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, None, None, config)
-            guardrail.check(args, lambda message, *_: found.append(f"{guardrail.name}: {r.name}: {message}"))
+            prefix = f"{guardrail.name}: {r.name}: "
+            guardrail.check(args, lambda message, *_, prefix=prefix, found=found: found.append(prefix + message))
     return found
 
 
@@ -201,6 +203,6 @@ def test_every_policy_is_mandatory_and_named_uniquely():
     assert len(names) == len(set(names)) == 7
     assert all(policy.enforcement_level == p.EnforcementLevel.MANDATORY for policy in p.POLICIES)
     # Each guardrail runs as the kind of policy its check expects.
-    for guardrail, policy in zip(p.GUARDRAILS, p.POLICIES):
+    for guardrail, policy in zip(p.GUARDRAILS, p.POLICIES, strict=True):
         assert isinstance(policy, StackValidationPolicy) == guardrail.per_stack, guardrail.name
         assert (policy.config_schema is None) == (guardrail.config is None), guardrail.name

@@ -9,11 +9,11 @@ import typing
 
 import pytest
 import yaml
+from harness import PROJECT, ROOT
 from pydantic import BaseModel
 
 from config.loader import load_project_schema
 from config.schema import StackConfig
-from harness import PROJECT, ROOT
 from tools import config_table
 
 PROJECT_ATTRS = {

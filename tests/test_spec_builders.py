@@ -111,7 +111,8 @@ def hpa_args(**overrides) -> autoscaler.AutoscalerArgs:
 
 def test_hpa_behavior_and_route():
     hpa = autoscaler.hpa_manifest(hpa_args(), route=autoscaler.ingress_route("ns", "svc", 8501))
-    assert hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"] == "ns-svc-8501"
+    labels = hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]
+    assert labels["sls.ingress.route"] == "ns-svc-8501"
     up, down = hpa["spec"]["behavior"]["scaleUp"], hpa["spec"]["behavior"]["scaleDown"]
     assert up["stabilizationWindowSeconds"] == 0 and up["selectPolicy"] == "Max"
     assert {"type": "Pods", "value": 4, "periodSeconds": 60} in up["policies"]

@@ -15,9 +15,10 @@ import argparse
 import re
 import sys
 import typing
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Optional, Sequence
+from typing import Any, Literal, Optional
 
 import annotated_types
 from pydantic import BaseModel
@@ -173,7 +174,7 @@ def readme_table(text: str) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.config_table", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.config_table", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="replace the table in README.md")
     args = parser.parse_args(argv)
     if not args.write:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pulumi
 import yaml
@@ -24,6 +25,7 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
@@ -125,17 +127,22 @@ class Mocks(pulumi_mocks.Mocks):
             return "LTAI-fake-key-id", state
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi_mocks.MockCallArgs):
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
         self.result.invokes.append((args.token, dict(args.args)))
-        if args.token == "alicloud:cs/getClusterCredential:getClusterCredential":
-            return {"clusterId": args.args.get("clusterId"), "kubeConfig": FAKE_KUBECONFIG,
-                    "id": args.args.get("clusterId")}
-        if args.token == "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools":
-            return {"clusterId": args.args.get("clusterId"), "id": "pools",
+        # No check failures: an empty list, not None (the mock monitor iterates it, whatever the
+        # base class's annotation says).
+        return self.answer(args.token, args.args), []
+
+    def answer(self, token: str, args: dict) -> dict:
+        """What the stand-in cloud answers to an invoke."""
+        if token == "alicloud:cs/getClusterCredential:getClusterCredential":
+            return {"clusterId": args.get("clusterId"), "kubeConfig": FAKE_KUBECONFIG, "id": args.get("clusterId")}
+        if token == "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools":
+            return {"clusterId": args.get("clusterId"), "id": "pools",
                     "ids": [p["nodePoolId"] for p in self.node_pools], "nodepools": self.node_pools}
-        if args.token == "alicloud:index/getAccount:getAccount":
+        if token == "alicloud:index/getAccount:getAccount":
             return {"id": FAKE_ACCOUNT_ID}
-        raise NotImplementedError(f"no mock answer for invoke {args.token}")
+        raise NotImplementedError(f"no mock answer for invoke {token}")
 
 
 class CaptureMonitor(pulumi_mocks.MockMonitor):
@@ -234,6 +241,7 @@ def run_program(
     def body():
         runpy.run_path(str(MAIN), run_name="__main__")
         root = pulumi.runtime.get_root_resource()
+        assert isinstance(root, Stack)
         outputs = dict(root.outputs)
 
         async def collect():

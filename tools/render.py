@@ -21,8 +21,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import yaml
 from pulumi.runtime import rpc
@@ -137,7 +138,7 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.render", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "render", help="output directory")
     parser.add_argument("--stack-file", type=Path, help="render this stack file instead")

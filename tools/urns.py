@@ -33,7 +33,7 @@ def golden_file(stack: str) -> Path:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.urns", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.urns", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--write", action="store_true", help="write tests/golden/urns.<stack>.txt")
     args = parser.parse_args(argv)
