@@ -33,13 +33,14 @@ capacity = build_capacity(s, in_cluster)
 volume = ModelVolume("model-volume", ModelVolumeArgs(
     volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
                         prefix=s.storage.prefix),
-    auth=s.storage.auth, stack=s.stack, cluster_id=s.cluster_id, depends_on=[store, cluster]), in_cluster)
+    auth=s.storage.auth, stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]),
+    in_cluster)
 serving = TfServing("serving", TfServingArgs(
     serving=ServingInputs(
         namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
         memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
         claim_name=volume.planned_claim_name, poll_seconds=s.serving.file_system_poll_seconds),
-    placement=capacity.placement, depends_on=[volume, store, cluster]), in_cluster)
+    placement=capacity.placement, depends_on=[volume, cluster]), in_cluster)
 a = s.autoscaling
 scaler = Autoscaler("autoscaler", AutoscalerArgs(
     namespace=ns, name=name, deployment_name=serving.deployment_name,

@@ -36,8 +36,12 @@ class ModelVolumeArgs:
     """Stack name (RAM names are per account, so they carry it)."""
     cluster_id: str
     """Cluster whose CSI plugin mounts the volume (RRSA trusts its OIDC provider)."""
+    upload: Sequence[pulumi.Resource] = ()
+    """The model's upload (the ModelStore): the PV waits for it, and through the PV everything
+    that mounts the volume does. Only the PV lists it, so no other resource's dependencies grow
+    with the number of model files."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What the Kubernetes objects wait for (the model store, the namespace).
+    """What the Kubernetes objects wait for (the namespace).
     An Args field, not `opts.depends_on`: see components/wiring.py."""
 
 
@@ -85,7 +89,7 @@ class ModelVolume(pulumi.ComponentResource):
             f"{name}-pv",
             metadata=pv["metadata"],
             spec=pv["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *reader.resources]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *args.upload, *reader.resources]),
         )
         pvc = pvc_manifest(v, pv["metadata"]["name"])
         self.planned_claim_name = pvc["metadata"]["name"]

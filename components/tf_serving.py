@@ -37,7 +37,7 @@ class TfServingArgs:
     placement: Placement
     """Node selector, tolerations, pod labels/annotations and dependencies from the capacity."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What the workload waits for (the model volume and upload, the namespace).
+    """What the workload waits for (the model volume, which waits for the upload; the namespace).
     An Args field, not `opts.depends_on`: see components/wiring.py."""
 
 

@@ -218,6 +218,7 @@ def test_destroy_order(stack, dev_config, prod_config):
     bucket = result.one("alicloud:oss/bucket:Bucket")
     for obj in result.of_type("alicloud:oss/bucketObject:BucketObject"):
         assert depends(result, obj, bucket), "objects before bucket"
+        assert depends(result, deployment, obj), "pods before the model files they read"
 
 
 def test_protection_is_exactly_the_model_store_in_prod(dev_config, prod_config):

@@ -222,12 +222,17 @@ def test_deployment_leaves_replicas_to_the_hpa_and_survives_cold_starts(rendered
 
 
 def test_workloads_wait_for_the_volume_and_the_upload(rendered):
+    """The PV waits for every uploaded object; the claim for the PV; the pods for both. Only the
+    PV lists the objects: the engine orders the rest through it (dependencies are transitive)."""
     result = rendered[("dev", False)]
     deployment = result.one("kubernetes:apps/v1:Deployment")
-    for type_ in ("kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:PersistentVolume",
-                  "alicloud:oss/bucketObject:BucketObject"):
-        for dependency in result.of_type(type_):
-            assert dependency.urn in deployment.dependencies, type_
+    pv = result.one("kubernetes:core/v1:PersistentVolume")
+    pvc = result.one("kubernetes:core/v1:PersistentVolumeClaim")
+    objects = {o.urn for o in result.of_type("alicloud:oss/bucketObject:BucketObject")}
+    assert objects and objects <= set(pv.dependencies)
+    assert {pv.urn, pvc.urn} <= set(deployment.dependencies)
+    listing_objects = {r.name for r in result.resources if objects & set(r.dependencies)}
+    assert listing_objects == {pv.name}
     pvc = result.one("kubernetes:core/v1:PersistentVolumeClaim")
     pv = result.one("kubernetes:core/v1:PersistentVolume")
     secret = result.one("kubernetes:core/v1:Secret")
