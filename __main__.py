@@ -12,6 +12,7 @@ from components.serving_spec import ServingInputs, recommended_labels
 from components.tf_serving import TfServing, TfServingArgs
 from components.volume_spec import VolumeInputs
 from config import load_settings
+from config.account import APP_TAG, STACK_TAG
 
 s = load_settings()  # raises ConfigError, naming each bad key, before any resource exists
 ns, name = s.serving.namespace, s.serving.name
@@ -20,7 +21,9 @@ labels = recommended_labels(name, s.serving.image)
 store = ModelStore("model", ModelStoreArgs(
     bucket=s.storage.bucket, prefix=s.storage.prefix, region=s.region,
     local_dir=s.model_source.local_dir, versions=tuple(s.model.versions), protect=s.protect,
-    tags={"app": "elastic-inference", "stack": s.stack, "managed-by": "pulumi"}))
+    noncurrent_version_days=s.storage.noncurrent_version_days,
+    # The tags config/account.py recognises the stack's own bucket by.
+    tags={APP_TAG[0]: APP_TAG[1], STACK_TAG: s.stack, "managed-by": "pulumi"}))
 cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
                                          labels={"app.kubernetes.io/part-of": "elastic-inference"}))
 
@@ -33,7 +36,8 @@ capacity = build_capacity(s, in_cluster)
 volume = ModelVolume("model-volume", ModelVolumeArgs(
     volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
                         prefix=s.storage.prefix),
-    auth=s.storage.auth, stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]),
+    auth=s.storage.auth, stack=s.stack, cluster_id=s.cluster_id, account_id=s.account_id,
+    upload=[store], depends_on=[cluster]),
     in_cluster)
 serving = TfServing("serving", TfServingArgs(
     serving=ServingInputs(

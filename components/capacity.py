@@ -7,6 +7,7 @@ from typing import Optional, Union
 import pulumi
 
 from config import Settings
+from config.rules import node_pool_name
 
 from .eci_capacity import EciCapacity, EciCapacityArgs
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
@@ -23,10 +24,11 @@ def build_capacity(s: Settings, opts: pulumi.ResourceOptions) -> Capacity:
     c = s.capacity
     if c.mode == "nodepool":
         pool = c.node_pool
-        assert pool.key_name is not None  # config/rules.py requires it in this mode
+        # config/rules.py requires a key pair in this mode; config/account.py resolves the vSwitches.
+        assert pool.key_name is not None and s.pool_vswitch_ids is not None
         return GpuNodePool("capacity", GpuNodePoolArgs(
             cluster_id=s.cluster_id,
-            name=f"{s.serving.name}-gpu"[:63],
+            name=node_pool_name(s.serving.name),
             instance_types=tuple(c.instance_types),
             min_size=pool.min_size,
             max_size=pool.max_size,
@@ -37,8 +39,7 @@ def build_capacity(s: Settings, opts: pulumi.ResourceOptions) -> Capacity:
             labels=pool.labels,
             key_name=pool.key_name,
             system_disk_size=pool.system_disk_size,
-            force_delete=not s.protect,
-            vswitch_ids=pool.vswitch_ids,
+            vswitch_ids=s.pool_vswitch_ids,
         ), opts)
     return EciCapacity("capacity", EciCapacityArgs(
         cluster_id=s.cluster_id,

@@ -6,7 +6,7 @@ Everything about the spot pool is in this file: its settings, the pure builders 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -19,9 +19,15 @@ from .placement import Placement
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 
 
+# The provider's own timeouts for a node pool (aliyun/terraform-provider-alicloud
+# alicloud/resource_alicloud_cs_kubernetes_node_pool.go, Timeouts, at 81c43b67): ours are never
+# shorter. Draining and releasing GPU nodes takes long; a shorter timeout fails a working delete.
+TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="60m", delete="60m")
+
+
 @dataclass(frozen=True, kw_only=True)
 class GpuNodePoolArgs:
-    """The pool's settings; vSwitches are looked up from the cluster when not given."""
+    """The pool's settings."""
 
     cluster_id: str
     """Existing ACK cluster the pool joins."""
@@ -47,10 +53,9 @@ class GpuNodePoolArgs:
     """ECS key pair of the nodes."""
     system_disk_size: int
     """GiB of the encrypted ESSD system disk."""
-    force_delete: bool
-    """Delete the pool even while it has nodes."""
-    vswitch_ids: Optional[Sequence[str]]
-    """vSwitches (zones) of the pool; None: the cluster's other node pools' vSwitches."""
+    vswitch_ids: tuple[str, ...]
+    """vSwitches (zones) of the pool: configured, or the cluster's worker vSwitches (looked up by
+    config/account.py before anything is registered)."""
 
 
 def toleration_for(taint: Mapping[str, str]) -> dict[str, str]:
@@ -59,40 +64,53 @@ def toleration_for(taint: Mapping[str, str]) -> dict[str, str]:
 
 
 def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
-    """Keyword arguments of `alicloud.cs.NodePool` for an auto-scaling spot GPU pool.
+    """Keyword arguments of `alicloud.cs.NodePool` for an auto-scaling spot GPU pool, nested
+    blocks as the SDK's typed Args (so pyright checks their field names).
 
     Neither `desired_size` nor `node_count`: with auto scaling on they fight the scaling group.
     """
     args: dict[str, Any] = {
         "cluster_id": p.cluster_id,
         "node_pool_name": p.name,
+        "vswitch_ids": list(p.vswitch_ids),
         "instance_types": list(p.instance_types),
         "instance_charge_type": "PostPaid",
         "spot_strategy": p.spot_strategy,
         # Cheapest zones and types first, a pay-as-you-go share for a floor of stable capacity,
         # pay-as-you-go instead when spot stock runs out, and replacement before a reclaim.
         "multi_az_policy": "COST_OPTIMIZED",
-        "on_demand_base_capacity": 0,
-        "on_demand_percentage_above_base_capacity": p.on_demand_percentage,
+        # Strings in the 4.0.0 SDK (the provider parses them so a zero can be sent: its PR #8525).
+        "on_demand_base_capacity": "0",
+        "on_demand_percentage_above_base_capacity": str(p.on_demand_percentage),
+        # Sent either way. The provider drops `false` on create (Create reads it with d.GetOk) and
+        # sends it on the first update; the README says how a new pool gets it.
         "compensate_with_on_demand": p.compensate_with_on_demand,
         "spot_instance_remedy": True,
         "spot_instance_pools": min(len(p.instance_types), 10),
         # `type` cannot change after creation: GPU from the start.
-        "scaling_config": {"enable": True, "min_size": p.min_size, "max_size": p.max_size, "type": "gpu"},
-        "labels": [{"key": k, "value": v} for k, v in sorted(p.labels.items())],
-        "taints": [dict(GPU_TAINT)],
+        "scaling_config": alicloud.cs.NodePoolScalingConfigArgs(
+            enable=True, min_size=p.min_size, max_size=p.max_size, type="gpu"),
+        "labels": [alicloud.cs.NodePoolLabelArgs(key=k, value=v) for k, v in sorted(p.labels.items())],
+        "taints": [alicloud.cs.NodePoolTaintArgs(**GPU_TAINT)],
+        # A label or taint change reaches the nodes that exist too, not only new ones: the pods'
+        # node selector changes at once, and pods must not go Pending on relabelled-only-later nodes.
+        "update_nodes": True,
         "key_name": p.key_name,
         "system_disk_category": "cloud_essd",
         "system_disk_size": p.system_disk_size,
         "system_disk_encrypted": True,
         "install_cloud_monitor": True,
-        "management": {"enable": True, "auto_repair": True, "auto_upgrade": False, "auto_vul_fix": False},
-        # Outside prod, destroy must not hang on a pool that still has nodes.
-        "force_delete": p.force_delete,
+        "management": alicloud.cs.NodePoolManagementArgs(
+            enable=True, auto_repair=True, auto_upgrade=False, auto_vul_fix=False),
+        # Delete even with nodes in it, in every stack: the workload is removed first (it depends
+        # on the pool), and protecting prod is the bucket's job, not the pool's. ACK refuses a
+        # non-forced delete of a pool with nodes; the provider forces unless this says false.
+        "force_delete": True,
     }
     if p.spot_strategy == "SpotWithPriceLimit":
         args["spot_price_limits"] = [
-            {"instance_type": t, "price_limit": str(p.spot_price_limit)} for t in p.instance_types
+            alicloud.cs.NodePoolSpotPriceLimitArgs(instance_type=t, price_limit=str(p.spot_price_limit))
+            for t in p.instance_types
         ]
     return args
 
@@ -107,17 +125,6 @@ def pool_placement(p: GpuNodePoolArgs, pool: pulumi.Resource) -> Placement:
     )
 
 
-def default_vswitches(nodepools: Sequence[Mapping[str, Any]], own_pool: str) -> list[str]:
-    """The cluster's worker vSwitches: those of its other node pools, in a stable order."""
-    found = sorted({v for pool in nodepools if pool["node_pool_name"] != own_pool for v in pool["vswitch_ids"]})
-    if not found:
-        raise ValueError(
-            "the cluster has no other node pool to take worker vSwitches from; "
-            "set capacity.nodePool.vswitchIds"
-        )
-    return found
-
-
 class GpuNodePool(pulumi.ComponentResource):
     """Spot GPU capacity that scales with the pending serving pods.
 
@@ -130,27 +137,10 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:capacity:GpuNodePool", name, None, opts)
-        if args.vswitch_ids is not None:
-            vswitches: pulumi.Input[Sequence[pulumi.Input[str]]] = list(args.vswitch_ids)
-        else:
-            pools = alicloud.cs.get_kubernetes_node_pools_output(
-                cluster_id=args.cluster_id, opts=pulumi.InvokeOutputOptions(parent=self)
-            )
-            vswitches = pools.nodepools.apply(
-                lambda found: default_vswitches(
-                    [{"node_pool_name": p.node_pool_name, "vswitch_ids": p.vswitch_ids} for p in found],
-                    args.name,
-                )
-            )
         pool = alicloud.cs.NodePool(
             f"{name}-pool",
-            vswitch_ids=vswitches,
             **node_pool_args(args),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # ACK can take a long time to drain and release GPU nodes.
-                custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m", delete="30m"),
-            ),
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=TIMEOUTS),
         )
         self.node_pool_id = pool.node_pool_id
         self.placement = pool_placement(args, pool)

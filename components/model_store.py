@@ -12,6 +12,26 @@ import pulumi_alicloud as alicloud
 
 from .model_files import content_type, model_files, model_uri, oss_internal_endpoint
 
+# Bucket attributes managed by standalone sub-resources (BucketServerSideEncryption,
+# BucketVersioning, BucketAcl), so the bucket itself must ignore them.
+SUB_RESOURCE_ATTRIBUTES = ("server_side_encryption_rule", "versioning", "acl")
+
+
+def noncurrent_expiry_rule(prefix: str, days: int) -> alicloud.oss.BucketLifecycleRuleArgs:
+    """Old versions of the model's objects expire after `days`: a retired version or a re-upload
+    stays recoverable that long, then stops costing. Limited to the model's prefix (the bucket may
+    hold other data); delete markers left with no version behind them are removed too (both are
+    what OSS suggests for a versioned bucket: alibabacloud.com/help/en/oss/use-cases/
+    configure-lifecycle-rules-to-manage-object-versions)."""
+    return alicloud.oss.BucketLifecycleRuleArgs(
+        id="expire-noncurrent-model-versions",
+        enabled=True,
+        prefix=f"{prefix}/",
+        noncurrent_version_expirations=[
+            alicloud.oss.BucketLifecycleRuleNoncurrentVersionExpirationArgs(days=days)],
+        expirations=[alicloud.oss.BucketLifecycleRuleExpirationArgs(expired_object_delete_marker=True)],
+    )
+
 
 @dataclass(frozen=True, kw_only=True)
 class ModelStoreArgs:
@@ -29,7 +49,10 @@ class ModelStoreArgs:
     versions: tuple[int, ...]
     """Served versions (subdirectories of `local_dir`) to upload."""
     protect: bool
-    """Protect bucket and objects from deletion (prod); otherwise the bucket is force-destroyable."""
+    """Protect the bucket and its settings (versioning included) from deletion (prod); otherwise
+    the bucket is force-destroyable. Objects are never protected: see `ModelStore`."""
+    noncurrent_version_days: int
+    """Days an overwritten or deleted object's old version is kept before it expires."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on the bucket."""
 
@@ -73,7 +96,11 @@ class ModelStore(pulumi.ComponentResource):
                     server_side_encryption="AES256",
                     opts=pulumi.ResourceOptions(
                         parent=self,
-                        protect=args.protect,
+                        # Never protected: objects come and go with the served versions (and
+                        # the prefix); with versioning on a deleted object stays recoverable as
+                        # an old version until the lifecycle rule expires it. What can be lost
+                        # for good, the bucket and its versioning, is protected instead.
+                        protect=False,
                         # Default encryption and the public-access block must be in force
                         # before the first byte lands, or early objects miss them.
                         depends_on=hardening,
@@ -107,8 +134,16 @@ class ModelStore(pulumi.ComponentResource):
             storage_class="Standard",
             # Outside prod, destroy must remove a bucket that still holds objects and versions.
             force_destroy=not args.protect,
+            lifecycle_rules=[noncurrent_expiry_rule(args.prefix, args.noncurrent_version_days)],
             tags=dict(args.tags),
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                # The standalone resources below own these attributes. The bucket's Read records
+                # the live encryption rule and versioning, and without this the next update would
+                # "revert" them: Update calls DeleteBucketEncryption when the rule differs from
+                # the (empty) inline one (terraform-provider-alicloud resource_alicloud_oss_bucket.go,
+                # Read and resourceAlicloudOssBucketEncryptionUpdate, at 81c43b67; the 4.0.0 SDK's
+                # oss/bucket.py says the sub-resources must come with ignore_changes).
+                ignore_changes=list(SUB_RESOURCE_ATTRIBUTES))),
         )
         hardening: list[pulumi.Resource] = [
             alicloud.oss.BucketAcl(f"{name}-acl", bucket=bucket.bucket, acl="private", opts=opts),

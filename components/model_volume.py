@@ -36,6 +36,8 @@ class ModelVolumeArgs:
     """Stack name (RAM names are per account, so they carry it)."""
     cluster_id: str
     """Cluster whose CSI plugin mounts the volume (RRSA trusts its OIDC provider)."""
+    account_id: str
+    """The account (UID), for the RRSA role's trusted OIDC provider."""
     upload: Sequence[pulumi.Resource] = ()
     """The model's upload (the ModelStore): the PV waits for it, and through the PV everything
     that mounts the volume does. Only the PV lists it, so no other resource's dependencies grow
@@ -77,6 +79,10 @@ class ModelVolume(pulumi.ComponentResource):
             policy_document=read_policy_document(v.bucket, v.prefix),
             description=f"Read-only access to oss://{v.bucket}/{v.prefix} for the model volume",
             force=True,  # detach from principals on delete, so destroy does not stall
+            # RAM keeps at most 5 versions of a policy; every document change adds one, and the
+            # sixth would fail. Drop the oldest non-default version instead
+            # (terraform-provider-alicloud resource_alicloud_ram_policy.go, rotate_strategy).
+            rotate_strategy="DeleteOldestNonDefaultVersionWhenLimitExceeded",
             opts=pulumi.ResourceOptions(parent=self),
         )
         if args.auth == "rrsa":
@@ -112,7 +118,12 @@ class ModelVolume(pulumi.ComponentResource):
             name=_ram_name(args, "oss-reader"),
             comments="Reads the served model for the OSS CSI volume (managed by Pulumi)",
             force=True,  # remove its access key and policy attachments on delete
-            opts=pulumi.ResourceOptions(parent=self),
+            # A user's name is not ForceNew but its key's user_name is: renamed in place, the old
+            # key's delete would name a user that no longer exists, the provider would swallow
+            # "not found", and the old key would stay active on the renamed user
+            # (terraform-provider-alicloud resource_alicloud_ram_user.go / _ram_access_key.go).
+            # Replaced instead, the new user and key come first, then the old key and user go.
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["name"]),
         )
         attachment = alicloud.ram.UserPolicyAttachment(
             f"{name}-reader-policy",
@@ -138,12 +149,11 @@ class ModelVolume(pulumi.ComponentResource):
         return _Reader(SecretCredential(secret_name=secret_name), (secret, attachment))
 
     def _rrsa_role(self, name: str, args: ModelVolumeArgs, policy: alicloud.ram.Policy) -> _Reader:
-        account = alicloud.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
         role_name = _ram_name(args, "oss-rrsa")
         role = alicloud.ram.Role(
             f"{name}-rrsa-role",
             role_name=role_name,
-            assume_role_policy_document=account.id.apply(lambda uid: rrsa_trust_policy(uid, args.cluster_id)),
+            assume_role_policy_document=rrsa_trust_policy(args.account_id, args.cluster_id),
             description="Assumed by the ACK CSI ossfs pods (RRSA) to read the served model",
             force=True,
             opts=pulumi.ResourceOptions(parent=self),

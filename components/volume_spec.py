@@ -136,8 +136,18 @@ def pvc_manifest(v: VolumeInputs, pv_name: str) -> dict:
     }
 
 
+# RAM names of users, roles and policies in the one alphabet all three accept: users take letters,
+# digits, '-', '.', '_' (1-64, not starting with '-'); roles letters, digits, '.', '-' (1-64,
+# RAM CreateRole reference); policies letters, digits, '-' (1-128) (pulumi_alicloud 4.0.0
+# ram/user.py and ram/policy.py docs). Letters, digits and '-', at most 64, starting with a letter.
+RAM_NAME = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
+RAM_NAME_MAX = 64
+
+
 def ram_name(stack: str, cluster_id: str, namespace: str, name: str, suffix: str) -> str:
-    """An account-unique RAM name (RAM names are global to the account, not to a cluster)."""
+    """An account-unique, valid RAM name for any stack name Pulumi accepts (RAM names are global
+    to the account, not to a cluster): the stack, namespace and serving name where they fit, a
+    hash of them and the cluster so two volumes never share one, and what it is (`suffix`)."""
     digest = content_hash([stack, cluster_id, namespace, name])[:6]
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"ei-{stack}-{namespace}-{name}")
-    return f"{stem[: 64 - len(suffix) - len(digest) - 2]}-{digest}-{suffix}"
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"ei-{stack}-{namespace}-{name}")
+    return f"{stem[: RAM_NAME_MAX - len(suffix) - len(digest) - 2]}-{digest}-{suffix}"

@@ -2,7 +2,8 @@
 
 This is the only module that calls `pulumi.Config`. It registers nothing: when any value is
 wrong it raises `ConfigError` listing every problem, before a single resource (not even a
-provider) exists.
+provider) exists. Only a valid config goes on to the read-only account look-ups of
+`account.py` (account id, bucket owner, worker vSwitches), whose findings are reported the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
-from . import rules, schema
+from . import account, rules, schema
 from .settings import Settings, StorageLocation
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
@@ -195,30 +196,53 @@ def load_settings() -> Settings:
         raise ConfigError(problems)
     assert source is not None and region is not None
 
+    # The config is valid; now what it leaves to the account (read-only look-ups, before
+    # anything is registered). Their findings are reported like the config's own.
+    account_id = account.account_id()
     if source.managed:
         bucket = (
             cfg.storage.bucket
             if cfg.storage.bucket is not None
-            else rules.default_bucket_name(project, stack, cfg.cluster_id, cfg.model.name)
+            else rules.default_bucket_name(account_id, project, stack, cfg.model.name)
         )
         prefix = (
             cfg.storage.prefix
             if cfg.storage.prefix is not None
             else rules.default_prefix(cfg.model.name)
         )
+        taken = account.bucket_problem(bucket, cfg.storage.bucket is not None, account.bucket_tags(bucket), stack)
+        problems += [taken] if taken else []
     else:
         assert source.oss_bucket is not None and source.oss_prefix is not None  # parse_model_source
         bucket, prefix = source.oss_bucket, source.oss_prefix
+    vswitch_ids: Optional[tuple[str, ...]] = None
+    if cfg.capacity.mode == "nodepool":
+        pools, own = account.node_pools(cfg.cluster_id), rules.node_pool_name(cfg.serving.name)
+        configured = cfg.capacity.node_pool.vswitch_ids
+        if configured is not None:
+            vswitch_ids = tuple(configured)
+        else:
+            found, missing = account.default_vswitches(pools, own)
+            vswitch_ids = tuple(found)
+            problems += [missing] if missing else []
+        warning = account.new_pool_warning(pools, own, cfg.capacity.node_pool.compensate_with_on_demand)
+        if warning:
+            pulumi.log.warn(warning)
+    if problems:
+        raise ConfigError(problems)
     return Settings(
         project=project,
         stack=stack,
         region=region,
+        account_id=account_id,
         cluster_id=cfg.cluster_id,
         protect=cfg.protect,
         model=cfg.model,
         model_source=source,
-        storage=StorageLocation(bucket=bucket, prefix=prefix, auth=cfg.storage.auth, managed=source.managed),
+        storage=StorageLocation(bucket=bucket, prefix=prefix, auth=cfg.storage.auth, managed=source.managed,
+                                noncurrent_version_days=cfg.storage.noncurrent_version_days),
         capacity=cfg.capacity,
+        pool_vswitch_ids=vswitch_ids,
         serving=cfg.serving,
         autoscaling=cfg.autoscaling,
         ingress=cfg.ingress,

@@ -222,18 +222,26 @@ def check_capacity(cfg: StackConfig) -> list[Problem]:
     return problems
 
 
-def default_bucket_name(project: str, stack: str, cluster_id: str, model_name: str) -> str:
+def default_bucket_name(account_id: str, project: str, stack: str, model_name: str) -> str:
     """A valid, deterministic, globally-unlikely-to-clash OSS bucket name.
 
-    Deterministic so that two previews agree (no random suffix); the hash of cluster and stack
-    makes a clash with another account's bucket unlikely, since bucket names are global.
+    It depends only on what identifies the data: whose it is (the account), which stack of which
+    project, which model. Never on the cluster: moving a stack to another cluster must not
+    replace the bucket (its name forces replacement). Deterministic so that two previews agree
+    (no random suffix); the account in the hash keeps it from clashing with another account's
+    stack of the same name, since bucket names are global.
     """
-    digest = hashlib.sha256(f"{project}/{stack}/{cluster_id}".encode()).hexdigest()[:8]
+    digest = hashlib.sha256(f"{account_id}/{project}/{stack}/{model_name}".encode()).hexdigest()[:8]
     stem = re.sub(r"[^a-z0-9-]+", "-", f"{stack}-{model_name}".lower()).strip("-")
     stem = re.sub(r"-{2,}", "-", stem)[: 63 - len("ei--") - len(digest)].strip("-")
     name = f"ei-{stem}-{digest}" if stem else f"ei-{digest}"
     assert re.match(OSS_BUCKET, name), name
     return name
+
+
+def node_pool_name(serving_name: str) -> str:
+    """The GPU node pool's name (ACK node pool names: at most 63 characters)."""
+    return f"{serving_name}-gpu"[:63]
 
 
 def default_prefix(model_name: str) -> str:

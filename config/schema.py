@@ -217,8 +217,8 @@ class StorageSettings(_Section):
         Optional[Annotated[str, _pattern(OSS_BUCKET), Shown("bucket name")]],
         DerivedDefault("`ei-<stack>-<model>-<hash>`"),
     ] = None
-    """OSS bucket of the model. The default is deterministic, derived from project, stack and
-    cluster (`rules.default_bucket_name`)."""
+    """OSS bucket of the model. The default is deterministic, derived from the account, project,
+    stack and model, never the cluster (`rules.default_bucket_name`)."""
     prefix: Annotated[
         Optional[Annotated[str, _pattern(OSS_PREFIX, max_length=512), Shown("key prefix")]],
         DerivedDefault("`models/<model.name>`"),
@@ -227,6 +227,9 @@ class StorageSettings(_Section):
     auth: Literal["ramUser", "rrsa"] = "ramUser"
     """How the OSS volume authenticates: a least-privilege RAM user whose key the CSI driver
     reads from a Secret, or RRSA (an OIDC role, no key)."""
+    noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Days an overwritten or deleted model object stays recoverable as an old version before it
+    expires (the bucket is versioned; without expiry re-uploads accumulate cost)."""
 
 
 class EciSettings(_Section):

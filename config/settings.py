@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from .rules import ModelSource
 from .schema import (
@@ -26,6 +27,8 @@ class StorageLocation:
     """ramUser | rrsa."""
     managed: bool
     """True when this stack creates the bucket and uploads the model."""
+    noncurrent_version_days: int
+    """Days a replaced or deleted object's old version is kept before it expires."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Settings:
     """Pulumi stack name."""
     region: str
     """Alibaba Cloud region (`alicloud:region`)."""
+    account_id: str
+    """The account (UID) the stack deploys into."""
     cluster_id: str
     """Existing ACK cluster."""
     protect: bool
@@ -46,6 +51,8 @@ class Settings:
     model_source: ModelSource
     storage: StorageLocation
     capacity: CapacitySettings
+    pool_vswitch_ids: Optional[tuple[str, ...]]
+    """The node pool's vSwitches, configured or looked up (None in eci mode)."""
     serving: ServingSettings
     autoscaling: AutoscalingSettings
     ingress: IngressSettings

@@ -7,7 +7,7 @@ import copy
 
 import kubernetes_validate
 import pytest
-from harness import run_expecting_error, run_program
+from harness import StackResult, run_expecting_error, run_program
 
 from components.eci_capacity import (
     ANNOTATION_IMAGE_CACHE,
@@ -50,8 +50,9 @@ def test_prod_pool_is_spot_gpu_autoscaling_field_by_field(prod_config, preview):
     assert pool["spotStrategy"] == "SpotAsPriceGo"
     assert "spotPriceLimits" not in pool
     assert pool["multiAzPolicy"] == "COST_OPTIMIZED"
-    assert pool["onDemandBaseCapacity"] == 0
-    assert pool["onDemandPercentageAboveBaseCapacity"] == 30
+    # Strings in the 4.0.0 SDK's input types (checked for every input in test_provider_contract).
+    assert pool["onDemandBaseCapacity"] == "0"
+    assert pool["onDemandPercentageAboveBaseCapacity"] == "30"
     assert pool["compensateWithOnDemand"] is True
     assert pool["spotInstanceRemedy"] is True
     assert pool["spotInstancePools"] == 3
@@ -60,8 +61,10 @@ def test_prod_pool_is_spot_gpu_autoscaling_field_by_field(prod_config, preview):
     assert pool["keyName"] == "ack-gpu-nodes"
     # Looked up: the vSwitches of the cluster's other node pools, deduplicated and sorted.
     assert pool["vswitchIds"] == ["vsw-zoneh", "vsw-zonei", "vsw-zonek"]
-    # prod is protected: a pool with nodes is not force-deleted.
-    assert pool["forceDelete"] is False
+    # Deletable with nodes in it in every stack, prod included: protection belongs to the bucket.
+    assert pool["forceDelete"] is True
+    # Label and taint changes reach the existing nodes, not only new ones.
+    assert pool["updateNodes"] is True
     assert result.exports["capacityMode"] == "nodepool"
     # The pool's id as the provider reports it once the pool exists; unknown in a preview of a
     # pool not created yet (the mocks report it in both modes, so both runs see the id).
@@ -96,13 +99,11 @@ def test_dev_pool_is_force_deleted_and_configured_vswitches_are_used(dev_config)
     pool = result.one(POOL).inputs
     assert pool["forceDelete"] is True
     assert pool["vswitchIds"] == ["vsw-b", "vsw-a"]  # as given: order is priority
-    assert pool["onDemandPercentageAboveBaseCapacity"] == 0
+    assert pool["onDemandPercentageAboveBaseCapacity"] == "0"
     assert pool["spotPriceLimits"] == [
         {"instanceType": "ecs.gn6i-c8g1.2xlarge", "priceLimit": "1.5"},
         {"instanceType": "ecs.gn7i-c8g1.2xlarge", "priceLimit": "1.5"},
     ]
-    invokes = [token for token, _ in result.invokes]
-    assert "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools" not in invokes
 
 
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
@@ -225,9 +226,14 @@ def test_a_larger_pool_admits_more_replicas(prod_config):
     run_program(prod_config, "prod")
 
 
-def test_a_cluster_without_other_pools_needs_configured_vswitches(prod_config):
-    """An empty vSwitch list must never reach the cloud: the look-up names the key to set."""
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_a_cluster_without_other_pools_needs_configured_vswitches(prod_config, preview):
+    """An empty vSwitch list must never reach the cloud: the look-up, made before anything is
+    registered, names the key to set."""
     alone = [node_pool("np-own", "bert-tfserving-gpu", ["vsw-own"])]  # only the pool itself
-    with pytest.raises(ValueError, match="no other node pool to take worker vSwitches from; "
-                                         "set capacity.nodePool.vswitchIds"):
-        run_program(prod_config, "prod", node_pools=alone)
+    result = StackResult()
+    with pytest.raises(ConfigError) as error:
+        run_program(prod_config, "prod", preview, node_pools=alone, result=result)
+    assert ("  - capacity.nodePool.vswitchIds: the cluster has no other node pool to take worker "
+            "vSwitches from; set capacity.nodePool.vswitchIds") in str(error.value)
+    assert result.resources == []

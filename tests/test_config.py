@@ -234,10 +234,13 @@ def test_region_from_environment(dev_config, monkeypatch):
     ["dev", "prod", "Feature_Branch.42", "a" * 100, "---", "x"],
 )
 def test_default_bucket_name_is_valid_and_stable(stack):
-    name = default_bucket_name("elastic-inference", stack, "c" + "0" * 32, "chnsenticorp_v2")
+    """Valid for any stack name, the same on every run, and different for another account (bucket
+    names are global) or another model; the cluster is not an input at all."""
+    name = default_bucket_name("1234567890123456", "elastic-inference", stack, "chnsenticorp_v2")
     assert re.match(OSS_BUCKET, name), name
-    assert name == default_bucket_name("elastic-inference", stack, "c" + "0" * 32, "chnsenticorp_v2")
-    assert name != default_bucket_name("elastic-inference", stack, "c" + "1" * 32, "chnsenticorp_v2")
+    assert name == default_bucket_name("1234567890123456", "elastic-inference", stack, "chnsenticorp_v2")
+    assert name != default_bucket_name("6543210987654321", "elastic-inference", stack, "chnsenticorp_v2")
+    assert name != default_bucket_name("1234567890123456", "elastic-inference", stack, "bert")
 
 
 @pytest.mark.parametrize(

@@ -221,7 +221,10 @@ def test_destroy_order(stack, dev_config, prod_config):
         assert depends(result, deployment, obj), "pods before the model files they read"
 
 
-def test_protection_is_exactly_the_model_store_in_prod(dev_config, prod_config):
+def test_protection_is_exactly_the_bucket_and_its_settings_in_prod(dev_config, prod_config):
+    """What can be lost for good is protected: the bucket and its versioning (with the rest of its
+    settings). Objects are not: a retired version's objects go, and stay recoverable as old
+    versions until the lifecycle rule expires them."""
     dev, prod = run_program(dev_config, "dev"), run_program(prod_config, "prod")
     assert not [r.name for r in dev.resources if r.protect]
     protected = {r.type for r in prod.resources if r.protect}
@@ -229,6 +232,7 @@ def test_protection_is_exactly_the_model_store_in_prod(dev_config, prod_config):
         "alicloud:oss/bucket:Bucket", "alicloud:oss/bucketAcl:BucketAcl",
         "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock",
         "alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption",
-        "alicloud:oss/bucketVersioning:BucketVersioning", "alicloud:oss/bucketObject:BucketObject",
+        "alicloud:oss/bucketVersioning:BucketVersioning",
     }
+    assert prod.of_type("alicloud:oss/bucketObject:BucketObject")
     assert dev.one("alicloud:oss/bucket:Bucket").inputs["forceDestroy"] is True

@@ -53,7 +53,7 @@ def test_dev_bucket_is_hardened_and_destroyable(dev_config, preview):
     assert all(not o.protect for o in result.of_type(OBJECT))
 
 
-def test_prod_bucket_and_objects_are_protected(prod_config, preview):
+def test_prod_bucket_is_protected_and_its_objects_are_not(prod_config, preview):
     result = run_program(prod_config, "prod", preview)
     bucket = result.one(BUCKET)
     assert bucket.inputs["bucket"] == "acme-bert-models-prod"
@@ -62,7 +62,7 @@ def test_prod_bucket_and_objects_are_protected(prod_config, preview):
     for type_ in HARDENING:
         assert result.one(type_).protect is True, type_
     objects = result.of_type(OBJECT)
-    assert objects and all(o.protect for o in objects)
+    assert objects and not any(o.protect for o in objects)  # see test_delivery: objects come and go
     assert {o.inputs["key"] for o in objects} == {
         f"models/tensorflow/chnsenticorp/{MODEL_VERSION}/{f}" for f in MODEL_FILES
     }

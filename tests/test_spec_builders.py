@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -152,9 +153,18 @@ def test_rrsa_pv_has_no_secret_reference():
     assert pv["spec"]["csi"]["volumeAttributes"]["roleName"] == "r"
 
 
-@pytest.mark.parametrize("stack", ["dev", "Feature/Branch", "x" * 80])
-def test_ram_names_fit_the_ram_limits(stack):
-    name = volume_spec.ram_name(stack, "c" + "0" * 32, "inference", "bert-tfserving", "oss-reader")
-    assert len(name) <= 64
-    assert all(c.isalnum() or c in "._-" for c in name)
-    assert name != volume_spec.ram_name(stack, "c" + "1" * 32, "inference", "bert-tfserving", "oss-reader")
+@pytest.mark.parametrize("stack", ["dev", "dev_eu", "team.a", "Feature/Branch", "x" * 80])
+@pytest.mark.parametrize("suffix", ["oss-reader", "oss-read", "oss-rrsa"])
+def test_ram_names_fit_the_ram_limits(stack, suffix):
+    name = volume_spec.ram_name(stack, "c" + "0" * 32, "inference", "bert-tfserving", suffix)
+    assert re.fullmatch(volume_spec.RAM_NAME, name), name
+    assert name.endswith("-" + suffix)
+    assert name != volume_spec.ram_name(stack, "c" + "1" * 32, "inference", "bert-tfserving", suffix)
+
+
+def test_ram_names_of_plain_stacks_did_not_change():
+    """Stacks named with letters, digits and '-' keep the names they had: no RAM replacement on
+    upgrade for them."""
+    assert volume_spec.ram_name("dev", "c" + "0" * 32, "inference", "bert-tfserving", "oss-reader") == (
+        "ei-dev-inference-bert-tfserving-" + volume_spec.content_hash(
+            ["dev", "c" + "0" * 32, "inference", "bert-tfserving"])[:6] + "-oss-reader")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ class Registration:
     secret_inputs: bool
     custom_timeouts: dict[str, str]
     ignore_changes: list[str]
+    replace_on_changes: list[str]
     retain_on_delete: bool
 
 
@@ -63,6 +66,8 @@ class StackResult:
     exports: dict[str, Any] = field(default_factory=dict)
     secret_exports: dict[str, bool] = field(default_factory=dict)
     invokes: list[tuple[str, dict]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the program told the engine to show as warnings (pulumi.log.warn)."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -110,10 +115,11 @@ class Mocks(pulumi_mocks.Mocks):
     """Computed outputs the real providers would return, and answers to invokes."""
 
     def __init__(self, result: StackResult, region: str = "cn-beijing",
-                 node_pools: Optional[list[dict]] = None):
+                 node_pools: Optional[list[dict]] = None, buckets: Optional[list[dict]] = None):
         self.result = result
         self.region = region
         self.node_pools = DEFAULT_NODE_POOLS if node_pools is None else node_pools
+        self.buckets = buckets or []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         state = dict(args.inputs)
@@ -142,6 +148,11 @@ class Mocks(pulumi_mocks.Mocks):
                     "ids": [p["nodePoolId"] for p in self.node_pools], "nodepools": self.node_pools}
         if token == "alicloud:index/getAccount:getAccount":
             return {"id": FAKE_ACCOUNT_ID}
+        if token == "alicloud:oss/getBuckets:getBuckets":
+            pattern = re.compile(args.get("nameRegex") or ".*")
+            found = [b for b in self.buckets if pattern.search(b["name"])]
+            return {"id": "buckets", "names": [b["name"] for b in found], "buckets": found,
+                    "nameRegex": args.get("nameRegex")}
         raise NotImplementedError(f"no mock answer for invoke {token}")
 
 
@@ -174,10 +185,16 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
                         if getattr(timeouts, k)
                     },
                     ignore_changes=list(request.ignoreChanges),
+                    replace_on_changes=list(request.replaceOnChanges),
                     retain_on_delete=request.retainOnDelete,
                 )
             )
         return response
+
+
+def bucket(name: str, tags: dict[str, str]) -> dict:
+    """A bucket of this account as the getBuckets invoke returns it (the fields read here)."""
+    return {"name": name, "tags": tags}
 
 
 def node_pool(pool_id: str, name: str, vswitches: list[str]) -> dict:
@@ -210,6 +227,18 @@ def to_engine_config(config: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _warnings_into(result: StackResult) -> logging.Logger:
+    """A logger for the mock engine that keeps the program's warnings in `result`."""
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            result.warnings.append(record.getMessage())
+
+    logger = logging.Logger("elastic-inference.offline", level=logging.WARNING)
+    logger.addHandler(Keep(level=logging.WARNING))
+    return logger
+
+
 def run_program(
     config: dict[str, Any],
     stack: str = "dev",
@@ -217,11 +246,13 @@ def run_program(
     secret_keys: Optional[list[str]] = None,
     result: Optional[StackResult] = None,
     node_pools: Optional[list[dict]] = None,
+    buckets: Optional[list[dict]] = None,
 ) -> StackResult:
     """Run `__main__.py` once with this config; re-raise whatever the program raises.
 
     Pass `result` to keep what was registered before an exception; `node_pools` to answer the
-    cluster's node-pool look-up with other pools than DEFAULT_NODE_POOLS.
+    cluster's node-pool look-up with other pools than DEFAULT_NODE_POOLS; `buckets` for the
+    buckets this account already has (none by default).
     """
     result = StackResult() if result is None else result
     # Pulumi's SDK runs on the thread's current event loop; asyncio.run() elsewhere in the same
@@ -230,11 +261,12 @@ def run_program(
         asyncio.get_event_loop_policy().get_event_loop()
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
-    mocks = Mocks(result, region=str(config.get("alicloud:region", "cn-beijing")), node_pools=node_pools)
+    mocks = Mocks(result, region=str(config.get("alicloud:region", "cn-beijing")), node_pools=node_pools,
+                  buckets=buckets)
     monitor = CaptureMonitor(mocks, result)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,
-                             monitor=monitor)
+                             monitor=monitor, logger=_warnings_into(result))
     pulumi.runtime.set_all_config(to_engine_config(config), secret_keys or [])
 
     @pulumi.runtime.test

@@ -101,8 +101,11 @@ def evaluate(stack: str, stack_file: Optional[Path] = None, placeholder: bool = 
 
 
 def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder: bool = False) -> Path:
-    """Evaluate the stack and write its manifests and plan; return the stack's output dir."""
+    """Evaluate the stack and write its manifests and plan; return the stack's output dir. The
+    program's warnings (what `pulumi preview` would show) go to stderr."""
     result = evaluate(stack, stack_file, placeholder)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     target = out / stack
     target.mkdir(parents=True, exist_ok=True)
     # Registration order follows async RPCs and differs between runs; a stable order makes two
@@ -128,6 +131,8 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
                 "retainOnDelete": r.retain_on_delete,
                 "dependsOn": sorted(by_urn.get(d, d) for d in r.dependencies),
                 "customTimeouts": r.custom_timeouts,
+                "ignoreChanges": r.ignore_changes,
+                "replaceOnChanges": r.replace_on_changes,
                 "inputs": redact(r.inputs),
             }
             for r in sorted(result.resources, key=lambda r: (r.type, r.name))

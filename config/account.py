@@ -1,0 +1,84 @@
+"""What the config leaves to the account, looked up (read-only) before anything is registered.
+
+- The account id: part of the default bucket name, so that name is the same wherever the cluster
+  is and does not clash with another account's (OSS bucket names are global).
+- Whether the bucket name is already taken in this account by something other than this stack.
+  The provider only finds out at create, after other resources may exist ("The specified
+  bucket name ... is not available", aliyun/terraform-provider-alicloud
+  alicloud/resource_alicloud_oss_bucket.go, Create, IsBucketExist, at 81c43b67). A name taken by
+  another account cannot be seen from here (the buckets data source lists only the caller's own
+  buckets, with their tags: alicloud/data_source_alicloud_oss_buckets.go, ListBuckets and
+  GetBucketTagging); the provider's message at create says so, and the README how to import.
+- The cluster's worker vSwitches, for a node pool that names none: an empty list must never
+  reach the cloud.
+
+Each finding is a `(dotted key, message)` problem, reported with the config's own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+import pulumi_alicloud as alicloud
+
+Problem = tuple[str, str]
+
+# The tags the stack puts on the bucket it creates; a bucket with both is this stack's own.
+APP_TAG = ("app", "elastic-inference")
+STACK_TAG = "stack"
+
+
+def bucket_problem(bucket: str, configured: bool, tags: Optional[Mapping[str, str]], stack: str) -> Optional[Problem]:
+    """A bucket of that name exists in this account and is not this stack's: say whose it seems
+    to be and what to do. None when it does not exist or carries this stack's tags."""
+    if tags is None or (tags.get(APP_TAG[0]) == APP_TAG[1] and tags.get(STACK_TAG) == stack):
+        return None
+    key = "storage.bucket"
+    owner = (f"stack {tags[STACK_TAG]!r} of elastic-inference" if tags.get(APP_TAG[0]) == APP_TAG[1]
+             and STACK_TAG in tags else "something other than this stack (it lacks this stack's tags)")
+    what = f"bucket {bucket!r}" if configured else f"the default bucket name {bucket!r}"
+    return (key, f"{what} already exists in this account and belongs to {owner}; set storage.bucket "
+                 "to another name, or adopt it: `pulumi import` it (README, \"A bucket that already "
+                 f"exists\") and tag it {APP_TAG[0]}={APP_TAG[1]}, {STACK_TAG}={stack}")
+
+
+def default_vswitches(nodepools: Sequence[Mapping[str, Any]], own_pool: str) -> tuple[list[str], Optional[Problem]]:
+    """The cluster's worker vSwitches: those of its other node pools, in a stable order."""
+    found = sorted({v for pool in nodepools if pool["node_pool_name"] != own_pool for v in pool["vswitch_ids"]})
+    if not found:
+        return [], ("capacity.nodePool.vswitchIds",
+                    "the cluster has no other node pool to take worker vSwitches from; "
+                    "set capacity.nodePool.vswitchIds")
+    return found, None
+
+
+def new_pool_warning(nodepools: Sequence[Mapping[str, Any]], own_pool: str, compensate: bool) -> Optional[str]:
+    """When this run creates the pool with compensateWithOnDemand false: the provider cannot send
+    false on create (resource_alicloud_cs_kubernetes_node_pool.go, Create reads it with d.GetOk,
+    which reports false as unset, while Update sends it with d.GetOkExists), so ACK's own default
+    applies until the next update sends it. Say so, and what to run."""
+    if compensate or any(pool["node_pool_name"] == own_pool for pool in nodepools):
+        return None
+    return (f"capacity.nodePool.compensateWithOnDemand: false reaches the new node pool {own_pool!r} only "
+            "on its first update (the provider drops false when it creates a pool); run `pulumi up` once "
+            "more after this one, and it will show and apply that change")
+
+
+def account_id() -> str:
+    """The caller's account (UID)."""
+    return alicloud.get_account().id
+
+
+def bucket_tags(bucket: str) -> Optional[dict[str, str]]:
+    """Tags of this account's bucket of that name; None when this account has none of that name."""
+    found = alicloud.oss.get_buckets(name_regex=f"^{re.escape(bucket)}$").buckets
+    exact = [b for b in found if b.name == bucket]
+    return dict(exact[0].tags or {}) if exact else None
+
+
+def node_pools(cluster_id: str) -> list[dict[str, Any]]:
+    """The cluster's node pools: name and vSwitches."""
+    found = alicloud.cs.get_kubernetes_node_pools(cluster_id=cluster_id).nodepools
+    return [{"node_pool_name": p.node_pool_name, "vswitch_ids": list(p.vswitch_ids)} for p in found]
