@@ -7,8 +7,8 @@ from components.capacity import build_capacity, node_pool_id
 from components.cluster import Cluster, ClusterArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.model_volume import ModelVolume, ModelVolumeArgs
-from components.public_endpoint import PublicEndpoint, PublicEndpointArgs
-from components.serving_spec import ServingInputs, recommended_labels
+from components.public_endpoint import PublicEndpoint, PublicEndpointArgs, predict_path
+from components.serving_spec import NetworkPeers, ServingInputs, recommended_labels
 from components.tf_serving import TfServing, TfServingArgs
 from components.volume_spec import VolumeInputs
 from config import load_settings
@@ -36,15 +36,22 @@ capacity = build_capacity(s, in_cluster)
 volume = ModelVolume("model-volume", ModelVolumeArgs(
     volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
                         prefix=s.storage.prefix),
-    auth=s.storage.auth, stack=s.stack, cluster_id=s.cluster_id, account_id=s.account_id,
+    auth=s.storage.auth, stack=s.stack, cluster_id=s.cluster_id,
+    oidc_provider_arn=s.rrsa.provider_arn if s.rrsa else None, oidc_issuer_url=s.rrsa.issuer_url if s.rrsa else None,
     upload=[store], depends_on=[cluster]),
     in_cluster)
 serving = TfServing("serving", TfServingArgs(
     serving=ServingInputs(
         namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
         memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
-        claim_name=volume.planned_claim_name, poll_seconds=s.serving.file_system_poll_seconds),
-    placement=capacity.placement, depends_on=[volume, cluster]), in_cluster)
+        claim_name=volume.planned_claim_name, poll_seconds=s.serving.file_system_poll_seconds,
+        jit_compile=s.gpu is not None and s.gpu.jit),
+    placement=capacity.placement,
+    network=NetworkPeers(
+        ingress_namespace=s.network.ingress_namespace, ingress_pod_labels=s.network.ingress_pod_labels,
+        grpc_client_namespaces=tuple(s.network.grpc_client_namespaces),
+        metrics_namespaces=tuple(s.network.metrics_namespaces)) if s.network.policy else None,
+    depends_on=[volume, cluster]), in_cluster)
 a = s.autoscaling
 scaler = Autoscaler("autoscaler", AutoscalerArgs(
     namespace=ns, name=name, deployment_name=serving.deployment_name,
@@ -60,10 +67,12 @@ scaler = Autoscaler("autoscaler", AutoscalerArgs(
 endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
     namespace=ns, name=name, host=s.ingress.host, class_name=s.ingress.class_name,
     service_name=serving.service_name, service_port=serving.rest_port,
-    tls_secret_name=s.ingress.tls_secret_name, labels=labels), in_cluster)
+    tls_secret_name=s.ingress.tls_secret_name, model_name=s.model.name,
+    allow_source_cidrs=s.ingress.allow_source_cidrs, rate_limit_rps=s.ingress.rate_limit_rps,
+    labels=labels), in_cluster)
 
 pulumi.export("endpointUrl", endpoint.url)
-pulumi.export("predictUrl", endpoint.url.apply(lambda u: f"{u}/v1/models/{s.model.name}:predict"))
+pulumi.export("predictUrl", endpoint.url.apply(lambda u: u + predict_path(s.model.name)))
 pulumi.export("grpcAddress", serving.service_name.apply(
     lambda svc: f"{svc}.{ns}.svc.cluster.local:{serving.grpc_port}"))
 pulumi.export("namespace", cluster.namespace)

@@ -7,6 +7,7 @@ from typing import Optional, Union
 import pulumi
 
 from config import Settings
+from config.images import eci_driver
 from config.rules import node_pool_name
 
 from .eci_capacity import EciCapacity, EciCapacityArgs
@@ -40,6 +41,7 @@ def build_capacity(s: Settings, opts: pulumi.ResourceOptions) -> Capacity:
             key_name=pool.key_name,
             system_disk_size=pool.system_disk_size,
             vswitch_ids=s.pool_vswitch_ids,
+            gpu_driver_version=pool.gpu_driver_version,
         ), opts)
     return EciCapacity("capacity", EciCapacityArgs(
         cluster_id=s.cluster_id,
@@ -49,7 +51,11 @@ def build_capacity(s: Settings, opts: pulumi.ResourceOptions) -> Capacity:
         instance_types=tuple(c.instance_types),
         scheduling=c.eci.scheduling,
         spot=c.eci.spot,
+        spot_fallback=c.eci.spot_fallback,
+        spot_price_limit=c.eci.spot_price_limit,
         image_cache=c.eci.image_cache,
+        ecs_node_labels=c.eci.ecs_node_labels,
+        gpu_driver=eci_driver(s.gpu.min_driver) if s.gpu is not None else None,
     ), opts)
 
 

@@ -19,6 +19,13 @@ from .placement import Placement
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 
 
+# The node pool label that makes ACK install this NVIDIA driver on the pool's new nodes (ACK docs,
+# "Specify an NVIDIA driver version for nodes by adding a label"):
+# alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/
+#   customize-the-gpu-driver-version-of-the-node-by-specifying-the-version-number
+DRIVER_LABEL = "ack.aliyun.com/nvidia-driver-version"
+
+
 # The provider's own timeouts for a node pool (aliyun/terraform-provider-alicloud
 # alicloud/resource_alicloud_cs_kubernetes_node_pool.go, Timeouts, at 81c43b67): ours are never
 # shorter. Draining and releasing GPU nodes takes long; a shorter timeout fails a working delete.
@@ -56,11 +63,21 @@ class GpuNodePoolArgs:
     vswitch_ids: tuple[str, ...]
     """vSwitches (zones) of the pool: configured, or the cluster's worker vSwitches (looked up by
     config/account.py before anything is registered)."""
+    gpu_driver_version: Optional[str] = None
+    """NVIDIA driver of new nodes (a node label ACK reads); None: ACK's default."""
 
 
 def toleration_for(taint: Mapping[str, str]) -> dict[str, str]:
     """The toleration that admits a pod onto nodes with exactly this taint."""
     return {"key": taint["key"], "operator": "Equal", "value": taint["value"], "effect": taint["effect"]}
+
+
+def node_labels(p: GpuNodePoolArgs) -> dict[str, str]:
+    """The pool's labels, and the driver label when a driver is pinned (the pods select only the
+    configured labels)."""
+    if p.gpu_driver_version is None:
+        return dict(p.labels)
+    return {**p.labels, DRIVER_LABEL: p.gpu_driver_version}
 
 
 def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
@@ -90,7 +107,7 @@ def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
         # `type` cannot change after creation: GPU from the start.
         "scaling_config": alicloud.cs.NodePoolScalingConfigArgs(
             enable=True, min_size=p.min_size, max_size=p.max_size, type="gpu"),
-        "labels": [alicloud.cs.NodePoolLabelArgs(key=k, value=v) for k, v in sorted(p.labels.items())],
+        "labels": [alicloud.cs.NodePoolLabelArgs(key=k, value=v) for k, v in sorted(node_labels(p).items())],
         "taints": [alicloud.cs.NodePoolTaintArgs(**GPU_TAINT)],
         # A label or taint change reaches the nodes that exist too, not only new ones: the pods'
         # node selector changes at once, and pods must not go Pending on relabelled-only-later nodes.

@@ -36,8 +36,10 @@ class ModelVolumeArgs:
     """Stack name (RAM names are per account, so they carry it)."""
     cluster_id: str
     """Cluster whose CSI plugin mounts the volume (RRSA trusts its OIDC provider)."""
-    account_id: str
-    """The account (UID), for the RRSA role's trusted OIDC provider."""
+    oidc_provider_arn: Optional[str] = None
+    """With rrsa: the cluster's RRSA OIDC provider, which the role trusts."""
+    oidc_issuer_url: Optional[str] = None
+    """With rrsa: the issuer of the cluster's service account tokens."""
     upload: Sequence[pulumi.Resource] = ()
     """The model's upload (the ModelStore): the PV waits for it, and through the PV everything
     that mounts the volume does. Only the PV lists it, so no other resource's dependencies grow
@@ -149,11 +151,13 @@ class ModelVolume(pulumi.ComponentResource):
         return _Reader(SecretCredential(secret_name=secret_name), (secret, attachment))
 
     def _rrsa_role(self, name: str, args: ModelVolumeArgs, policy: alicloud.ram.Policy) -> _Reader:
+        # config/account.py looked the provider up (and rejected rrsa where RRSA is off).
+        assert args.oidc_provider_arn is not None and args.oidc_issuer_url is not None
         role_name = _ram_name(args, "oss-rrsa")
         role = alicloud.ram.Role(
             f"{name}-rrsa-role",
             role_name=role_name,
-            assume_role_policy_document=rrsa_trust_policy(args.account_id, args.cluster_id),
+            assume_role_policy_document=rrsa_trust_policy(args.oidc_provider_arn, args.oidc_issuer_url),
             description="Assumed by the ACK CSI ossfs pods (RRSA) to read the served model",
             force=True,
             opts=pulumi.ResourceOptions(parent=self),

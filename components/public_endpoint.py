@@ -5,7 +5,7 @@ Everything about the endpoint is in this file: the pure Ingress builder, the URL
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -33,12 +33,48 @@ class PublicEndpointArgs:
     """Its REST port."""
     tls_secret_name: Optional[str]
     """TLS certificate Secret; TLS is on when set."""
+    model_name: str
+    """The served model: only its predict path is published."""
+    allow_source_cidrs: Optional[Sequence[str]] = None
+    """Client ranges the endpoint answers; None: any address."""
+    rate_limit_rps: Optional[int] = None
+    """Requests per second per client address; None: no limit."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the Ingress."""
 
 
+# ingress-nginx annotations (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/
+# annotations.md at dbb11b92): comma-separated CIDRs allowed, others denied; requests per second
+# per client address per controller replica, bursts of 5x, 503 beyond.
+ANNOTATION_ALLOW = "nginx.ingress.kubernetes.io/whitelist-source-range"
+ANNOTATION_RPS = "nginx.ingress.kubernetes.io/limit-rps"
+
+
+def predict_path(model_name: str) -> str:
+    """The one path the Internet reaches: the served model's REST predict API."""
+    return f"/v1/models/{model_name}:predict"
+
+
+def restriction_annotations(a: PublicEndpointArgs) -> dict[str, str]:
+    """Who may reach the endpoint, and how fast, as the controller reads it."""
+    annotations = {}
+    if a.allow_source_cidrs:
+        annotations[ANNOTATION_ALLOW] = ",".join(a.allow_source_cidrs)
+    if a.rate_limit_rps is not None:
+        annotations[ANNOTATION_RPS] = str(a.rate_limit_rps)
+    return annotations
+
+
 def ingress_manifest(a: PublicEndpointArgs) -> dict:
-    """networking.k8s.io/v1 Ingress: host, path / to the Service's REST port, TLS when set.
+    """networking.k8s.io/v1 Ingress: host, the model's predict path to the Service's REST port,
+    TLS when set, the source and rate restrictions as annotations.
+
+    Only the predict path: the REST port also serves /monitoring/prometheus/metrics and every
+    model's metadata, which stay in the cluster. `ImplementationSpecific`, because ingress-nginx
+    rejects ':' in an Exact or Prefix path (strict-validate-path-type, on by default since
+    controller 1.12: internal/ingress/inspector/rules.go validPathType, allowing letters, digits,
+    '.', '_', '-' and '/'), and renders this type without regex as an nginx prefix location
+    (internal/ingress/controller/template/template.go buildLocation), at dbb11b92.
 
     The backend port is a number, not the port name: the nginx upstream (and so the SLS route
     label the HPA selects) is named <namespace>-<service>-<port as written here>.
@@ -52,8 +88,8 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
                 "http": {
                     "paths": [
                         {
-                            "path": "/",
-                            "pathType": "Prefix",
+                            "path": predict_path(a.model_name),
+                            "pathType": "ImplementationSpecific",
                             "backend": {"service": {"name": a.service_name, "port": {"number": a.service_port}}},
                         }
                     ]
@@ -63,12 +99,11 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
     }
     if a.tls_secret_name is not None:
         spec["tls"] = [{"hosts": [a.host], "secretName": a.tls_secret_name}]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels)},
-        "spec": spec,
-    }
+    metadata: dict = {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels)}
+    annotations = restriction_annotations(a)
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}
 
 
 def endpoint_url(host: str, tls: bool) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -22,8 +22,10 @@ MODEL_CONFIG_FILE = "models.config"
 MONITORING_CONFIG_FILE = "monitoring.config"
 METRICS_PATH = "/monitoring/prometheus/metrics"
 SERVER_BINARY = "/usr/bin/tensorflow_model_server"
-# A fixed non-root identity; the OSS mount is world-readable (allow_other, umask=022).
-RUN_AS_UID = 1000
+# A fixed non-root identity above the range images and hosts allocate to their own users (checkov
+# CKV_K8S_40 asks for >= 10000); the OSS mount is world-readable (allow_other, umask=022), so any
+# uid reads the model.
+RUN_AS_UID = 10001
 # Endpoints are removed from the Service and the ingress upstream before SIGTERM arrives.
 PRESTOP_SLEEP_SECONDS = 15
 # preStop + draining in-flight requests; spot reclaims give minutes of notice, this fits in.
@@ -31,6 +33,19 @@ TERMINATION_GRACE_SECONDS = 60
 # Loading a multi-GB model from OSS onto a cold GPU node: allow 15 minutes before restarting.
 STARTUP_PERIOD_SECONDS = 10
 STARTUP_FAILURE_THRESHOLD = 90
+# When a listed GPU runs the image only through PTX, the driver compiles every kernel at the first
+# start, which TensorFlow warns "could take 30 minutes or longer"
+# (tensorflow/core/common_runtime/gpu/gpu_device.cc): budget that on top of the model load.
+JIT_COMPILE_SECONDS = 1800
+# The compiled kernels go to the CUDA JIT cache, by default ~/.nv/ComputeCache, which a read-only
+# root filesystem makes unwritable: every kernel would be compiled again on every start. A
+# writable cache directory and a size above the default (CUDA_CACHE_PATH, CUDA_CACHE_MAXSIZE in
+# bytes: docs.nvidia.com/cuda/cuda-programming-guide/05-appendices/environment-variables.html;
+# developer.nvidia.com/blog/cuda-pro-tip-understand-fat-binaries-jit-caching/).
+CUDA_CACHE_DIR = "/var/cache/cuda"
+CUDA_CACHE_BYTES = 2 * 2**30
+# Node or ECI provisioning and the multi-GB image pull, before the startup probe's budget begins.
+PROVISION_SECONDS = 25 * 60
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +73,23 @@ class ServingInputs:
     """The model volume's PVC."""
     poll_seconds: int
     """`--file_system_poll_wait_seconds`."""
+    jit_compile: bool = False
+    """Some GPU it may land on runs the image only through PTX compiled at start-up
+    (config/images.py): give the compile a writable cache and time."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkPeers:
+    """Who may open connections to the serving pods; everything else in the cluster may not."""
+
+    ingress_namespace: str
+    """Namespace of the ingress controller (REST port)."""
+    ingress_pod_labels: Optional[Mapping[str, str]]
+    """Its pods' labels; None admits every pod of the namespace."""
+    grpc_client_namespaces: tuple[str, ...] = ()
+    """Namespaces whose pods call the gRPC port."""
+    metrics_namespaces: tuple[str, ...] = ()
+    """Namespaces of metrics scrapers (REST port, which serves the metrics path)."""
 
 
 def content_hash(content: Any) -> str:
@@ -160,6 +192,16 @@ def server_args(s: ServingInputs) -> list[str]:
     ]
 
 
+def startup_seconds(jit_compile: bool) -> int:
+    """How long the startup probe lets the server come up before the kubelet restarts it."""
+    return STARTUP_PERIOD_SECONDS * STARTUP_FAILURE_THRESHOLD + (JIT_COMPILE_SECONDS if jit_compile else 0)
+
+
+def workload_timeout(jit_compile: bool) -> str:
+    """How long `pulumi up` waits for the Deployment: provisioning, then the startup budget."""
+    return f"{(PROVISION_SECONDS + startup_seconds(jit_compile)) // 60}m"
+
+
 def readiness_path(model_name: str, versions: Sequence[int]) -> str:
     """Ready only when the newest served version is AVAILABLE.
 
@@ -209,7 +251,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
             **ready,
             "periodSeconds": STARTUP_PERIOD_SECONDS,
             "timeoutSeconds": 5,
-            "failureThreshold": STARTUP_FAILURE_THRESHOLD,
+            "failureThreshold": startup_seconds(s.jit_compile) // STARTUP_PERIOD_SECONDS,
         },
         "readinessProbe": {**ready, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
         # Liveness asks only whether the server answers; a slow model must not cause restarts.
@@ -234,6 +276,12 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
+    if s.jit_compile:
+        container["env"] = [
+            {"name": "CUDA_CACHE_PATH", "value": CUDA_CACHE_DIR},
+            {"name": "CUDA_CACHE_MAXSIZE", "value": str(CUDA_CACHE_BYTES)},
+        ]
+        container["volumeMounts"].append({"name": "cuda-cache", "mountPath": CUDA_CACHE_DIR})
     pod_spec: dict[str, Any] = {
         "serviceAccountName": s.name,
         "automountServiceAccountToken": False,
@@ -260,6 +308,9 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         ],
     }
+    if s.jit_compile:
+        cache_limit = f"{CUDA_CACHE_BYTES // 2**30 + 1}Gi"
+        pod_spec["volumes"].append({"name": "cuda-cache", "emptyDir": {"sizeLimit": cache_limit}})
     if placement.node_selector:
         pod_spec["nodeSelector"] = dict(placement.node_selector)
     if placement.tolerations:
@@ -319,4 +370,39 @@ def pdb_manifest(s: ServingInputs) -> dict:
         "kind": "PodDisruptionBudget",
         "metadata": object_meta(s),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(s.name)}},
+    }
+
+
+def _namespace_peer(namespace: str, pod_labels: Optional[Mapping[str, str]] = None) -> dict:
+    """A NetworkPolicy peer: the pods of one namespace (by the label the API server sets on every
+    namespace, `kubernetes.io/metadata.name`), narrowed to `pod_labels` when given."""
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+    if pod_labels:
+        peer["podSelector"] = {"matchLabels": dict(pod_labels)}
+    return peer
+
+
+def network_policy_manifest(s: ServingInputs, peers: NetworkPeers) -> dict:
+    """Only the ingress controller and the metrics scrapers reach the REST port, only the listed
+    client namespaces the gRPC port; nothing else in the cluster reaches the server.
+
+    Ports are the pods' container ports. Kubelet probes come from the pod's own node, which a
+    NetworkPolicy always admits (kubernetes.io/docs/concepts/services-networking/network-policies).
+    """
+    rest = [{"protocol": "TCP", "port": REST_PORT}]
+    rules = [{"from": [_namespace_peer(peers.ingress_namespace, peers.ingress_pod_labels)], "ports": rest}]
+    if peers.metrics_namespaces:
+        rules.append({"from": [_namespace_peer(n) for n in peers.metrics_namespaces], "ports": rest})
+    if peers.grpc_client_namespaces:
+        rules.append({"from": [_namespace_peer(n) for n in peers.grpc_client_namespaces],
+                      "ports": [{"protocol": "TCP", "port": GRPC_PORT}]})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": object_meta(s),
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(s.name)},
+            "policyTypes": ["Ingress"],
+            "ingress": rules,
+        },
     }

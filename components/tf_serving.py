@@ -13,19 +13,24 @@ from .placement import Placement
 from .serving_spec import (
     GRPC_PORT,
     REST_PORT,
+    NetworkPeers,
     ServingInputs,
     config_map_manifest,
     deployment_manifest,
+    network_policy_manifest,
     pdb_manifest,
     service_account_manifest,
     service_manifest,
+    workload_timeout,
 )
 from .wiring import name_of
 
-# A GPU pod on cold capacity: node or ECI provisioning, a multi-GB image pull and the model
-# load take far longer than pulumi-kubernetes' 10-minute default await.
-WORKLOAD_TIMEOUT = "40m"
-COLD_START_TIMEOUTS = pulumi.CustomTimeouts(create=WORKLOAD_TIMEOUT, update=WORKLOAD_TIMEOUT)
+
+def cold_start_timeouts(spec: ServingInputs) -> pulumi.CustomTimeouts:
+    """A GPU pod on cold capacity: node or ECI provisioning, a multi-GB image pull and the model
+    load (and a kernel compile) take far longer than pulumi-kubernetes' 10-minute default await."""
+    timeout = workload_timeout(spec.jit_compile)
+    return pulumi.CustomTimeouts(create=timeout, update=timeout)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,13 +41,15 @@ class TfServingArgs:
     """Plain values the manifests are built from (claim name included)."""
     placement: Placement
     """Node selector, tolerations, pod labels/annotations and dependencies from the capacity."""
+    network: Optional[NetworkPeers]
+    """Who may connect to the pods (a NetworkPolicy); None: no policy, anyone in the cluster."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What the workload waits for (the model volume, which waits for the upload; the namespace).
     An Args field, not `opts.depends_on`: see components/wiring.py."""
 
 
 class TfServing(pulumi.ComponentResource):
-    """TensorFlow Serving behind a ClusterIP Service.
+    """TensorFlow Serving behind a ClusterIP Service, reachable only by the peers it names.
 
     Outputs: `service_name` and `deployment_name` (resolved from the real objects), `rest_port`,
     `grpc_port`, `config_map_name`. The Kubernetes provider comes through `opts` (`providers=`).
@@ -82,7 +89,7 @@ class TfServing(pulumi.ComponentResource):
                 parent=self,
                 # Pods after their capacity: destroy then removes pods before the nodes go.
                 depends_on=[*after, *placement.depends_on, account, config],
-                custom_timeouts=COLD_START_TIMEOUTS,
+                custom_timeouts=cold_start_timeouts(spec),
             ),
         )
         svc = service_manifest(spec)
@@ -94,7 +101,7 @@ class TfServing(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=after,
-                custom_timeouts=COLD_START_TIMEOUTS,
+                custom_timeouts=cold_start_timeouts(spec),
             ),
         )
         pdb = pdb_manifest(spec)
@@ -104,6 +111,14 @@ class TfServing(pulumi.ComponentResource):
             spec=pdb["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
+        if args.network is not None:
+            policy = network_policy_manifest(spec, args.network)
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-network-policy",
+                metadata=policy["metadata"],
+                spec=policy["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
         self.service_name = name_of(service.metadata)
         self.deployment_name = name_of(workload.metadata)
         self.config_map_name = name_of(config.metadata)

@@ -71,8 +71,10 @@ def read_policy_document(bucket: str, prefix: str) -> str:
     )
 
 
-def rrsa_trust_policy(account_id: str, cluster_id: str) -> str:
-    """Who may assume the RRSA role: only the CSI ossfs service account of this cluster."""
+def rrsa_trust_policy(provider_arn: str, issuer_url: str) -> str:
+    """Who may assume the RRSA role: only the CSI ossfs service account, with a token this
+    cluster's issuer signed for STS (the three conditions ack-ram-tool writes:
+    AliyunContainerService/ack-ram-tool website/docs/rrsa/associate-role.zh-CN.md at 1204b147)."""
     return json.dumps(
         {
             "Version": "1",
@@ -80,11 +82,13 @@ def rrsa_trust_policy(account_id: str, cluster_id: str) -> str:
                 {
                     "Effect": "Allow",
                     "Action": "sts:AssumeRole",
-                    "Principal": {
-                        "Federated": [f"acs:ram::{account_id}:oidc-provider/ack-rrsa-{cluster_id}"]
-                    },
+                    "Principal": {"Federated": [provider_arn]},
                     "Condition": {
-                        "StringEquals": {"oidc:aud": "sts.aliyuncs.com", "oidc:sub": CSI_FUSE_SUBJECT}
+                        "StringEquals": {
+                            "oidc:aud": "sts.aliyuncs.com",
+                            "oidc:iss": issuer_url,
+                            "oidc:sub": CSI_FUSE_SUBJECT,
+                        }
                     },
                 }
             ],

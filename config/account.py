@@ -11,6 +11,8 @@
   GetBucketTagging); the provider's message at create says so, and the README how to import.
 - The cluster's worker vSwitches, for a node pool that names none: an empty list must never
   reach the cloud.
+- The cluster's edition, where a feature needs ACK managed Pro (the ResourcePolicy of ECI burst
+  scheduling), and its RRSA OIDC provider, which the RRSA role must trust by ARN and issuer.
 
 Each finding is a `(dotted key, message)` problem, reported with the config's own.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi_alicloud as alicloud
@@ -82,3 +85,53 @@ def node_pools(cluster_id: str) -> list[dict[str, Any]]:
     """The cluster's node pools: name and vSwitches."""
     found = alicloud.cs.get_kubernetes_node_pools(cluster_id=cluster_id).nodepools
     return [{"node_pool_name": p.node_pool_name, "vswitch_ids": list(p.vswitch_ids)} for p in found]
+
+
+@dataclass(frozen=True)
+class RrsaIssuer:
+    """The cluster's RRSA OIDC provider as RAM knows it."""
+
+    provider_arn: str
+    """`acs:ram::<account>:oidc-provider/<name>`: the role's trusted principal."""
+    issuer_url: str
+    """The `iss` of the tokens the cluster signs."""
+
+
+def cluster_edition(cluster_id: str) -> Optional[str]:
+    """The cluster's `cluster_spec` (`ack.standard`, `ack.pro.small`, ...), None when the region has
+    no such cluster (aliyun/terraform-provider-alicloud alicloud/data_source_alicloud_cs_clusters.go,
+    query cluster_id L262, cluster_spec L339, at 81c43b67)."""
+    found = [c for c in alicloud.cs.get_clusters(cluster_id=cluster_id).clusters if c.cluster_id == cluster_id]
+    return found[0].cluster_spec if found else None
+
+
+def rrsa_issuer(cluster_id: str) -> Optional[RrsaIssuer]:
+    """The cluster's RRSA provider, None when RRSA is off (or the cluster unknown). The details
+    come only with enable_details (data_source_alicloud_cs_managed_kubernetes_clusters.go, rrsa_config
+    L254-263, filled from DescribeClusterDetail's MetaData L532, at 81c43b67)."""
+    result = alicloud.cs.get_managed_kubernetes_clusters(ids=[cluster_id], enable_details=True)
+    found = [c for c in result.clusters if c.id == cluster_id]
+    config = found[0].rrsa_config if found else None
+    if config is None or not config.enabled:
+        return None
+    return RrsaIssuer(provider_arn=config.ram_oidc_provider_arn, issuer_url=config.rrsa_oidc_issuer_url)
+
+
+def edition_problem(cluster_id: str, edition: Optional[str]) -> Optional[Problem]:
+    """ECI burst scheduling needs ACK managed Pro."""
+    if edition is not None and edition.startswith("ack.pro"):
+        return None
+    found = f"is {edition!r}" if edition else "was not found in this region"
+    return ("capacity.eci.scheduling", (
+        f"burst needs an ACK managed Pro cluster (its ResourcePolicy is a Pro feature), and cluster "
+        f"{cluster_id} {found}; use scheduling only, or migrate the cluster to Pro"))
+
+
+def rrsa_problem(cluster_id: str, issuer: Optional[RrsaIssuer]) -> Optional[Problem]:
+    """storage.auth rrsa needs RRSA turned on for the cluster."""
+    if issuer is not None:
+        return None
+    return ("storage.auth", (
+        f"rrsa needs RRSA enabled on cluster {cluster_id} (ACK console: the cluster's Basic "
+        "Information, Security and Audit, RRSA OIDC), and it is off or the cluster was not found; "
+        "enable it, or use storage.auth ramUser"))

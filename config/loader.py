@@ -190,11 +190,18 @@ def load_settings() -> Settings:
     source, source_problems = rules.parse_model_source(cfg.model.source)
     problems += source_problems
     problems += rules.check_cross_fields(cfg, source)
+    gpu_problems, gpu = rules.check_gpu_image(cfg)
+    problems += gpu_problems
     if source is not None:
         problems += rules.check_model_dir(source, cfg.model.versions)
     if problems:
         raise ConfigError(problems)
     assert source is not None and region is not None
+    if gpu is not None and gpu.jit:
+        pulumi.log.warn(
+            f"{cfg.serving.image} has no machine code for the GPU of some listed instance type: every new "
+            "pod there compiles its kernels at start-up (up to 30 minutes, budgeted in the startup "
+            "probe); list types whose GPU it has kernels for to avoid it (README, \"GPU, image and driver\")")
 
     # The config is valid; now what it leaves to the account (read-only look-ups, before
     # anything is registered). Their findings are reported like the config's own.
@@ -215,6 +222,14 @@ def load_settings() -> Settings:
     else:
         assert source.oss_bucket is not None and source.oss_prefix is not None  # parse_model_source
         bucket, prefix = source.oss_bucket, source.oss_prefix
+    if cfg.capacity.mode == "eci" and cfg.capacity.eci.scheduling == "burst":
+        edition = account.edition_problem(cfg.cluster_id, account.cluster_edition(cfg.cluster_id))
+        problems += [edition] if edition else []
+    rrsa: Optional[account.RrsaIssuer] = None
+    if cfg.storage.auth == "rrsa":
+        rrsa = account.rrsa_issuer(cfg.cluster_id)
+        missing = account.rrsa_problem(cfg.cluster_id, rrsa)
+        problems += [missing] if missing else []
     vswitch_ids: Optional[tuple[str, ...]] = None
     if cfg.capacity.mode == "nodepool":
         pools, own = account.node_pools(cfg.cluster_id), rules.node_pool_name(cfg.serving.name)
@@ -228,6 +243,9 @@ def load_settings() -> Settings:
         warning = account.new_pool_warning(pools, own, cfg.capacity.node_pool.compensate_with_on_demand)
         if warning:
             pulumi.log.warn(warning)
+        driver = rules.driver_warning(cfg, gpu)
+        if driver:
+            pulumi.log.warn(driver)
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -243,7 +261,10 @@ def load_settings() -> Settings:
                                 noncurrent_version_days=cfg.storage.noncurrent_version_days),
         capacity=cfg.capacity,
         pool_vswitch_ids=vswitch_ids,
+        rrsa=rrsa,
         serving=cfg.serving,
+        gpu=gpu,
         autoscaling=cfg.autoscaling,
         ingress=cfg.ingress,
+        network=cfg.network,
     )

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .instance_types import CATALOG, node_allocatable
+from . import images
+from .instance_types import CATALOG, FAMILIES, family, gpu_of, node_allocatable
 from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, StackConfig
 
 Problem = tuple[str, str]
@@ -144,6 +145,14 @@ def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[
                          "pair (create one in the ECS console; nobody has to log in, auto repair "
                          "replaces broken nodes)"))
     problems += check_capacity(cfg)
+    problems += check_eci(cfg)
+    if cfg.storage.auth == "rrsa" and cfg.capacity.mode == "eci":
+        problems.append(("storage.auth", (
+            "rrsa cannot be used with capacity.mode eci: on the virtual node ECI mounts the OSS "
+            "volume inside the instance, not through the cluster's ack-csi-fuse/csi-fuse-ossfs pods "
+            "that the role trusts, and no Alibaba Cloud document says virtual nodes support RRSA "
+            "volumes; use storage.auth ramUser (a least-privilege RAM user whose key stays in a "
+            "Secret), or capacity.mode nodepool")))
     if source is not None and not source.managed:
         # The model is already in OSS: the storage location is the source, not a second place.
         if cfg.storage.bucket is not None and cfg.storage.bucket != source.oss_bucket:
@@ -186,13 +195,13 @@ def check_capacity(cfg: StackConfig) -> list[Problem]:
     per_node: list[int] = []
     for index, name in enumerate(cfg.capacity.instance_types):
         key = f"capacity.instanceTypes[{index}]"
-        spec = CATALOG.get(name)
+        spec, gpu = CATALOG.get(name), gpu_of(name)
         if spec is None:
-            problems.append((key, f"{name!r} is not a GPU instance type this project knows; "
+            problems.append((key, f"{name!r} is not a GPU instance type whose size this project knows; "
                              "known: " + ", ".join(sorted(CATALOG)) +
-                             " (add it, with its vCPUs, memory and GPUs, to config/instance_types.py)"))
+                             " (add it, with its vCPUs, memory, GPUs and source, to config/instance_types.py)"))
             continue
-        size = f"{name} ({spec.vcpus} vCPU, {spec.memory_gib:g} GiB, {spec.gpus} {spec.gpu} GPU)"
+        size = f"{name} ({spec.vcpus} vCPU, {spec.memory_gib:g} GiB, {spec.gpus} {gpu.model if gpu else '?'} GPU)"
         if cfg.capacity.mode == "eci":
             # ECI runs the pod on exactly this spec: the requests must fit inside it.
             if cpu > spec.vcpus or memory_gib > spec.memory_gib or gpus > spec.gpus:
@@ -220,6 +229,97 @@ def check_capacity(cfg: StackConfig) -> list[Problem]:
                 f"node, {room} in all); raise capacity.nodePool.maxSize or lower "
                 "autoscaling.maxReplicas")))
     return problems
+
+
+def check_eci(cfg: StackConfig) -> list[Problem]:
+    """Keys of capacity.eci that only mean something together."""
+    eci, problems = cfg.capacity.eci, []
+    if cfg.capacity.mode != "eci":
+        return problems
+    if eci.scheduling == "burst" and eci.ecs_node_labels is None:
+        problems.append(("capacity.eci.ecsNodeLabels", (
+            "is required with capacity.eci.scheduling burst: the labels of the cluster's GPU ECS "
+            "nodes that are filled before ECI (without them the ECS unit would take any node, and "
+            "a GPU pod would wait for one that has no GPU)")))
+    if not eci.spot and (eci.spot_price_limit is not None or not eci.spot_fallback):
+        key = "spotPriceLimit" if eci.spot_price_limit is not None else "spotFallback"
+        problems.append((f"capacity.eci.{key}", "only applies with capacity.eci.spot true"))
+    if eci.spot_price_limit is not None and round(eci.spot_price_limit, 3) != eci.spot_price_limit:
+        problems.append(("capacity.eci.spotPriceLimit",
+                         f"takes at most 3 decimals (got {eci.spot_price_limit})"))
+    return problems
+
+
+def check_gpu_image(cfg: StackConfig) -> tuple[list[Problem], Optional[images.GpuRuntime]]:
+    """Every listed instance type's GPU must be one the serving image can drive, and the driver
+    the image needs must be one the capacity provides. Returns the problems and, when there are
+    none, what the image needs (JIT, driver branch)."""
+    s = cfg.serving
+    if s.gpus < 1:
+        return [], None
+    known = images.known_build(s.image)
+    if known is not None and s.image_build is not None:
+        return [("serving.imageBuild", (
+            f"must not be set for {s.image!r}, whose build is known ({known.source}: CUDA "
+            f"{known.cuda_text}, {', '.join(known.kernels)})"))], None
+    if known is None and s.image_build is None:
+        return [("serving.imageBuild", (
+            f"is required for {s.image!r}: this project knows the CUDA build only of the "
+            "tensorflow/serving GPU tags " + ", ".join(sorted(images.SERVING_IMAGES)) + "; state "
+            "the image's CUDA release and kernel targets (for a registry copy of one of those "
+            "tags, copy its row from config/images.py)"))], None
+    if known is not None:
+        build = known
+    else:
+        assert s.image_build is not None
+        major, minor = (int(x) for x in s.image_build.cuda.split("."))
+        build = images.ImageBuild((major, minor), tuple(s.image_build.kernels), "serving.imageBuild")
+    problems: list[Problem] = []
+    jit = False
+    for index, name in enumerate(cfg.capacity.instance_types):
+        key = f"capacity.instanceTypes[{index}]"
+        gpu = gpu_of(name)
+        if gpu is None:
+            problems.append((key, f"{name!r} is of family {family(name)!r}, whose GPU this project does "
+                             f"not know (known: {', '.join(sorted(FAMILIES))}); add the family, its GPU "
+                             "and a source to config/instance_types.py"))
+            continue
+        fit = images.fit(gpu, build)
+        if isinstance(fit, str):
+            drivable = [f"{g.model} ({fam})" for fam, (g, _) in FAMILIES.items()
+                        if not isinstance(images.fit(g, build), str)]
+            problems.append((key, (
+                f"{name} has an NVIDIA {gpu.model} (compute capability {gpu.cc}), which {s.image} "
+                f"cannot drive: {fit}. GPUs it can drive: {', '.join(drivable) or 'none'}; or use an "
+                "image built for this GPU")))
+            continue
+        jit = jit or fit.kind == "jit"
+    if problems:
+        return problems, None
+    driver = images.min_driver(build, jit)
+    if driver is None:
+        return [("serving.image", f"{s.image} needs a newer NVIDIA driver than any this project knows "
+                 f"(CUDA {build.cuda_text}{' with JIT' if jit else ''})")], None
+    if cfg.capacity.mode == "eci" and driver > max(images.ECI_DRIVERS):
+        problems.append(("serving.image", f"{s.image} needs NVIDIA driver branch {driver}; ECI offers "
+                         f"{', '.join(map(str, images.ECI_DRIVERS))} for these families"))
+    pinned = cfg.capacity.node_pool.gpu_driver_version
+    if cfg.capacity.mode == "nodepool" and pinned is not None and int(pinned.split(".")[0]) < driver:
+        problems.append(("capacity.nodePool.gpuDriverVersion", (
+            f"{pinned} is too old for {s.image}: CUDA {build.cuda_text}"
+            f"{' compiling PTX at start-up' if jit else ''} needs driver branch {driver} or newer")))
+    return problems, images.GpuRuntime(build=build, jit=jit, min_driver=driver)
+
+
+def driver_warning(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> Optional[str]:
+    """A node pool that leaves the driver to ACK's default, for an image that needs more than the
+    oldest driver ACK has offered: it may work, but this run cannot know."""
+    if (runtime is None or cfg.capacity.mode != "nodepool" or cfg.capacity.node_pool.gpu_driver_version
+            or runtime.min_driver <= images.ACK_OLDEST_DRIVER):
+        return None
+    return (f"capacity.nodePool.gpuDriverVersion is unset: the pool's nodes get ACK's default NVIDIA "
+            f"driver for the cluster version, and {cfg.serving.image} needs branch {runtime.min_driver} "
+            "or newer; pin one from ACK's list (README, \"GPU, image and driver\")")
 
 
 def default_bucket_name(account_id: str, project: str, stack: str, model_name: str) -> str:

@@ -11,6 +11,7 @@ in `rules.py`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Annotated, Literal, Optional
@@ -127,6 +128,15 @@ def _pinned_image(value: str) -> str:
     return value
 
 
+def _cidr(value: str) -> str:
+    """An IPv4 or IPv6 network in CIDR notation, with no host bits set."""
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an address range such as 203.0.113.0/24 ({exc})") from None
+    return value
+
+
 def _unique(values: list) -> list:
     seen = set()
     for v in values:
@@ -156,6 +166,7 @@ Dns1123Label = Annotated[str, _pattern(DNS1123_LABEL), Shown("DNS-1123 label")]
 Dns1035Label = Annotated[str, _pattern(DNS1035_LABEL), Shown("DNS-1035 label")]
 Dns1123Subdomain = Annotated[str, _pattern(DNS1123_SUBDOMAIN), Shown("DNS-1123 subdomain")]
 InstanceType = Annotated[str, _pattern(ECS_INSTANCE_TYPE), Shown("instance type")]
+Cidr = Annotated[str, AfterValidator(_cidr), Shown("CIDR")]
 VswitchId = Annotated[str, _pattern(VSWITCH_ID), Shown("vSwitch id")]
 ModelVersion = Annotated[int, Field(ge=0, le=INT64_MAX), Shown("integer")]
 LabelKey = Annotated[
@@ -239,9 +250,21 @@ class EciSettings(_Section):
     """`only`: every serving pod on ECI; `burst`: ECS nodes first, ECI when they are full."""
     spot: bool = False
     """Run the ECI pods as preemptible instances."""
+    spot_fallback: bool = True
+    """With `spot`: create a pay-as-you-go instance when spot stock runs out, as the node pool
+    mode does (false: the pod stays Pending)."""
+    spot_price_limit: Annotated[
+        Optional[Annotated[float, Field(gt=0, le=1000)]], DerivedDefault("(none: the market price)"),
+    ] = None
+    """With `spot`: the highest hourly price per instance (at most 3 decimals)."""
     image_cache: bool = True
     """Let ECI build and reuse an image cache, so a burst does not pull the multi-GB serving
-    image again."""
+    image again (written to the pod both ways: ECI's own default is on)."""
+    ecs_node_labels: Annotated[
+        Optional[Annotated[dict[LabelKey, LabelValue], Field(min_length=1), Shown("label map")]],
+        DerivedDefault("(required with `burst`)"),
+    ] = None
+    """With `burst`: labels of the cluster's GPU ECS nodes that are filled first."""
 
 
 class NodePoolSettings(_Section):
@@ -281,6 +304,15 @@ class NodePoolSettings(_Section):
     """ECS key pair of the nodes (ACK requires one on managed pools)."""
     system_disk_size: Annotated[int, Field(ge=40, le=2048)] = 120
     """GiB of the encrypted ESSD system disk: the serving image alone is several GB."""
+    gpu_driver_version: Annotated[
+        Optional[Annotated[str, _pattern(
+            r"^[0-9]{3}\.[0-9]{1,3}(\.[0-9]{1,3})?$",
+            what="an NVIDIA driver version from ACK's list, such as 550.144.03",
+        ), Shown("driver version")]],
+        DerivedDefault("(ACK's default for the cluster version)"),
+    ] = None
+    """NVIDIA driver of the pool's new nodes (the node pool label
+    `ack.aliyun.com/nvidia-driver-version`); ACK's default changes with the cluster version."""
 
 
 class CapacitySettings(_Section):
@@ -299,6 +331,21 @@ class CapacitySettings(_Section):
     """Used when mode is nodepool."""
 
 
+class ImageBuildSettings(_Section):
+    """`serving.imageBuild`: the CUDA build of a serving image that config/images.py does not know."""
+
+    cuda: Annotated[str, _pattern(r"^[0-9]{1,2}\.[0-9]{1,2}$", what="a CUDA release such as 12.2"),
+                    Shown("CUDA release")]
+    """CUDA release the image was built with (its base image's, e.g. `nvidia/cuda:12.2.0-...` is 12.2)."""
+    kernels: Annotated[
+        list[Annotated[str, _pattern(r"^(sm|compute)_[0-9]{2}$", what="sm_XY or compute_XY, such as sm_75"),
+                       Shown("kernel target")]],
+        Field(min_length=1), AfterValidator(_unique),
+    ]
+    """Kernel targets it was compiled for: `sm_XY` machine code, `compute_XY` PTX (its
+    TF_CUDA_COMPUTE_CAPABILITIES)."""
+
+
 class ServingSettings(_Section):
     """`serving`: the TensorFlow Serving workload."""
 
@@ -310,6 +357,12 @@ class ServingSettings(_Section):
         str, _pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
     ] = "tensorflow/serving:1.15.0-gpu"
     """Serving image, pinned to a tag or digest (`latest` is rejected)."""
+    image_build: Annotated[
+        Optional[ImageBuildSettings],
+        DerivedDefault("known for the tensorflow/serving GPU tags in config/images.py"),
+    ] = None
+    """CUDA release and kernel targets of a GPU image that is not a known tensorflow/serving tag
+    (a registry mirror, your own build); each listed instance type's GPU is checked against it."""
     gpus: Annotated[int, Field(ge=0, le=8)] = 1
     """`nvidia.com/gpu` per pod (a `-gpu` image needs at least 1)."""
     cpu: Quantity = "4"
@@ -360,6 +413,35 @@ class IngressSettings(_Section):
     """IngressClass of the controller that publishes the endpoint."""
     tls_secret_name: Annotated[Optional[Dns1123Subdomain], DerivedDefault("(none)")] = None
     """Secret with the TLS certificate, in the namespace; TLS is on when set."""
+    allow_source_cidrs: Annotated[
+        Optional[Annotated[list[Cidr], Field(min_length=1, max_length=100), AfterValidator(_unique)]],
+        DerivedDefault("(any address)"),
+    ] = None
+    """Client address ranges the endpoint answers; others get 403 (ingress-nginx
+    `whitelist-source-range`)."""
+    rate_limit_rps: Annotated[
+        Optional[Annotated[int, Field(ge=1, le=100000)]], DerivedDefault("(no limit)"),
+    ] = None
+    """Requests per second one client address may send, per controller replica, with bursts of 5x;
+    more get 503 (ingress-nginx `limit-rps`)."""
+
+
+class NetworkSettings(_Section):
+    """`network`: which pods in the cluster may connect to the serving pods (a NetworkPolicy)."""
+
+    policy: bool = True
+    """Admit only the peers below (needs a network plugin that enforces NetworkPolicy, see README)."""
+    ingress_namespace: Dns1123Label = "kube-system"
+    """Namespace of the ingress controller, admitted to the REST port."""
+    ingress_pod_labels: Annotated[
+        Optional[Annotated[dict[LabelKey, LabelValue], Field(min_length=1), Shown("label map")]],
+        DerivedDefault("(every pod of `ingressNamespace`)"),
+    ] = None
+    """Labels of the ingress controller's pods, to admit only them."""
+    grpc_client_namespaces: Annotated[list[Dns1123Label], AfterValidator(_unique)] = []
+    """Namespaces whose pods may call the gRPC port (the `grpcAddress` output)."""
+    metrics_namespaces: Annotated[list[Dns1123Label], AfterValidator(_unique)] = []
+    """Namespaces of the metrics scrapers, admitted to the REST port that serves the metrics path."""
 
 
 class StackConfig(_Section):
@@ -375,6 +457,7 @@ class StackConfig(_Section):
     serving: ServingSettings = ServingSettings()
     autoscaling: AutoscalingSettings = AutoscalingSettings()
     ingress: IngressSettings
+    network: NetworkSettings = NetworkSettings()
 
 
 def camel_path(loc: tuple) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .account import RrsaIssuer
+from .images import GpuRuntime
 from .rules import ModelSource
 from .schema import (
     AutoscalingSettings,
     CapacitySettings,
     IngressSettings,
     ModelSettings,
+    NetworkSettings,
     ServingSettings,
 )
 
@@ -53,9 +56,14 @@ class Settings:
     capacity: CapacitySettings
     pool_vswitch_ids: Optional[tuple[str, ...]]
     """The node pool's vSwitches, configured or looked up (None in eci mode)."""
+    rrsa: Optional[RrsaIssuer]
+    """The cluster's RRSA OIDC provider (looked up with storage.auth rrsa; None otherwise)."""
     serving: ServingSettings
+    gpu: Optional[GpuRuntime]
+    """What the serving image needs of the GPUs and their driver (None without GPUs)."""
     autoscaling: AutoscalingSettings
     ingress: IngressSettings
+    network: NetworkSettings
 
     @property
     def sls_project(self) -> str:

@@ -239,6 +239,26 @@ def ingress_host_and_tls(args: ResourceValidationArgs, report: Report) -> None:
             report(f"stack {_stack_of(args.urn)!r} requires TLS for {sorted(h for h in hosts - covered if h)}")
 
 
+# ingress-nginx annotations that restrict who reaches an Ingress, or how fast
+# (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/annotations.md at dbb11b92).
+SOURCE_RANGE = "nginx.ingress.kubernetes.io/whitelist-source-range"
+RATE_LIMITS = tuple(f"nginx.ingress.kubernetes.io/{k}" for k in ("limit-rps", "limit-rpm", "limit-connections"))
+
+
+def public_endpoint_restricted(args: ResourceValidationArgs, report: Report) -> None:
+    """An Internet-facing Ingress has at least one of: a source allow-list, a per-client rate limit,
+    TLS. With none, anyone can push the HPA to maxReplicas GPU pods."""
+    if args.resource_type != INGRESS:
+        return
+    annotations = (args.props.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(SOURCE_RANGE) or any(annotations.get(k) for k in RATE_LIMITS):
+        return
+    if any(t.get("secretName") for t in (args.props.get("spec") or {}).get("tls") or []):
+        return
+    report("Ingress is open to any address, unlimited and plain HTTP: set ingress.allowSourceCidrs, "
+           "ingress.rateLimitRps or ingress.tlsSecretName")
+
+
 def images_pinned(args: ResourceValidationArgs, report: Report) -> None:
     """Every container image names a tag (not latest) or a digest."""
     if args.resource_type not in WORKLOADS:
@@ -296,6 +316,9 @@ GUARDRAILS = [
     Guardrail("ingress-host-and-tls", "Every Ingress rule has a host; stacks in tlsStacks terminate TLS.",
               ingress_host_and_tls, per_stack=False,
               config={"tlsStacks": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_TLS_STACKS}}),
+    Guardrail("public-endpoint-restricted",
+              "An Ingress has a source allow-list, a per-client rate limit or TLS.",
+              public_endpoint_restricted, per_stack=False),
     Guardrail("images-pinned", "Container images are pinned to a tag or digest, never latest.",
               images_pinned, per_stack=False),
     Guardrail("kubernetes-objects-namespaced",

@@ -10,9 +10,12 @@ import pytest
 from harness import StackResult, run_expecting_error, run_program
 
 from components.eci_capacity import (
+    ANNOTATION_GPU_DRIVER,
     ANNOTATION_IMAGE_CACHE,
     ANNOTATION_SPECS,
     ANNOTATION_SPOT,
+    ANNOTATION_SPOT_FALLBACK,
+    ANNOTATION_SPOT_PRICE_LIMIT,
     ECI_LABEL,
 )
 from config import ConfigError
@@ -27,7 +30,7 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 def as_nodepool(config: dict) -> dict:
     config = copy.deepcopy(config)
     config[NS + "capacity"]["mode"] = "nodepool"
-    config[NS + "capacity"]["instanceTypes"] = ["ecs.gn6i-c8g1.2xlarge", "ecs.gn7i-c8g1.2xlarge"]
+    config[NS + "capacity"]["instanceTypes"] = ["ecs.gn6i-c8g1.2xlarge", "ecs.gn6v-c8g1.2xlarge"]
     config[NS + "capacity"]["nodePool"] = {"keyName": "ack-gpu-nodes", "maxSize": 4}
     return config
 
@@ -45,7 +48,7 @@ def test_prod_pool_is_spot_gpu_autoscaling_field_by_field(prod_config, preview):
     pool = result.one(POOL).inputs
     assert pool["scalingConfig"] == {"enable": True, "minSize": 0, "maxSize": 10, "type": "gpu"}
     assert "desiredSize" not in pool and "nodeCount" not in pool
-    assert pool["instanceTypes"] == ["ecs.gn6i-c8g1.2xlarge", "ecs.gn7i-c8g1.2xlarge", "ecs.gn6i-c16g1.4xlarge"]
+    assert pool["instanceTypes"] == ["ecs.gn6i-c8g1.2xlarge", "ecs.gn6i-c16g1.4xlarge", "ecs.gn6v-c8g1.2xlarge"]
     assert pool["instanceChargeType"] == "PostPaid"
     assert pool["spotStrategy"] == "SpotAsPriceGo"
     assert "spotPriceLimits" not in pool
@@ -102,7 +105,7 @@ def test_dev_pool_is_force_deleted_and_configured_vswitches_are_used(dev_config)
     assert pool["onDemandPercentageAboveBaseCapacity"] == "0"
     assert pool["spotPriceLimits"] == [
         {"instanceType": "ecs.gn6i-c8g1.2xlarge", "priceLimit": "1.5"},
-        {"instanceType": "ecs.gn7i-c8g1.2xlarge", "priceLimit": "1.5"},
+        {"instanceType": "ecs.gn6v-c8g1.2xlarge", "priceLimit": "1.5"},
     ]
 
 
@@ -118,7 +121,7 @@ def test_dev_eci_only_labels_and_annotations(dev_config, preview):
     annotations = template["metadata"]["annotations"]
     assert annotations[ANNOTATION_SPECS] == "ecs.gn6i-c4g1.xlarge,ecs.gn6i-c8g1.2xlarge"
     assert annotations[ANNOTATION_IMAGE_CACHE] == "true"
-    assert ANNOTATION_SPOT not in annotations
+    assert ANNOTATION_SPOT not in annotations and ANNOTATION_SPOT_FALLBACK not in annotations
     assert "alibabacloud.com/burst-resource" not in annotations
     virtual_node = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
     assert virtual_node in template["spec"]["tolerations"]
@@ -127,17 +130,22 @@ def test_dev_eci_only_labels_and_annotations(dev_config, preview):
     assert result.exports["nodePoolId"] is None
 
 
-def test_eci_burst_uses_a_resource_policy_and_spot(dev_config):
-    result = run_program(as_eci(dev_config, scheduling="burst", spot=True, imageCache=False))
+GPU_NODES = {"inference": "tensorflow"}
+
+
+def test_eci_burst_fills_the_gpu_ecs_nodes_first(dev_config):
+    """The ECS unit targets the GPU nodes by their labels and the pods tolerate their taint: without
+    both, "ECS first" could only ever use untainted nodes, which have no GPU."""
+    result = run_program(as_eci(dev_config, scheduling="burst", ecsNodeLabels=GPU_NODES))
     template = result.kind("Deployment")["spec"]["template"]
     assert ECI_LABEL not in template["metadata"]["labels"]
-    annotations = template["metadata"]["annotations"]
-    assert annotations[ANNOTATION_SPOT] == "SpotAsPriceGo"
-    assert ANNOTATION_IMAGE_CACHE not in annotations
     policy = result.kind("ResourcePolicy")
     assert policy["apiVersion"] == "scheduling.alibabacloud.com/v1alpha1"
     assert policy["metadata"]["namespace"] == "inference"
-    assert policy["spec"]["units"] == [{"resource": "ecs"}, {"resource": "eci"}]
+    assert policy["spec"]["units"] == [{"resource": "ecs", "nodeSelector": GPU_NODES}, {"resource": "eci"}]
+    tolerations = template["spec"]["tolerations"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations
+    assert {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"} in tolerations
     # It applies to exactly the serving pods.
     assert policy["spec"]["selector"].items() <= template["metadata"]["labels"].items()
     assert policy["spec"]["selector"] == result.kind("Deployment")["spec"]["selector"]["matchLabels"]
@@ -146,6 +154,70 @@ def test_eci_burst_uses_a_resource_policy_and_spot(dev_config):
     for manifest in result.manifests():
         if manifest["kind"] != "ResourcePolicy":
             kubernetes_validate.validate(manifest, "1.35.0", strict=True)
+
+
+def test_eci_only_does_not_tolerate_the_gpu_taint(dev_config):
+    tolerations = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["tolerations"]
+    assert [t["key"] for t in tolerations] == ["virtual-kubelet.io/provider"]
+
+
+def test_burst_without_gpu_node_labels_is_rejected(dev_config):
+    error, result = run_expecting_error(as_eci(dev_config, scheduling="burst"))
+    assert "  - capacity.eci.ecsNodeLabels: is required with capacity.eci.scheduling burst" in str(error)
+    assert result.resources == []
+
+
+@pytest.mark.parametrize("edition", ["ack.standard", None], ids=["basic", "not-found"])
+def test_burst_needs_an_ack_pro_cluster(dev_config, edition):
+    result = StackResult()
+    with pytest.raises(ConfigError) as error:
+        run_program(as_eci(dev_config, scheduling="burst", ecsNodeLabels=GPU_NODES), result=result,
+                    cluster={"spec": edition})
+    assert "  - capacity.eci.scheduling: burst needs an ACK managed Pro cluster" in str(error.value)
+    assert (repr(edition) if edition else "was not found") in str(error.value)
+    assert result.resources == []
+
+
+def eci_annotations(config: dict) -> dict:
+    return run_program(config).kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("image_cache,written", [(True, "true"), (False, "false")])
+def test_the_image_cache_is_written_both_ways(dev_config, image_cache, written):
+    """ECI's own default is on: leaving the annotation out when it is off would leave it on."""
+    assert eci_annotations(as_eci(dev_config, imageCache=image_cache))[ANNOTATION_IMAGE_CACHE] == written
+
+
+@pytest.mark.parametrize("eci,expected", [
+    ({"spot": True}, {ANNOTATION_SPOT: "SpotAsPriceGo", ANNOTATION_SPOT_FALLBACK: "true"}),
+    ({"spot": True, "spotFallback": False}, {ANNOTATION_SPOT: "SpotAsPriceGo", ANNOTATION_SPOT_FALLBACK: "false"}),
+    ({"spot": True, "spotPriceLimit": 0.85},
+     {ANNOTATION_SPOT: "SpotWithPriceLimit", ANNOTATION_SPOT_PRICE_LIMIT: "0.85", ANNOTATION_SPOT_FALLBACK: "true"}),
+    ({"spot": False}, {}),
+], ids=["falls-back-by-default", "opted-out", "price-limit", "on-demand"])
+def test_spot_eci_falls_back_to_pay_as_you_go_like_the_pool(dev_config, eci, expected):
+    annotations = eci_annotations(as_eci(dev_config, **eci))
+    spot_keys = {ANNOTATION_SPOT, ANNOTATION_SPOT_FALLBACK, ANNOTATION_SPOT_PRICE_LIMIT}
+    assert {k: v for k, v in annotations.items() if k in spot_keys} == expected
+
+
+@pytest.mark.parametrize("eci,key,words", [
+    ({"spotPriceLimit": 1.0}, "capacity.eci.spotPriceLimit", "only applies with capacity.eci.spot true"),
+    ({"spotFallback": False}, "capacity.eci.spotFallback", "only applies with capacity.eci.spot true"),
+    ({"spot": True, "spotPriceLimit": 0.1234}, "capacity.eci.spotPriceLimit", "takes at most 3 decimals"),
+], ids=["limit-without-spot", "fallback-without-spot", "four-decimals"])
+def test_spot_keys_are_checked(dev_config, eci, key, words):
+    error, result = run_expecting_error(as_eci(dev_config, **eci))
+    assert f"  - {key}: {words}" in str(error), str(error)
+    assert result.resources == []
+
+
+def test_eci_gets_the_driver_a_cuda_12_image_needs(dev_config):
+    """ECI's default driver (470) is CUDA 11.4; a CUDA 12.2 image needs 525 or newer, so the pod
+    asks for ECI's 535 branch. The 1.15 image (CUDA 10.0) runs on the default."""
+    assert ANNOTATION_GPU_DRIVER not in eci_annotations(dev_config)
+    dev_config[NS + "serving"]["image"] = "tensorflow/serving:2.19.1-gpu"
+    assert eci_annotations(dev_config)[ANNOTATION_GPU_DRIVER] == "tesla=535"
 
 
 def test_hpa_waits_for_the_metrics_adapter_in_both_modes(dev_config, prod_config):
@@ -192,7 +264,7 @@ CROSS_CHECKS = [
     ("pod-too-big-for-node", lambda c: c[NS + "serving"].update(cpu="8"),
      "capacity.instanceTypes[0]", "does not fit on ecs.gn6i-c8g1.2xlarge"),
     ("unknown-instance-type", lambda c: c[NS + "capacity"].update(instanceTypes=["ecs.g7.xlarge"]),
-     "capacity.instanceTypes[0]", "add it, with its vCPUs, memory and GPUs, to config/instance_types.py"),
+     "capacity.instanceTypes[0]", "add it, with its vCPUs, memory, GPUs and source, to config/instance_types.py"),
     ("key-name-required", lambda c: c[NS + "capacity"]["nodePool"].pop("keyName"),
      "capacity.nodePool.keyName", "is required in nodepool mode"),
     ("price-limit-required", lambda c: c[NS + "capacity"]["nodePool"].update(spotStrategy="SpotWithPriceLimit"),

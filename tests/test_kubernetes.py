@@ -268,17 +268,21 @@ def test_reader_credentials_are_least_privilege_and_never_plain(rendered):
     assert "env" not in json.dumps(result.kind("Deployment")["spec"]["template"]["spec"]["containers"])
 
 
-def test_rrsa_mode_uses_a_role_and_no_key(dev_config):
-    dev_config["elastic-inference:storage"] = {"auth": "rrsa"}
-    result = run_program(dev_config)
+def test_rrsa_mode_uses_a_role_and_no_key(prod_config):
+    prod_config["elastic-inference:storage"]["auth"] = "rrsa"
+    result = run_program(prod_config, "prod")
     assert not result.of_type("alicloud:ram/accessKey:AccessKey")
     assert not result.of_type("kubernetes:core/v1:Secret")
     role = result.one("alicloud:ram/role:Role")
     trust = json.loads(role.inputs["assumeRolePolicyDocument"])["Statement"][0]
-    assert trust["Principal"]["Federated"] == [
-        f"acs:ram::{FAKE_ACCOUNT_ID}:oidc-provider/ack-rrsa-c0123456789abcdef0123456789abcdef"
-    ]
-    assert trust["Condition"]["StringEquals"]["oidc:sub"] == CSI_FUSE_SUBJECT
+    cluster = "cfedcba9876543210fedcba9876543210"
+    # The provider and issuer the cluster reports (the stand-in cloud's), not ones built by hand.
+    assert trust["Principal"]["Federated"] == [f"acs:ram::{FAKE_ACCOUNT_ID}:oidc-provider/ack-rrsa-{cluster}"]
+    assert trust["Condition"]["StringEquals"] == {
+        "oidc:aud": "sts.aliyuncs.com",
+        "oidc:iss": f"https://oidc-ack-cn-beijing.oss-cn-beijing.aliyuncs.com/{cluster}",
+        "oidc:sub": CSI_FUSE_SUBJECT,
+    }
     attrs = result.kind("PersistentVolume")["spec"]["csi"]["volumeAttributes"]
     assert attrs["authType"] == "rrsa" and attrs["roleName"] == role.inputs["roleName"]
     assert "nodePublishSecretRef" not in result.kind("PersistentVolume")["spec"]["csi"]

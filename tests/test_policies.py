@@ -123,11 +123,30 @@ def test_hpa_within_capacity(resources, violations):
     assert len(run_stack_policy(p.hpa_within_capacity, resources)) == violations
 
 
-def ingress(host: Optional[str] = "bert.example.com", tls: bool = False) -> dict:
+def ingress(host: Optional[str] = "bert.example.com", tls: bool = False, annotations: Optional[dict] = None) -> dict:
     spec: dict[str, Any] = {"rules": [{"host": host, "http": {"paths": []}} if host else {"http": {"paths": []}}]}
     if tls:
         spec["tls"] = [{"hosts": [host], "secretName": "cert"}]
-    return {"spec": spec}
+    return {"metadata": {"annotations": annotations or {}}, "spec": spec}
+
+
+@pytest.mark.parametrize("props,violations", [
+    (ingress(), 1),
+    (ingress(tls=True), 0),
+    (ingress(annotations={p.SOURCE_RANGE: "203.0.113.0/24"}), 0),
+    (ingress(annotations={"nginx.ingress.kubernetes.io/limit-rps": "20"}), 0),
+    (ingress(annotations={"nginx.ingress.kubernetes.io/limit-connections": "5"}), 0),
+    (ingress(annotations={p.SOURCE_RANGE: ""}), 1),
+], ids=["open", "tls", "allow-list", "rate-limit", "connection-limit", "empty-allow-list"])
+def test_public_endpoint_restricted(props, violations):
+    assert len(run_resource_policy(p.public_endpoint_restricted, p.INGRESS, props)) == violations
+
+
+def test_an_open_dev_endpoint_is_blocked(dev_config):
+    """dev without its allow-list: public, plain HTTP and unlimited, so anyone could scale it out."""
+    del dev_config["elastic-inference:ingress"]["allowSourceCidrs"]
+    violations = all_violations(run_program(dev_config, "dev"))
+    assert [v.split(":")[0] for v in violations] == ["public-endpoint-restricted"], violations
 
 
 @pytest.mark.parametrize("props,stack,violations", [
@@ -200,7 +219,7 @@ def test_an_unsafe_change_is_blocked(prod_config):
 
 def test_every_policy_is_mandatory_and_named_uniquely():
     names = [policy.name for policy in p.POLICIES]
-    assert len(names) == len(set(names)) == 7
+    assert len(names) == len(set(names)) == 8
     assert all(policy.enforcement_level == p.EnforcementLevel.MANDATORY for policy in p.POLICIES)
     # Each guardrail runs as the kind of policy its check expects.
     for guardrail, policy in zip(p.GUARDRAILS, p.POLICIES, strict=True):

@@ -32,17 +32,18 @@ def variants(dev: dict, prod: dict) -> dict[str, tuple[dict, str]]:
     price_limited = copy.deepcopy(prod)
     price_limited[NS + "capacity"]["nodePool"].update(spotStrategy="SpotWithPriceLimit", spotPriceLimit=2.5,
                                                       vswitchIds=["vsw-a", "vsw-b"])
-    rrsa = copy.deepcopy(dev)
-    rrsa[NS + "storage"] = {"auth": "rrsa"}
+    rrsa = copy.deepcopy(prod)
+    rrsa[NS + "storage"]["auth"] = "rrsa"
     burst = copy.deepcopy(dev)
-    burst[NS + "capacity"]["eci"] = {"scheduling": "burst", "spot": True, "imageCache": False}
+    burst[NS + "capacity"]["eci"] = {"scheduling": "burst", "spot": True, "imageCache": False,
+                                     "ecsNodeLabels": {"inference": "tensorflow"}}
     return {"dev": (dev, "dev"), "prod": (prod, "prod"), "prod-price-limit": (price_limited, "prod"),
-            "dev-rrsa": (rrsa, "dev"), "dev-burst": (burst, "dev")}
+            "prod-rrsa": (rrsa, "prod"), "dev-burst": (burst, "dev")}
 
 
 # --- 1. every input as the SDK types it --------------------------------------------------------
 
-@pytest.mark.parametrize("variant", ["dev", "prod", "prod-price-limit", "dev-rrsa", "dev-burst"])
+@pytest.mark.parametrize("variant", ["dev", "prod", "prod-price-limit", "prod-rrsa", "dev-burst"])
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
 def test_every_alicloud_input_fits_the_sdk_types(dev_config, prod_config, variant, preview):
     config, stack = variants(dev_config, prod_config)[variant]
@@ -126,9 +127,9 @@ def test_old_object_versions_expire(dev_config, days):
 
 @pytest.mark.parametrize("stack", ["dev_eu", "team.a", "Team-A.b_c", "x" * 100, "9lives"])
 @pytest.mark.parametrize("auth", ["ramUser", "rrsa"])
-def test_ram_names_are_valid_for_any_stack_name(dev_config, stack, auth):
-    dev_config[NS + "storage"] = {"auth": auth, "bucket": "acme-models"}
-    result = run_program(dev_config, stack)
+def test_ram_names_are_valid_for_any_stack_name(prod_config, stack, auth):
+    prod_config[NS + "storage"] = {"auth": auth, "bucket": "acme-models"}  # rrsa: node pool capacity only
+    result = run_program(prod_config, stack)
     names = [r.inputs[k] for r in result.resources for k in ("name", "policyName", "roleName")
              if r.type in (USER, POLICY, ROLE) and k in r.inputs]
     assert len(names) == 2

@@ -123,14 +123,14 @@ def test_hpa_behavior_and_route():
 
 def endpoint_args(**overrides) -> public_endpoint.PublicEndpointArgs:
     values = dict(namespace="ns", name="i", host="a.example.com", class_name="nginx", service_name="svc",
-                  service_port=8501, tls_secret_name=None)
+                  service_port=8501, tls_secret_name=None, model_name="bert")
     values.update(overrides)
     return public_endpoint.PublicEndpointArgs(**values)
 
 
 def test_ingress_uses_the_port_number_and_tls_only_when_asked():
     plain = public_endpoint.ingress_manifest(endpoint_args())
-    assert "tls" not in plain["spec"]
+    assert "tls" not in plain["spec"] and "annotations" not in plain["metadata"]
     assert plain["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"number": 8501}
     tls = public_endpoint.ingress_manifest(endpoint_args(tls_secret_name="cert"))
     assert tls["spec"]["tls"] == [{"hosts": ["a.example.com"], "secretName": "cert"}]

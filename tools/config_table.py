@@ -48,11 +48,13 @@ def leaves(model: type[BaseModel], prefix: str = "") -> Iterator[Leaf]:
     """Every value key under `model`, in declaration order."""
     for name, field in model.model_fields.items():
         path = prefix + (field.alias or name)
-        section = _section(field.annotation)
-        if section is not None:
-            yield from leaves(section, path + ".")
-        else:
+        section = _section(_unwrap(field.annotation, [])[0])
+        if section is None:
             yield Leaf(path, field)
+            continue
+        if not field.is_required() and field.default is None:
+            yield Leaf(path, field)  # an optional section: the key itself, then its keys
+        yield from leaves(section, path + ".")
 
 
 def _section(annotation: Any) -> Optional[type[BaseModel]]:
@@ -110,6 +112,8 @@ def type_text(field: FieldInfo) -> str:
         return f"{inner} list{size}"
     if shown is not None:
         return shown.kind
+    if _section(annotation) is not None:
+        return "object"
     if annotation is bool:
         return "boolean"
     if annotation is int:

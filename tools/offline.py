@@ -115,11 +115,13 @@ class Mocks(pulumi_mocks.Mocks):
     """Computed outputs the real providers would return, and answers to invokes."""
 
     def __init__(self, result: StackResult, region: str = "cn-beijing",
-                 node_pools: Optional[list[dict]] = None, buckets: Optional[list[dict]] = None):
+                 node_pools: Optional[list[dict]] = None, buckets: Optional[list[dict]] = None,
+                 cluster: Optional[dict] = None):
         self.result = result
         self.region = region
         self.node_pools = DEFAULT_NODE_POOLS if node_pools is None else node_pools
         self.buckets = buckets or []
+        self.cluster = {**DEFAULT_CLUSTER, **(cluster or {})}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         state = dict(args.inputs)
@@ -146,6 +148,18 @@ class Mocks(pulumi_mocks.Mocks):
         if token == "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools":
             return {"clusterId": args.get("clusterId"), "id": "pools",
                     "ids": [p["nodePoolId"] for p in self.node_pools], "nodepools": self.node_pools}
+        if token == "alicloud:cs/getClusters:getClusters":
+            found = [] if self.cluster["spec"] is None else [
+                {"clusterId": args.get("clusterId"), "clusterSpec": self.cluster["spec"]}]
+            return {"id": "clusters", "clusters": found}
+        if token == "alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters":
+            cluster_id = (args.get("ids") or [""])[0]
+            rrsa = {"enabled": self.cluster["rrsa"], "ramOidcProviderArn":
+                    f"acs:ram::{FAKE_ACCOUNT_ID}:oidc-provider/ack-rrsa-{cluster_id}",
+                    "ramOidcProviderName": f"ack-rrsa-{cluster_id}",
+                    "rrsaOidcIssuerUrl": f"https://oidc-ack-{self.region}.oss-{self.region}.aliyuncs.com/{cluster_id}"}
+            return {"id": "managed", "ids": [cluster_id], "names": ["cluster"],
+                    "clusters": [{"id": cluster_id, "name": "cluster", "rrsaConfig": rrsa}]}
         if token == "alicloud:index/getAccount:getAccount":
             return {"id": FAKE_ACCOUNT_ID}
         if token == "alicloud:oss/getBuckets:getBuckets":
@@ -202,6 +216,8 @@ def node_pool(pool_id: str, name: str, vswitches: list[str]) -> dict:
     return {"nodePoolId": pool_id, "nodePoolName": name, "vswitchIds": vswitches}
 
 
+# The stand-in cluster: an ACK managed Pro cluster with RRSA on (`spec` None: not found).
+DEFAULT_CLUSTER = {"spec": "ack.pro.small", "rrsa": True}
 # The cluster's existing node pools, as the stand-in cloud reports them.
 DEFAULT_NODE_POOLS = [node_pool("np-default", "default-nodepool", ["vsw-zoneh", "vsw-zonei"]),
                       node_pool("np-cpu", "cpu-pool", ["vsw-zonei", "vsw-zonek"])]
@@ -247,6 +263,7 @@ def run_program(
     result: Optional[StackResult] = None,
     node_pools: Optional[list[dict]] = None,
     buckets: Optional[list[dict]] = None,
+    cluster: Optional[dict] = None,
 ) -> StackResult:
     """Run `__main__.py` once with this config; re-raise whatever the program raises.
 
@@ -262,7 +279,7 @@ def run_program(
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
     mocks = Mocks(result, region=str(config.get("alicloud:region", "cn-beijing")), node_pools=node_pools,
-                  buckets=buckets)
+                  buckets=buckets, cluster=cluster)
     monitor = CaptureMonitor(mocks, result)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,

@@ -1,0 +1,201 @@
+"""GPU and image agree: every listed instance type's GPU is one the serving image can drive, the
+driver it needs is provided, and a GPU it reaches only through PTX gets a writable JIT cache and
+the time to compile."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from harness import run_expecting_error, run_program, stack_file_config
+
+from components import serving_spec
+from config import ConfigError, images
+from config.images import Fit, ImageBuild
+from config.instance_types import A10, CATALOG, FAMILIES, NAMING_DOC, P4, P100, T4, V100, family, gpu_of
+
+NS = "elastic-inference:"
+SERVING_1_15 = images.SERVING_IMAGES["1.15.0-gpu"]
+SERVING_2_19 = images.SERVING_IMAGES["2.19.1-gpu"]
+MIRROR = "registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu"
+# A build with PTX for Volta only: a T4 runs it by compiling at start-up.
+PTX_ONLY = {"cuda": "12.2", "kernels": ["compute_70"]}
+
+
+# --- the rules, as NVIDIA states them ---------------------------------------------------------
+
+@pytest.mark.parametrize("gpu,build,expected", [
+    # Same major, lower minor: Volta machine code runs on Turing (Turing Compatibility Guide 1.3).
+    (T4, SERVING_1_15, Fit("native", "sm_70")),
+    (V100, SERVING_1_15, Fit("native", "sm_70")),
+    (P4, SERVING_1_15, Fit("native", "sm_61")),
+    (P100, SERVING_2_19, Fit("native", "sm_60")),
+    (A10, SERVING_2_19, Fit("native", "sm_80")),
+    # No machine code for Ampere in the CUDA 11 builds, PTX for 8.0: compiled at start-up.
+    (A10, images.SERVING_IMAGES["2.14.1-gpu"], Fit("jit", "compute_80")),
+    (T4, ImageBuild((12, 2), ("compute_70",), "t"), Fit("jit", "compute_70")),
+], ids=["t4-1.15", "v100-1.15", "p4-1.15", "p100-2.19", "a10-2.19", "a10-2.14-ptx", "t4-ptx-only"])
+def test_how_an_image_runs_on_a_gpu(gpu, build, expected):
+    assert images.fit(gpu, build) == expected
+
+
+@pytest.mark.parametrize("gpu,build,words", [
+    (A10, SERVING_1_15, "built with CUDA 10.0, older than the GPU's architecture (first supported by CUDA 11.0)"),
+    # Machine code of another major never runs, and PTX newer than the GPU cannot be compiled for it.
+    (V100, ImageBuild((12, 2), ("sm_80", "compute_80"), "t"), "no kernels for compute capability 7.0"),
+    (T4, ImageBuild((12, 2), ("sm_86",), "t"), "no kernels for compute capability 7.5"),
+], ids=["a10-cuda10", "v100-ampere-only", "t4-sm86-only"])
+def test_what_an_image_cannot_drive(gpu, build, words):
+    problem = images.fit(gpu, build)
+    assert isinstance(problem, str) and words in problem
+
+
+def test_the_serving_image_builds_are_the_release_tags():
+    """The table's rows, as read from tensorflow/serving at each tag (config/images.py cites
+    the commit and lines)."""
+    assert SERVING_1_15.cuda == (10, 0) and SERVING_1_15.kernels[-2:] == ("sm_70", "compute_70")
+    cuda12 = ("2.15", "2.16", "2.17", "2.18", "2.19")
+    assert {b.cuda for t, b in images.SERVING_IMAGES.items() if t.startswith(cuda12)} == {(12, 2)}
+    cited = re.compile(r"^tensorflow/serving \d+\.\d+\.\d+ \([0-9a-f]{10}\)")
+    assert all(cited.match(b.source) for b in images.SERVING_IMAGES.values())
+
+
+@pytest.mark.parametrize("image,tag", [
+    ("tensorflow/serving:1.15.0-gpu", "1.15.0-gpu"),
+    ("docker.io/tensorflow/serving:2.19.1-gpu", "2.19.1-gpu"),
+    ("tensorflow/serving:2.19.1-gpu@sha256:" + "a" * 64, "2.19.1-gpu"),
+    ("tensorflow/serving@sha256:" + "a" * 64, None),
+    ("tensorflow/serving:2.19.0", None),
+    (MIRROR, None),
+])
+def test_known_builds_are_found_by_tag(image, tag):
+    assert images.known_build(image) == (images.SERVING_IMAGES[tag] if tag else None)
+
+
+def test_the_catalog_agrees_with_the_naming_rule():
+    """Each row is of a known family, and its GPU count is what the name says: `cXg1` is X vCPUs
+    per GPU (NAMING_DOC)."""
+    assert "naming" in NAMING_DOC
+    for name, spec in CATALOG.items():
+        assert family(name) in FAMILIES, name
+        per_gpu = int(re.search(r"-c(\d+)g1\.", name).group(1))
+        assert spec.gpus == spec.vcpus // per_gpu, name
+        assert spec.source, name
+
+
+# --- the program refuses what cannot run ------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_shipped_stacks_list_only_gpus_their_image_drives(stack):
+    config = stack_file_config(stack)
+    image = config[NS + "serving"]["image"]
+    build = images.known_build(image)
+    assert build is not None, image
+    for name in config[NS + "capacity"]["instanceTypes"]:
+        gpu = gpu_of(name)
+        assert gpu is not None and isinstance(images.fit(gpu, build), Fit), (name, image)
+        assert name in CATALOG, name
+
+
+def test_an_a10_next_to_the_1_15_image_is_rejected_before_anything_exists(prod_config):
+    prod_config[NS + "capacity"]["instanceTypes"] = ["ecs.gn6i-c8g1.2xlarge", "ecs.gn7i-c8g1.2xlarge"]
+    error, result = run_expecting_error(prod_config, "prod")
+    assert isinstance(error, ConfigError)
+    assert ("  - capacity.instanceTypes[1]: ecs.gn7i-c8g1.2xlarge has an NVIDIA A10 (compute capability 8.6), "
+            "which tensorflow/serving:1.15.0-gpu cannot drive") in str(error)
+    assert "T4 (gn6i)" in str(error)  # what it can drive instead
+    assert result.resources == []
+
+
+def test_an_unknown_image_must_state_its_build(dev_config):
+    dev_config[NS + "serving"]["image"] = MIRROR
+    error, result = run_expecting_error(dev_config)
+    assert f"  - serving.imageBuild: is required for {MIRROR!r}" in str(error)
+    assert "2.19.1-gpu" in str(error) and result.resources == []
+
+
+def test_a_known_image_does_not_take_a_second_build(dev_config):
+    dev_config[NS + "serving"]["imageBuild"] = PTX_ONLY
+    error, _ = run_expecting_error(dev_config)
+    assert "  - serving.imageBuild: must not be set for 'tensorflow/serving:1.15.0-gpu'" in str(error)
+
+
+def test_a_stated_build_is_checked_like_a_known_one(dev_config):
+    dev_config[NS + "serving"].update(image=MIRROR, imageBuild={"cuda": "11.8", "kernels": ["sm_80"]})
+    error, _ = run_expecting_error(dev_config)
+    assert "ecs.gn6i-c4g1.xlarge has an NVIDIA T4 (compute capability 7.5)" in str(error)
+    assert "no kernels for compute capability 7.5" in str(error)
+
+
+def test_a_registry_copy_with_its_build_deploys(dev_config):
+    dev_config[NS + "serving"].update(image=MIRROR, imageBuild={"cuda": "10.0", "kernels": ["sm_70", "compute_70"]})
+    container = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == MIRROR
+
+
+# --- the driver --------------------------------------------------------------------------------
+
+def as_pool(config: dict, image: str, driver=None) -> dict:
+    config[NS + "serving"]["image"] = image
+    if driver is not None:
+        config[NS + "capacity"]["nodePool"]["gpuDriverVersion"] = driver
+    return config
+
+
+def test_a_pinned_driver_too_old_for_the_image_is_rejected(prod_config):
+    error, _ = run_expecting_error(as_pool(prod_config, "tensorflow/serving:2.19.1-gpu", "470.82.01"), "prod")
+    assert ("  - capacity.nodePool.gpuDriverVersion: 470.82.01 is too old for tensorflow/serving:2.19.1-gpu: "
+            "CUDA 12.2 needs driver branch 525 or newer") in str(error)
+
+
+def test_a_pinned_driver_reaches_the_pool_as_ack_reads_it(prod_config):
+    result = run_program(as_pool(prod_config, "tensorflow/serving:2.19.1-gpu", "550.144.03"), "prod")
+    labels = {label["key"]: label["value"] for label in result.one("alicloud:cs/nodePool:NodePool").inputs["labels"]}
+    assert labels["ack.aliyun.com/nvidia-driver-version"] == "550.144.03"
+    assert result.warnings == []
+    # The pods still select only the configured labels.
+    selector = result.kind("Deployment")["spec"]["template"]["spec"]["nodeSelector"]
+    assert selector == {"inference": "tensorflow"}
+
+
+def test_a_pool_left_on_acks_default_driver_is_warned_about(prod_config):
+    result = run_program(as_pool(prod_config, "tensorflow/serving:2.19.1-gpu"), "prod")
+    assert any("gpuDriverVersion is unset" in w and "branch 525" in w for w in result.warnings), result.warnings
+    # The 1.15 image (CUDA 10.0) needs 410: every driver ACK has offered runs it.
+    assert not any("gpuDriverVersion" in w for w in run_program(stack_file_config("prod"), "prod").warnings)
+
+
+# --- a GPU reached through PTX: a writable JIT cache, and time to compile ------------------------
+
+def pod(result) -> dict:
+    return result.kind("Deployment")["spec"]["template"]["spec"]
+
+
+def test_ptx_only_gets_a_writable_cache_and_a_startup_budget(dev_config):
+    dev_config[NS + "serving"].update(image=MIRROR, imageBuild=PTX_ONLY)
+    result = run_program(dev_config)
+    spec = pod(result)
+    container = spec["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["CUDA_CACHE_PATH"] == serving_spec.CUDA_CACHE_DIR
+    assert int(env["CUDA_CACHE_MAXSIZE"]) >= 2**30  # above the driver's default
+    # The root filesystem is read-only: the cache must be a volume of its own, writable.
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == env["CUDA_CACHE_PATH"])
+    assert not mount.get("readOnly")
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    assert "emptyDir" in volume
+    probe = container["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 15 * 60 + serving_spec.JIT_COMPILE_SECONDS
+    timeouts = result.one("kubernetes:apps/v1:Deployment").custom_timeouts
+    assert timeouts == {"create": "70m", "update": "70m"}
+    assert any("compiles its kernels at start-up" in w for w in result.warnings)
+
+
+def test_native_kernels_need_neither(dev_config):
+    result = run_program(dev_config)
+    container = pod(result)["containers"][0]
+    assert "env" not in container
+    assert container["startupProbe"]["failureThreshold"] == serving_spec.STARTUP_FAILURE_THRESHOLD
+    assert result.one("kubernetes:apps/v1:Deployment").custom_timeouts == {"create": "40m", "update": "40m"}
+    assert result.warnings == []
