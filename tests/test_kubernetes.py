@@ -57,7 +57,7 @@ def test_every_object_validates_strictly(rendered, run, version):
     assert {m["kind"] for m in manifests} >= {
         "Namespace", "Secret", "PersistentVolume", "PersistentVolumeClaim", "ServiceAccount",
         "ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler",
-        "Ingress",
+        "Ingress", "NetworkPolicy",
     }
     for manifest in manifests:
         kubernetes_validate.validate(manifest, version, strict=True)
