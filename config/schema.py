@@ -59,6 +59,8 @@ LABEL_KEY = (
     r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 )
 LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
+KEY_PAIR = r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$"
+DRIVER_VERSION = r"^[0-9]{3}\.[0-9]{1,3}(\.[0-9]{1,3})?$"
 INT64_MAX = 2**63 - 1
 
 
@@ -76,6 +78,8 @@ RULE_TEXT = {
     "starting and ending with a letter or digit",
     OSS_PREFIX: "an object key prefix: path segments of letters, digits, '.', '_' and '-' "
     "separated by '/', no leading or trailing '/', no '.' or '..' segments",
+    KEY_PAIR: "an ECS key pair name: 2-128 letters, digits, '.', '_', ':' or '-', starting with a letter",
+    DRIVER_VERSION: "an NVIDIA driver version from ACK's list, such as 550.144.03",
     MODEL_NAME: "lowercase letters, digits, '-' and '_', starting with a letter or digit, "
     "at most 63 characters",
     CLUSTER_ID: "an ACK cluster id: 'c' followed by 32 lowercase hex digits",
@@ -295,20 +299,14 @@ class NodePoolSettings(_Section):
     }
     """Node labels of the pool; the serving pods select them."""
     key_name: Annotated[
-        Optional[Annotated[str, _pattern(
-            r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$",
-            what="an ECS key pair name: 2-128 letters, digits, '.', '_', ':' or '-', starting with a letter",
-        ), Shown("key pair name")]],
+        Optional[Annotated[str, _pattern(KEY_PAIR), Shown("key pair name")]],
         DerivedDefault("(required in nodepool mode)"),
     ] = None
     """ECS key pair of the nodes (ACK requires one on managed pools)."""
     system_disk_size: Annotated[int, Field(ge=40, le=2048)] = 120
     """GiB of the encrypted ESSD system disk: the serving image alone is several GB."""
     gpu_driver_version: Annotated[
-        Optional[Annotated[str, _pattern(
-            r"^[0-9]{3}\.[0-9]{1,3}(\.[0-9]{1,3})?$",
-            what="an NVIDIA driver version from ACK's list, such as 550.144.03",
-        ), Shown("driver version")]],
+        Optional[Annotated[str, _pattern(DRIVER_VERSION), Shown("driver version")]],
         DerivedDefault("(ACK's default for the cluster version)"),
     ] = None
     """NVIDIA driver of the pool's new nodes (the node pool label
