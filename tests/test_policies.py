@@ -225,3 +225,60 @@ def test_every_policy_is_mandatory_and_named_uniquely():
     for guardrail, policy in zip(p.GUARDRAILS, p.POLICIES, strict=True):
         assert isinstance(policy, StackValidationPolicy) == guardrail.per_stack, guardrail.name
         assert (policy.config_schema is None) == (guardrail.config is None), guardrail.name
+
+
+def stack_reports(check, resources: list[PolicyResource], config: Optional[dict] = None) -> list[tuple[str, Any]]:
+    """What a stack policy reports: (message, the resource it names)."""
+    found: list[tuple[str, Any]] = []
+    check(StackValidationArgs(resources, config), lambda message, urn=None: found.append((message, urn)))
+    return found
+
+
+@pytest.mark.parametrize("max_replicas,expected", [
+    (3, []),
+    (4, ["HPA maxReplicas 4 exceeds what the node pool holds (3 pods)"]),
+], ids=["exactly-what-the-pool-holds", "one-more"])
+def test_hpa_within_capacity_at_the_edge(max_replicas, expected):
+    """A 3-node pool of 1-GPU nodes holds exactly 3 one-GPU pods: 3 passes, 4 does not, and the
+    violation is reported on the HPA (the thing to change), saying both numbers."""
+    the_hpa = resource(p.HPA, hpa(max_replicas))
+    reports = stack_reports(p.hpa_within_capacity, [pool(3), resource(p.DEPLOYMENT, deployment()), the_hpa])
+    assert reports == [(message, the_hpa.urn) for message in expected]
+
+
+def test_violations_name_the_resource_to_fix():
+    """Each stack policy reports on the resource a reviewer has to change, with a message that
+    says what is wrong with it."""
+    the_bucket = resource(p.BUCKET, {"bucket": "b", "acl": "public-read"}, name="bucket")
+    assert stack_reports(p.bucket_private_encrypted, [the_bucket])[0] == (
+        "bucket 'b' sets a non-private inline ACL 'public-read'", the_bucket.urn)
+    replicated = resource(p.DEPLOYMENT, deployment(replicas=2), name="deployment")
+    the_hpa = resource(p.HPA, hpa(), name="hpa")
+    assert stack_reports(p.serving_gpu_and_hpa_replicas, [replicated, the_hpa]) == [(
+        "Deployment inference/bert sets spec.replicas while an HPA scales it: every update would reset the "
+        "replica count", replicated.urn)]
+    ghost = resource(p.HPA, hpa(target="ghost"), name="hpa")
+    assert stack_reports(p.serving_gpu_and_hpa_replicas, [ghost]) == [(
+        "HPA targets Deployment inference/ghost, which this stack does not define", ghost.urn)]
+    no_gpu = resource(p.DEPLOYMENT, deployment(gpu=None), name="deployment")
+    assert stack_reports(p.serving_gpu_and_hpa_replicas, [no_gpu]) == [(
+        "serving container 'tensorflow-serving' has no nvidia.com/gpu limit", no_gpu.urn)]
+    over = resource(p.HPA, hpa(21), name="hpa")
+    assert stack_reports(p.hpa_within_capacity, [resource(p.DEPLOYMENT, deployment()), over]) == [(
+        "HPA maxReplicas 21 exceeds the ECI bound 20 (policy config eciMaxReplicas)", over.urn)]
+
+
+@pytest.mark.parametrize("check,type_,props,message", [
+    (p.public_endpoint_restricted, p.INGRESS, {"spec": {"rules": [{"host": "a.example.com"}]}},
+     "Ingress is open to any address, unlimited and plain HTTP"),
+    (p.ingress_host_and_tls, p.INGRESS, {"spec": {"rules": [{}]}}, "Ingress rule 0 has no host"),
+    (p.images_pinned, p.DEPLOYMENT, None, "container 'tensorflow-serving' image 'tensorflow/serving:latest'"),
+    (p.namespaced_objects, "kubernetes:core/v1:Service", {"metadata": {"namespace": "default"}},
+     "Kubernetes object in the 'default' namespace"),
+    (p.no_plaintext_access_keys, p.CONFIG_MAP, {"data": {"akSecret": "x"}}, "data.akSecret holds a credential"),
+], ids=["open-endpoint", "hostless-rule", "latest", "default-namespace", "key-in-configmap"])
+def test_resource_violations_say_what_is_wrong(check, type_, props, message):
+    if props is None:
+        props = deployment(image="tensorflow/serving:latest")
+    reports = run_resource_policy(check, type_, props)
+    assert reports and reports[0].startswith(message), reports

@@ -1,0 +1,154 @@
+"""What users depend on that no other test pinned (found by mutation testing, tools/mutants.py):
+each test states a behaviour as the user sees it, so a change to it fails here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from harness import run_expecting_error, run_program
+
+from config import ConfigError
+from config.rules import parse_quantity
+from tools import render
+
+NS = "elastic-inference:"
+
+
+# --- the serving pods ---------------------------------------------------------------------------
+
+def test_the_container_is_hardened(dev_config):
+    """No privilege escalation, no capabilities, read-only root, non-root: what the README claims
+    for node pools (and, in part, for ECI)."""
+    container = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    context = container["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["runAsNonRoot"] is True
+    # With the root read-only, /tmp must be a writable volume of its own.
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert "/tmp" in mounts and not mounts["/tmp"].get("readOnly", False)
+
+
+def test_one_pod_at_a_time_may_be_disrupted(prod_config):
+    """A node drain or spot reclaim takes at most one serving pod at a time."""
+    result = run_program(prod_config, "prod")
+    pdb, deployment = result.kind("PodDisruptionBudget"), result.kind("Deployment")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert "minAvailable" not in pdb["spec"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+@pytest.mark.parametrize("kind", ["HorizontalPodAutoscaler", "Ingress", "Deployment", "Service"])
+def test_objects_carry_the_recommended_labels(dev_config, kind):
+    """`kubectl get -l app.kubernetes.io/part-of=...` finds every object of the service."""
+    labels = run_program(dev_config).kind(kind)["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == "tensorflow-serving"
+    assert labels["app.kubernetes.io/instance"] == "bert-tfserving"
+    assert labels["app.kubernetes.io/part-of"] == "elastic-inference"
+    assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+
+
+@pytest.mark.parametrize("seconds,accepted", [(0, True), (86400, True), (86401, False), (-1, False)])
+def test_file_system_poll_seconds_edges(dev_config, seconds, accepted):
+    dev_config[NS + "serving"]["fileSystemPollSeconds"] = seconds
+    if accepted:
+        args = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert f"--file_system_poll_wait_seconds={seconds}" in args
+    else:
+        error, result = run_expecting_error(dev_config)
+        assert "serving.fileSystemPollSeconds" in str(error) and not result.resources
+
+
+# --- memory and hosts as the user writes them ---------------------------------------------------
+
+@pytest.mark.parametrize("text,value", [
+    ("12Gi", 12 * 2**30), ("12288Mi", 12 * 2**30), ("12582912Ki", 12 * 2**30), ("1Ti", 2**40),
+    ("13G", 13e9), ("13000M", 13e9), ("13000000k", 13e9), ("12884901888", 12 * 2**30), ("500m", 0.5),
+    ("1.5Gi", 1.5 * 2**30), ("1P", 1e15), ("1Pi", 2**50), ("1E", 1e18), ("1Ei", 2**60), ("1T", 1e12),
+])
+def test_every_quantity_unit_means_what_kubernetes_says(text, value):
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("memory,fits", [("12288Mi", True), ("13G", True), ("12884901888", True),
+                                         ("200Gi", False), ("214748364800", False)])
+def test_memory_in_any_unit_is_checked_against_the_instance(dev_config, memory, fits):
+    dev_config[NS + "serving"]["memory"] = memory
+    if fits:
+        assert run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0][
+            "resources"]["limits"]["memory"] == memory
+    else:
+        error, result = run_expecting_error(dev_config)
+        assert isinstance(error, ConfigError) and "capacity.instanceTypes[0]" in str(error)
+        assert not result.resources
+
+
+@pytest.mark.parametrize("host", ["bert.example.com:443", "bert.example.com/", "https://bert.example.com",
+                                  "Bert.example.com", "localhost", "bert.example.com."])
+def test_an_ingress_host_is_a_bare_dns_name(dev_config, host):
+    dev_config[NS + "ingress"]["host"] = host
+    error, result = run_expecting_error(dev_config)
+    assert isinstance(error, ConfigError) and "ingress.host" in str(error)
+    assert not result.resources
+
+
+# --- credentials and teardown --------------------------------------------------------------------
+
+def test_reader_identities_are_force_deleted(dev_config, prod_config):
+    """Destroy never stalls on a user that still has keys, a role or policy still attached."""
+    dev = run_program(dev_config)
+    assert dev.one("alicloud:ram/user:User").inputs["force"] is True
+    assert dev.one("alicloud:ram/policy:Policy").inputs["force"] is True
+    prod_config[NS + "storage"]["auth"] = "rrsa"
+    assert run_program(prod_config, "prod").one("alicloud:ram/role:Role").inputs["force"] is True
+
+
+def test_rrsa_role_gets_the_read_policy(prod_config):
+    prod_config[NS + "storage"]["auth"] = "rrsa"
+    result = run_program(prod_config, "prod")
+    policy, role = result.one("alicloud:ram/policy:Policy"), result.one("alicloud:ram/role:Role")
+    attachment = result.one("alicloud:ram/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs == {"roleName": role.inputs["roleName"], "policyName": policy.inputs["policyName"],
+                                 "policyType": "Custom"}
+    assert "oss:GetObject" in json.dumps(json.loads(policy.inputs["policyDocument"]))
+
+
+def test_the_bucket_is_tagged_as_this_stacks(dev_config, prod_config):
+    """The tags are how a later run recognises its own bucket (config/account.py)."""
+    assert run_program(dev_config).one("alicloud:oss/bucket:Bucket").inputs["tags"] == {
+        "app": "elastic-inference", "stack": "dev", "managed-by": "pulumi"}
+    assert run_program(prod_config, "prod").one("alicloud:oss/bucket:Bucket").inputs["tags"]["stack"] == "prod"
+
+
+def test_compensate_with_on_demand_defaults_to_true(prod_config):
+    """The README's default, with the key left out of the stack file."""
+    del prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"]
+    pool = run_program(prod_config, "prod").one("alicloud:cs/nodePool:NodePool").inputs
+    assert pool["compensateWithOnDemand"] is True
+
+
+# --- the offline render -------------------------------------------------------------------------
+
+def test_the_render_shows_whole_objects_and_the_plan_keeps_timeouts(tmp_path):
+    """A reviewer reads the render instead of a live preview: every field the program sets is
+    there (spec, data), and the plan keeps what changes how the engine acts (timeouts, protect)."""
+    target = render.render("prod", tmp_path, placeholder=True)
+    docs = {(d["kind"], d["metadata"]["name"]): d
+            for d in yaml.safe_load_all((target / "kubernetes.yaml").read_text(encoding="utf-8"))}
+    result = render.evaluate("prod", placeholder=True)
+    for manifest in result.manifests():
+        if manifest["kind"] == "Secret":
+            continue
+        assert docs[(manifest["kind"], manifest["metadata"]["name"])] == json.loads(json.dumps(manifest)), \
+            manifest["kind"]
+    assert docs[("Deployment", "bert-tfserving")]["spec"]["template"]["spec"]["containers"]
+    assert "monitoring.config" in docs[("ConfigMap", next(n for k, n in docs if k == "ConfigMap"))]["data"]
+    plan = json.loads((target / "plan.json").read_text(encoding="utf-8"))
+    deployment = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    assert deployment["customTimeouts"] == {"create": "40m", "update": "40m"}
+    bucket = next(r for r in plan["resources"] if r["type"] == "alicloud:oss/bucket:Bucket")
+    assert bucket["protect"] is True
