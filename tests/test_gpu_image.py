@@ -54,6 +54,13 @@ def test_the_serving_image_builds_are_the_release_tags():
     """The table's rows, as read from tensorflow/serving at each tag (config/images.py cites
     the commit and lines)."""
     assert SERVING_1_15.cuda == (10, 0) and SERVING_1_15.kernels[-2:] == ("sm_70", "compute_70")
+    assert {tag: build.cuda for tag, build in images.SERVING_IMAGES.items()} == {
+        "1.15.0-gpu": (10, 0), "2.11.1-gpu": (11, 2), "2.13.1-gpu": (11, 8), "2.14.1-gpu": (11, 8),
+        "2.15.1-gpu": (12, 2), "2.16.1-gpu": (12, 2), "2.17.1-gpu": (12, 2), "2.18.1-gpu": (12, 2),
+        "2.19.1-gpu": (12, 2)}
+    cuda11_kernels = ("sm_35", "sm_50", "sm_60", "sm_70", "sm_75", "compute_80")
+    assert {images.SERVING_IMAGES[f"{v}-gpu"].kernels for v in ("2.11.1", "2.13.1", "2.14.1")} == {cuda11_kernels}
+    assert SERVING_2_19.kernels == ("sm_50", "sm_60", "sm_70", "sm_80", "compute_90")
     cuda12 = ("2.15", "2.16", "2.17", "2.18", "2.19")
     assert {b.cuda for t, b in images.SERVING_IMAGES.items() if t.startswith(cuda12)} == {(12, 2)}
     cited = re.compile(r"^tensorflow/serving \d+\.\d+\.\d+ \([0-9a-f]{10}\)")
