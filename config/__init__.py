@@ -4,7 +4,8 @@ Importing this package does no work; `load_settings()` does it, and raises `Conf
 (naming each wrong key) before any resource is registered.
 """
 
-from .loader import ConfigError, load_settings
+from .errors import ConfigError
+from .loader import load_settings
 from .settings import Settings, StorageLocation
 
 __all__ = ["ConfigError", "Settings", "StorageLocation", "load_settings"]

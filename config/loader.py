@@ -11,37 +11,44 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
-import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from . import account, rules, schema
+from .errors import ConfigError
 from .settings import Settings, StorageLocation
+from .yaml_files import read_yaml
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
-REGION = re.compile(r"^[a-z]{2}-[a-z0-9-]+$")
 
-class ConfigError(pulumi.RunError):
-    """The stack's config is wrong. `RunError` makes the CLI print the message, not a trace."""
-
-    def __init__(self, problems: list[tuple[str, str]]):
-        self.problems = problems
-        lines = [f"  - {key}: {message}" for key, message in problems]
-        noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(
-            f"stack configuration has {len(problems)} {noun} "
-            f"(nothing was created):\n" + "\n".join(lines)
-        )
-
+# The regions the alicloud provider accepts: it refuses any other at start-up ("Invalid Alibaba
+# Cloud region", unless skip_region_validation) - terraform-provider-alicloud
+# alicloud/connectivity/regions.go `ValidRegions` and config.go `validateRegion`, at 81c43b67.
+PROVIDER_REGIONS = (
+    "cn-hangzhou", "cn-qingdao", "cn-beijing", "cn-shenzhen", "cn-hongkong", "cn-shanghai",
+    "cn-zhangjiakou", "cn-huhehaote", "cn-chengdu", "cn-heyuan", "cn-wulanchabu", "cn-guangzhou",
+    "cn-nanjing", "cn-fuzhou", "cn-zhongwei",
+    "us-west-1", "us-east-1", "us-southeast-1", "na-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ap-southeast-8", "ap-south-1",
+    "me-east-1", "me-central-1", "eu-central-1", "eu-west-1", "rus-west-1", "cn-north-2-gov-1",
+    "cn-shenzhen-finance-1", "cn-szfinance", "cn-shenzhen-finance", "cn-shanghai-finance-1-pub",
+    "cn-shanghai-finance-1", "cn-hangzhou-finance", "cn-hzfinance", "cn-hzjbp", "cn-beijing-finance-1",
+    "cn-beijing-finance-1-pub",
+)
+# Config namespaces something in this stack reads: the providers it uses, and Pulumi's own.
+PROVIDER_NAMESPACES = ("alicloud", "kubernetes", "pulumi")
+# Provider settings that are credentials: never in plain text in a stack file.
+CREDENTIAL_KEYS = {"alicloud:accessKey": "ALICLOUD_ACCESS_KEY", "alicloud:secretKey": "ALICLOUD_SECRET_KEY",
+                   "alicloud:securityToken": "ALICLOUD_SECURITY_TOKEN"}
 
 def load_project_schema(path: Path = PROJECT_FILE) -> dict[str, dict[str, Any]]:
     """The `config:` declarations of Pulumi.yaml, keyed by the bare key name."""
-    project = yaml.safe_load(path.read_text(encoding="utf-8"))
+    project = read_yaml(path)
     declared = {}
     for key, decl in (project.get("config") or {}).items():
         if ":" in key and not key.startswith(project["name"] + ":"):
@@ -123,6 +130,50 @@ def secret_keys(project: str) -> set[str]:
     return {k for k in project_keys(project) if runtime_config.is_config_secret(f"{project}:{k}")}
 
 
+def region_problem(region: Optional[str]) -> Optional[tuple[str, str]]:
+    """`alicloud:region` must be set and be one the provider accepts."""
+    if not region:
+        return ("alicloud:region", "is required: `pulumi config set alicloud:region cn-beijing`")
+    if region in PROVIDER_REGIONS:
+        return None
+    hint = difflib.get_close_matches(region, PROVIDER_REGIONS, n=1, cutoff=0.6)
+    return ("alicloud:region", f"{region!r} is not a region the alicloud provider accepts"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + "; region ids look like cn-beijing, cn-hangzhou, ap-southeast-1, eu-central-1")
+
+
+def all_config_keys() -> list[str]:
+    """Every `namespace:key` the stack sets (see `project_keys` for why the runtime's map)."""
+    return sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()))
+
+
+def namespace_problems(project: str, keys: list[str]) -> list[tuple[str, str]]:
+    """A key under a namespace nothing in this stack reads is a typo whose section would
+    silently fall back to defaults (`elastic-inferance:autoscaling`)."""
+    known = [f"{project}:{k}" for k in schema.allowed_keys(schema.StackConfig)] + ["alicloud:region"]
+    problems = []
+    for key in keys:
+        namespace = key.split(":", 1)[0] if ":" in key else ""
+        if namespace in (project, *PROVIDER_NAMESPACES):
+            continue
+        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        problems.append((key, (
+            f"nothing in this stack reads namespace {namespace!r}: it is neither this project "
+            f"({project}) nor a provider the stack uses ({', '.join(PROVIDER_NAMESPACES[:2])})"
+            + (f"; did you mean {hint[0]!r}?" if hint else ""))))
+    return problems
+
+
+def plaintext_credential_problems(keys: list[str]) -> list[tuple[str, str]]:
+    """A cloud credential written in the stack file in plain text (committed with it)."""
+    return [
+        (key, f"is stored in plain text in the stack file; store it encrypted with `pulumi config set "
+              f"--secret {key} <value>`, or remove it and export {env}")
+        for key, env in CREDENTIAL_KEYS.items()
+        if key in keys and not runtime_config.is_config_secret(key)
+    ]
+
+
 def read_region() -> Optional[str]:
     """`alicloud:region`, or the provider's own environment fallback."""
     return pulumi.Config("alicloud").get("region") or os.environ.get("ALICLOUD_REGION")
@@ -173,14 +224,11 @@ def load_settings() -> Settings:
     declared = load_project_schema()
     raw = read_raw_config(project, declared)
 
-    problems: list[tuple[str, str]] = []
+    keys = all_config_keys()
+    problems = namespace_problems(project, keys) + plaintext_credential_problems(keys)
     region = read_region()
-    if not region:
-        problems.append(
-            ("alicloud:region", "is required: `pulumi config set alicloud:region cn-beijing`")
-        )
-    elif not REGION.match(region):
-        problems.append(("alicloud:region", f"must be a region id such as cn-beijing (got {region!r})"))
+    wrong_region = region_problem(region)
+    problems += [wrong_region] if wrong_region else []
 
     try:
         cfg = schema.StackConfig.model_validate(raw)

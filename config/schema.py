@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import typing
 from dataclasses import dataclass
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -113,15 +115,24 @@ def _quantity(value: object) -> object:
     return value
 
 
-def image_pin_problem(image: str) -> Optional[str]:
-    """Why an image is not pinned (no tag or digest, or `latest`), or None when it is.
+# Tags that move by design: `latest` and its variants (tensorflow/serving publishes `latest-gpu`,
+# `latest-devel`), and nightly builds (`nightly`, `nightly-gpu`).
+FLOATING_TAG = re.compile(r"^(latest|nightly)([-_.].*)?$|[-_.](latest|nightly)$", re.IGNORECASE)
 
+
+def image_pin_problem(image: str) -> Optional[str]:
+    """Why an image is not pinned (no tag or digest, or a tag that floats), or None when it is.
+
+    A digest pins whatever tag stands beside it, except a floating one, which only misleads.
     A rollout must be reproducible. Shared by the config check and the policy pack."""
     last = image.rsplit("/", 1)[-1]
     if "@sha256:" not in image and ":" not in last:
-        return "needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.0-gpu)"
-    if last.split("@", 1)[0].endswith(":latest"):
-        return "must not use the moving tag 'latest'; pin a version tag or a digest"
+        return "needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.1-gpu)"
+    reference = last.split("@", 1)[0]
+    tag = reference.rsplit(":", 1)[1] if ":" in reference else ""
+    if FLOATING_TAG.search(tag):
+        return (f"must not use the floating tag {tag!r} (latest and nightly tags move); pin a version "
+                "tag or a digest")
     return None
 
 
@@ -191,6 +202,10 @@ LabelValue = Annotated[
 ]
 
 
+_INT_TEXT = re.compile(r"^-?[0-9]+$")
+_FLOAT_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
 class _Section(BaseModel):
     """Common behaviour: immutable, camelCase keys, unknown keys rejected, no silent coercion.
 
@@ -208,6 +223,28 @@ class _Section(BaseModel):
         # Python's re: the name rules need look-aheads, which the default Rust engine lacks.
         regex_engine="python-re",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_written_as_text(cls, data: Any) -> Any:
+        """`pulumi config set --path autoscaling.targetQps 2.5` stores the string "2.5": the CLI
+        keeps only integers and booleans typed. Take a string that is exactly a number for a
+        numeric key (an integer for an integer key); anything else stays as written and is
+        rejected by the field's type, so no other coercion creeps in."""
+        if not isinstance(data, dict):
+            return data
+        converted = dict(data)
+        for name, field in cls.model_fields.items():
+            key = field.alias if field.alias in converted else name
+            value = converted.get(key)
+            if not isinstance(value, str):
+                continue
+            kinds = set(typing.get_args(field.annotation)) | {field.annotation}
+            if int in kinds and _INT_TEXT.match(value):
+                converted[key] = int(value)
+            elif float in kinds and _FLOAT_TEXT.match(value):
+                converted[key] = float(value)
+        return converted
 
 
 class ModelSettings(_Section):

@@ -51,11 +51,10 @@ def stack_autoscaling(stack: str):
     """The stack's autoscaling settings (defaults applied by the project's own schema)."""
     # Imported here, not at the top: the schema needs the program's requirements (pydantic),
     # which requirements-loadtest.txt does not install and a run with explicit flags never uses.
-    import yaml  # noqa: PLC0415
-
     from config.schema import AutoscalingSettings  # noqa: PLC0415
+    from config.yaml_files import read_yaml  # noqa: PLC0415
 
-    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    data = read_yaml(ROOT / f"Pulumi.{stack}.yaml") or {}
     raw = (data.get("config") or {}).get("elastic-inference:autoscaling") or {}
     return AutoscalingSettings.model_validate(raw)
 

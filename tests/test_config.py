@@ -12,8 +12,9 @@ from conftest import MODEL_VERSION
 from harness import run_expecting_error, run_program
 
 from config import ConfigError
+from config.loader import PROVIDER_REGIONS, load_project_schema
 from config.rules import default_bucket_name, parse_model_source
-from config.schema import OSS_BUCKET
+from config.schema import OSS_BUCKET, image_pin_problem
 
 NS = "elastic-inference:"
 
@@ -62,8 +63,16 @@ CASES = [
     ("cluster-id-format", _set("clusterId", "my-cluster"), "clusterId", "'c' followed by 32"),
     ("protect-not-boolean", _set("protect", "yes"), "protect", "valid boolean"),
     ("object-given-scalar", _set("autoscaling", "10"), "autoscaling", "valid dictionary"),
-    ("string-for-integer", _set("autoscaling.maxReplicas", "10"), "autoscaling.maxReplicas",
+    ("fraction-for-integer", _set("autoscaling.maxReplicas", "2.5"), "autoscaling.maxReplicas",
      "valid integer"),
+    ("word-for-integer", _set("autoscaling.maxReplicas", "ten"), "autoscaling.maxReplicas", "valid integer"),
+    ("exponent-for-number", _set("autoscaling.targetQps", "1e3"), "autoscaling.targetQps", "valid number"),
+    ("image-latest-gpu", _set("serving.image", "tensorflow/serving:latest-gpu"), "serving.image",
+     "floating tag 'latest-gpu'"),
+    ("image-nightly", _set("serving.image", "tensorflow/serving:nightly-gpu"), "serving.image",
+     "floating tag 'nightly-gpu'"),
+    ("image-latest-digest", _set("serving.image", "tensorflow/serving:latest@sha256:" + "a" * 64),
+     "serving.image", "floating tag 'latest'"),
     ("min-replicas-zero", _set("autoscaling.minReplicas", 0), "autoscaling.minReplicas",
      "greater than or equal to 1"),
     ("target-qps-positive", _set("autoscaling.targetQps", 0), "autoscaling.targetQps",
@@ -134,7 +143,21 @@ CASES = [
      f"integer version directories present: ['{MODEL_VERSION}']"),
     ("region-missing", lambda cfg: cfg.pop("alicloud:region"), "alicloud:region", "is required"),
     ("region-format", lambda cfg: cfg.update({"alicloud:region": "Beijing"}), "alicloud:region",
-     "region id"),
+     "region ids look like cn-beijing"),
+    ("region-typo", lambda cfg: cfg.update({"alicloud:region": "cn-bejing"}), "alicloud:region",
+     "'cn-bejing' is not a region the alicloud provider accepts (did you mean 'cn-beijing'?)"),
+    ("region-unknown", lambda cfg: cfg.update({"alicloud:region": "us-west-9"}), "alicloud:region",
+     "not a region the alicloud provider accepts"),
+    # A typo in the project prefix would drop the whole section and use the defaults.
+    ("project-prefix-typo", lambda cfg: cfg.update({"elastic-inferance:autoscaling": cfg.pop(
+        "elastic-inference:autoscaling")}), "elastic-inferance:autoscaling",
+     "did you mean 'elastic-inference:autoscaling'?"),
+    ("provider-prefix-typo", lambda cfg: cfg.update({"alicoud:region": "cn-beijing"}), "alicoud:region",
+     "did you mean 'alicloud:region'?"),
+    ("plaintext-secret-key", lambda cfg: cfg.update({"alicloud:secretKey": "plain-secret"}),
+     "alicloud:secretKey", "pulumi config set --secret alicloud:secretKey"),
+    ("plaintext-access-key", lambda cfg: cfg.update({"alicloud:accessKey": "LTAI5tPlainText"}),
+     "alicloud:accessKey", "or remove it and export ALICLOUD_ACCESS_KEY"),
 ]
 
 
@@ -260,3 +283,52 @@ def test_missing_model_dir_message_says_where_relative_paths_are_read(dev_config
     shutil.rmtree(project_dir / "models")
     error, _ = run_expecting_error(dev_config)
     assert "relative paths are read from the project directory" in str(error)
+
+
+def test_numbers_written_as_text_are_taken_exactly(dev_config):
+    """`pulumi config set --path autoscaling.targetQps 2.5` stores "2.5" (the CLI types only
+    integers and booleans): a string that is exactly a number counts for a numeric key."""
+    dev_config["elastic-inference:autoscaling"].update(targetQps="2.5", maxReplicas="3")
+    hpa = run_program(dev_config).kind("HorizontalPodAutoscaler")["spec"]
+    assert hpa["maxReplicas"] == 3
+    assert hpa["metrics"][0]["external"]["target"]["averageValue"] == "2500m"
+
+
+def test_a_version_tag_or_digest_is_pinned():
+    for image in ("tensorflow/serving:2.19.1-gpu", "tensorflow/serving@sha256:" + "a" * 64,
+                  "registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu", "acme/latestmodel:1.0"):
+        assert image_pin_problem(image) is None, image
+
+
+def test_credentials_stored_as_secrets_pass(dev_config):
+    dev_config.update({"alicloud:accessKey": "LTAI5tSecret", "alicloud:secretKey": "s3cr3t"})
+    result = run_program(dev_config, secret_keys=["alicloud:accessKey", "alicloud:secretKey"])
+    assert result.one("alicloud:oss/bucket:Bucket")
+
+
+def test_every_region_the_provider_accepts_passes(dev_config):
+    """The list is the provider's own (terraform-provider-alicloud ValidRegions)."""
+    assert {"cn-beijing", "cn-hangzhou", "ap-southeast-1", "eu-central-1", "us-west-1"} <= set(PROVIDER_REGIONS)
+    assert len(PROVIDER_REGIONS) == len(set(PROVIDER_REGIONS)) == 45
+    dev_config["alicloud:region"] = "ap-southeast-7"
+    assert run_program(dev_config).exports["ossEndpoint"] == "oss-ap-southeast-7-internal.aliyuncs.com"
+
+
+def test_a_misspelled_namespace_reports_with_the_other_problems(dev_config):
+    """Everything at once: the foreign key and a wrong value elsewhere in one message."""
+    dev_config["elastic-inferance:autoscaling"] = {"maxReplicas": 4}
+    dev_config["elastic-inference:serving"]["gpus"] = 9
+    error, result = run_expecting_error(dev_config)
+    assert "elastic-inferance:autoscaling" in str(error) and "serving.gpus" in str(error)
+    assert not result.resources
+
+
+def test_a_broken_project_file_names_file_line_and_column(tmp_path):
+    """The program reads Pulumi.yaml for the scalar defaults: a mistake there is named, not a trace."""
+    broken = tmp_path / "Pulumi.yaml"
+    broken.write_text("name: elastic-inference\nconfig:\n  protect: {type: boolean\n  clusterId: x\n")
+    with pytest.raises(ConfigError, match=r"  - Pulumi\.yaml:4:\d+: while parsing a flow mapping"):
+        load_project_schema(broken)
+    broken.write_text("name: elastic-inference\nname: other\n")
+    with pytest.raises(ConfigError, match=r"  - Pulumi\.yaml:2:1: key 'name' is written twice"):
+        load_project_schema(broken)

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import Stack
+
+from config.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
@@ -226,7 +227,7 @@ DEFAULT_NODE_POOLS = [node_pool("np-default", "default-nodepool", ["vsw-zoneh", 
 def stack_file_config(stack: str, path: Optional[Path] = None) -> dict[str, Any]:
     """The `config:` map of `Pulumi.<stack>.yaml` (or of `path`), as written (typed YAML)."""
     file = path if path is not None else ROOT / f"Pulumi.{stack}.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    data = read_yaml(file) or {}
     return dict(data.get("config") or {})
 
 
