@@ -257,3 +257,28 @@ def test_protection_is_exactly_the_bucket_and_its_settings_in_prod(dev_config, p
     }
     assert prod.of_type("alicloud:oss/bucketObject:BucketObject")
     assert dev.one("alicloud:oss/bucket:Bucket").inputs["forceDestroy"] is True
+
+
+def test_render_reads_in_the_conventional_order(tmp_path):
+    """A reviewer reads a diff: every object starts apiVersion, kind, metadata (name, namespace
+    first), then spec; a container starts with its name and image; label maps are sorted; the
+    model config is a block, not an escaped one-liner; policy documents are indented JSON."""
+    assert render.main(["--stack", "prod", "--out", str(tmp_path), "--placeholder-model"]) == 0
+    text = (tmp_path / "prod" / "kubernetes.yaml").read_text()
+    for document in yaml.safe_load_all(text):
+        assert list(document)[:3] == ["apiVersion", "kind", "metadata"]
+        assert list(document["metadata"])[0] == "name"
+        if "namespace" in document["metadata"]:
+            assert list(document["metadata"])[1] == "namespace"
+        if "spec" in document:
+            assert list(document).index("spec") == 3
+        labels = document["metadata"].get("labels", {})
+        assert list(labels) == sorted(labels)
+        if document["kind"] == "Deployment":
+            container = document["spec"]["template"]["spec"]["containers"][0]
+            assert list(container)[:4] == ["name", "image", "command", "args"]
+    assert "  models.config: |\n    model_config_list {\n" in text
+    plan = json.loads((tmp_path / "prod" / "plan.json").read_text())
+    policy = next(r for r in plan["resources"] if r["type"] == "alicloud:ram/policy:Policy")
+    assert policy["inputs"]["policyDocument"]["Version"] == "1"
+    assert '"policyDocument": {\n          "Statement": [\n' in (tmp_path / "prod" / "plan.json").read_text()

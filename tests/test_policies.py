@@ -165,7 +165,9 @@ def test_ingress_host_and_tls(props, stack, violations):
     ("registry.cn-beijing.aliyuncs.com:5000/ns/tf", 1),
     ("tensorflow/serving:latest", 1),
     ("tensorflow/serving:latest@sha256:" + "a" * 64, 1),
-], ids=["tag", "digest", "untagged-with-port", "latest", "latest-with-digest"])
+    ("tensorflow/serving:latest-gpu", 1),
+    ("tensorflow/serving:nightly", 1),
+], ids=["tag", "digest", "untagged-with-port", "latest", "latest-with-digest", "latest-gpu", "nightly"])
 def test_images_pinned(image, violations):
     assert len(run_resource_policy(p.images_pinned, p.DEPLOYMENT, deployment(image=image))) == violations
 

@@ -42,6 +42,14 @@ def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
 
 
+def test_a_stopping_pod_drains_before_it_goes(dev_config):
+    """README: a 15 s preStop delay (the ingress drops the endpoint first) inside a 60 s grace
+    period, so in-flight requests finish."""
+    pod = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]
+    assert pod["containers"][0]["lifecycle"]["preStop"] == {"exec": {"command": ["sleep", "15"]}}
+    assert pod["terminationGracePeriodSeconds"] == 60
+
+
 @pytest.mark.parametrize("kind", ["HorizontalPodAutoscaler", "Ingress", "Deployment", "Service"])
 def test_objects_carry_the_recommended_labels(dev_config, kind):
     """`kubectl get -l app.kubernetes.io/part-of=...` finds every object of the service."""

@@ -4,8 +4,11 @@ resources, without a cloud account, credentials or the Pulumi CLI.
     python -m tools.render --stack dev --out build/render
     python -m tools.render --stack prod --out build/render --placeholder-model
 
-Writes <out>/<stack>/kubernetes.yaml (multi-document, in registration order) and
-<out>/<stack>/plan.json (every resource: type, name, parent, protect, dependencies, inputs).
+Writes <out>/<stack>/kubernetes.yaml (multi-document, sorted by namespace, kind and name; keys in
+the conventional order: apiVersion, kind, metadata with name and namespace first, spec, then the
+rest alphabetically; multi-line strings such as the TF Serving model config as block scalars) and
+<out>/<stack>/plan.json (every resource: type, name, parent, protect, dependencies, inputs; RAM
+policy documents shown parsed, as indented JSON).
 Secret values are replaced by "[secret]". Exits 2 with the named-key message on bad config.
 
 The program runs under Pulumi's mock engine: values that only the cloud knows (the kubeconfig,
@@ -48,21 +51,62 @@ def redact(value: Any) -> Any:
     return map_secrets(value, lambda _: REDACTED, _review_leaf)
 
 
-FIRST_KEYS = ("apiVersion", "kind", "metadata")
+# The engine hands inputs over as protobuf Structs, whose key order means nothing. A reviewer reads
+# the conventional order: what an object is, then its name, then its body; everything else
+# alphabetically, so two renders and two objects line up.
+FIRST_KEYS = ("apiVersion", "kind", "metadata", "name", "namespace", "labels", "annotations", "image",
+              "command", "args", "spec", "type", "data", "stringData")
+# Maps whose keys are the user's data, not fields: purely alphabetical.
+DATA_MAPS = frozenset({"labels", "annotations", "matchLabels", "nodeSelector", "data", "stringData",
+                       "volumeAttributes", "limits", "requests"})
+
+
+def conventional_order(value: Any, parent: str = "") -> Any:
+    """`value` with every mapping's keys in the conventional order (FIRST_KEYS, then A-Z)."""
+    if isinstance(value, dict):
+        if parent in DATA_MAPS:
+            keys = sorted(value)
+        else:
+            keys = [k for k in FIRST_KEYS if k in value] + sorted(k for k in value if k not in FIRST_KEYS)
+        return {k: conventional_order(value[k], k) for k in keys}
+    if isinstance(value, list):
+        return [conventional_order(item, parent) for item in value]
+    return value
 
 
 def manifest_for_review(inputs: dict[str, Any]) -> dict[str, Any]:
-    """A Kubernetes object as kubectl would show it: apiVersion, kind, metadata first; numbers
-    plain; a Secret keeps its keys while every value is redacted (so the manifest stays valid)."""
+    """A Kubernetes object as a reviewer reads it: conventional key order; numbers plain; a
+    Secret keeps its keys while every value is redacted (so the manifest stays valid)."""
     manifest = redact(inputs)
     if manifest.get("kind") == "Secret":
         plain = reveal(inputs)
         for field in ("data", "stringData"):
             if isinstance(plain.get(field), dict):
                 manifest[field] = {key: REDACTED for key in plain[field]}
-    ordered = {k: manifest[k] for k in FIRST_KEYS if k in manifest}
-    ordered.update({k: v for k, v in manifest.items() if k not in FIRST_KEYS})
-    return ordered
+    return conventional_order(manifest)
+
+
+class _ReviewDumper(yaml.SafeDumper):
+    """Multi-line strings (the TF Serving model config, its monitoring config) as `|` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_ReviewDumper.add_representer(str, _represent_str)
+
+
+def inputs_for_review(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A cloud resource's inputs for the plan: redacted, and a JSON document held in a string
+    (a RAM policy, a role's trust policy) parsed, so the plan shows it indented."""
+    shown = redact(inputs)
+    for key, value in shown.items():
+        if key.endswith("Document") and isinstance(value, str):
+            with contextlib.suppress(json.JSONDecodeError):
+                shown[key] = json.loads(value)
+    return shown
 
 
 @contextlib.contextmanager
@@ -115,7 +159,9 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
         key=lambda m: (m["metadata"].get("namespace", ""), m["kind"], m["metadata"].get("name", "")),
     )
     (target / "kubernetes.yaml").write_text(
-        yaml.safe_dump_all(manifests, sort_keys=False, default_flow_style=False), encoding="utf-8"
+        yaml.dump_all(manifests, Dumper=_ReviewDumper, sort_keys=False, default_flow_style=False,
+                      allow_unicode=True, width=120),
+        encoding="utf-8",
     )
     by_urn = {r.urn: r.name for r in result.resources}
     plan = {
@@ -133,7 +179,7 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
                 "customTimeouts": r.custom_timeouts,
                 "ignoreChanges": r.ignore_changes,
                 "replaceOnChanges": r.replace_on_changes,
-                "inputs": redact(r.inputs),
+                "inputs": inputs_for_review(r.inputs),
             }
             for r in sorted(result.resources, key=lambda r: (r.type, r.name))
         ],
