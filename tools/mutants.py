@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import functools
 import json
 import os
 import random
@@ -278,30 +279,84 @@ def _pytest(copy: Path, tests: list[str], timeout: float) -> tuple[Optional[int]
     return code, failed if code is not None else "time limit"
 
 
-def ordered_tests(settings: Settings, path: str) -> tuple[list[str], list[str]]:
-    """Core tests, those that name the mutated module first; then the rest of the suite."""
+PACKAGES = ("components", "config", "tools", "policy", "loadtest", "benchmarks")
+
+
+def _module_file(name: str) -> Optional[str]:
+    """`components.serving_spec` -> its file, if it is one of this repository's modules."""
+    parts = name.split(".")
+    candidates = [Path(*parts).with_suffix(".py"), Path(*parts, "__init__.py")]
+    if len(parts) == 1:  # a test helper imported by its bare name (harness, contract, conftest)
+        candidates.append(Path("tests", f"{name}.py"))
+    return next((str(c) for c in candidates if (ROOT / c).is_file()), None)
+
+
+@functools.cache
+def _direct_imports(path: str) -> frozenset[str]:
+    """This repository's files that `path` imports (at any depth of the code, relative or not)."""
+    package = ".".join(Path(path).parent.parts)
+    found: set[str] = set()
+    for node in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        found.update(f for f in map(_module_file, filter(None, names)) if f)
+    return frozenset(found - {path})
+
+
+@functools.cache
+def _reach(path: str, runs: bool = True) -> frozenset[str]:
+    """Every repository file `path` imports, transitively; with `runs`, also the program that
+    tools/offline.py runs (with runpy, not an import) and everything it imports."""
+    seen, todo = {path}, [path]
+    while todo:
+        current = todo.pop()
+        edges = _direct_imports(current) | ({"__main__.py"} if runs and current == "tools/offline.py" else set())
+        for imported in edges:
+            if imported not in seen:
+                seen.add(imported)
+                todo.append(imported)
+    return frozenset(seen)
+
+
+def ordered_tests(settings: Settings, path: str) -> list[str]:
+    """The test files that can observe `path` (they import it, or run the program that does):
+    the core tests, those that name the mutated module first, then any other that reaches it."""
     stem = Path(path).stem if Path(path).stem != "__main__" else "run_program"
-    core = sorted(settings.core_tests, key=lambda t: stem not in (ROOT / t).read_text(encoding="utf-8"))
-    rest = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py")
-                  if str(p.relative_to(ROOT)) not in core)
-    return core, rest
+    every = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
+    # conftest is loaded by every test file, but only its imports are shared: the program it can
+    # run is observed by the tests that run it.
+    shared = _reach("tests/conftest.py", runs=False)
+    observing = [t for t in every if path in _reach(t) | shared]
+    core = sorted((t for t in settings.core_tests if t in observing),
+                  key=lambda t: stem not in (ROOT / t).read_text(encoding="utf-8"))
+    return core + [t for t in observing if t not in core]
 
 
-def run_one(settings: Settings, copy: Path, site: Site, limits: tuple[float, float]) -> Outcome:
+def run_one(settings: Settings, copy: Path, site: Site, limit: float) -> Outcome:
     original = (copy / site.path).read_text(encoding="utf-8")
     started = time.monotonic()
     try:
         (copy / site.path).write_text(mutate(original, site.index), encoding="utf-8")
-        for tests, limit in zip(ordered_tests(settings, site.path), limits, strict=True):
-            code, failed = _pytest(copy, tests, limit)
-            if code is None:
-                return Outcome(site, "timeout", failed, time.monotonic() - started)
-            if code != 0:
-                return Outcome(site, "killed", failed or f"pytest exit {code}", time.monotonic() - started)
+        tests = ordered_tests(settings, site.path)
+        if not tests:
+            return Outcome(site, "survived", "no test reaches this file", 0.0)
+        code, failed = _pytest(copy, tests, limit)
     finally:
         (copy / site.path).write_text(original, encoding="utf-8")
+    seconds = time.monotonic() - started
+    if code is None:
+        return Outcome(site, "timeout", failed, seconds)
+    if code != 0:
+        return Outcome(site, "killed", failed or f"pytest exit {code}", seconds)
     status = "equivalent" if site.id in settings.equivalent else "survived"
-    return Outcome(site, status, "", time.monotonic() - started)
+    return Outcome(site, status, "", seconds)
 
 
 def score(outcomes: list[Outcome]) -> tuple[int, int, float]:
@@ -318,6 +373,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run at once")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "mutants.json")
     parser.add_argument("--list", action="store_true", help="print every site and exit")
+    parser.add_argument("--rerun", type=Path, help="run again the survivors recorded in this report")
     args = parser.parse_args(argv)
     settings = load_settings()
     every = [s for path in settings.files for s in sites(path)]
@@ -326,27 +382,34 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"{site.path}:{site.line} {site.id}")
         print(f"{len(every)} sites in {len(settings.files)} files")
         return 0
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
-    sample = random.Random(seed).sample(every, min(args.sample, len(every)))
-    print(f"seed {seed}: {len(sample)} of {len(every)} sites; {args.jobs} at a time", flush=True)
+    if args.rerun is not None:
+        previous = json.loads(args.rerun.read_text(encoding="utf-8"))
+        wanted = {o["site"]["path"] + "::" + o["site"]["id"].split("::", 1)[1] for o in previous["outcomes"]
+                  if o["status"] in ("survived", "equivalent")}
+        sample = [s for s in every if s.id in wanted]
+        seed = previous["seed"]
+        print(f"re-running {len(sample)} survivors of seed {seed}", flush=True)
+    else:
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+        sample = random.Random(seed).sample(every, min(args.sample, len(every)))
+        print(f"seed {seed}: {len(sample)} of {len(every)} sites; {args.jobs} at a time", flush=True)
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         copies = [Path(tmp) / f"copy{i}" for i in range(args.jobs)]
         for copy in copies:
             shutil.copytree(ROOT, copy, ignore=COPY_IGNORE)
         baseline = time.monotonic()
-        for part in ordered_tests(settings, "__main__.py"):
-            code, failed = _pytest(copies[0], part, 900)
-            if code != 0:
-                print(f"the unmutated suite fails ({failed}): fix it first", file=sys.stderr)
-                return 2
+        every_test = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
+        code, failed = _pytest(copies[0], every_test, 900)
+        if code != 0:
+            print(f"the unmutated suite fails ({failed}): fix it first", file=sys.stderr)
+            return 2
         limit = (time.monotonic() - baseline) * settings.timeout_factor
-        limits = (limit, limit)
         free = list(copies)
 
         def work(site: Site) -> Outcome:
             copy = free.pop()
             try:
-                return run_one(settings, copy, site, limits)
+                return run_one(settings, copy, site, limit)
             finally:
                 free.append(copy)
 
