@@ -282,3 +282,52 @@ def test_render_reads_in_the_conventional_order(tmp_path):
     policy = next(r for r in plan["resources"] if r["type"] == "alicloud:ram/policy:Policy")
     assert policy["inputs"]["policyDocument"]["Version"] == "1"
     assert '"policyDocument": {\n          "Statement": [\n' in (tmp_path / "prod" / "plan.json").read_text()
+
+
+# --- the deploy command -----------------------------------------------------------------------
+
+DEPLOY = ROOT / "tools" / "deploy.sh"
+
+
+def run_deploy(tmp_path: Path, stubs: dict[str, str]) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run tools/deploy.sh dev with stand-ins for the commands it calls; each stand-in logs its
+    arguments, so the test sees which steps ran."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    for name, body in stubs.items():
+        stub = bin_dir / name
+        stub.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n{body}\n')
+        stub.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path / "home"), "LANG": "C.UTF-8"}
+    run = subprocess.run(["bash", str(DEPLOY), "dev"], capture_output=True, text=True, env=env, timeout=60,
+                         stdin=subprocess.DEVNULL, check=False)
+    return run, log.read_text().splitlines() if log.exists() else []
+
+
+def test_deploy_stops_where_the_download_fails(tmp_path):
+    """No route to get.pulumi.com: the chain stops there and says what it needed, instead of
+    going on to pip and ending in `pulumi: command not found`."""
+    run, calls = run_deploy(tmp_path, {"curl": "echo 'curl: (6) Could not resolve host' >&2; exit 6",
+                                       "python3": "exit 0"})
+    assert run.returncode == 1
+    assert "could not download the Pulumi installer from https://get.pulumi.com" in run.stderr
+    assert "install Pulumi CLI v" in run.stderr and "another way" in run.stderr
+    assert [c.split()[0] for c in calls] == ["curl"]  # nothing after the failed step
+
+
+def test_deploy_stops_where_python_is_missing_its_venv(tmp_path):
+    installer = (
+        'out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done\n'
+        'printf \'mkdir -p "$HOME/.pulumi/bin"\\nprintf "#!/bin/sh\\\\necho v%s\\\\n" > "$HOME/.pulumi/bin/pulumi"\\n'
+        'chmod +x "$HOME/.pulumi/bin/pulumi"\\n\' "$(cat ' + str(ROOT / ".pulumi.version") + ')" > "$out"')
+    run, calls = run_deploy(tmp_path, {"curl": installer, "python3": "exit 1"})
+    assert run.returncode == 1, run.stderr
+    assert "python3 -m venv .venv failed: this needs Python 3.11 or later with the venv module" in run.stderr
+    assert [c.split()[0] for c in calls] == ["curl", "python3"]
+
+
+def test_deploy_previews_with_the_policy_pack_before_it_applies():
+    """The person's path runs the guardrails CI runs: `pulumi up --policy-pack` previews, checks
+    the policies and asks before changing anything; the README gives this command."""
+    assert DEPLOY.read_text().rstrip().endswith('exec pulumi up --stack "$stack" --policy-pack policy --diff')
+    assert "tools/deploy.sh dev" in (ROOT / "README.md").read_text()
