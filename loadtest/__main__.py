@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +24,8 @@ from typing import Optional
 
 from .driver import drive
 from .profile import standard_profile
-from .report import percentile, timeline, verdict, write_chart, write_json
-from .watcher import ClusterReader, api_client, watch
+from .report import cause, percentile, timeline, verdict, write_chart, write_json
+from .watcher import ClusterReader, KubeconfigError, api_client, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PAYLOAD = Path(__file__).resolve().parent / "payloads" / "chnsenticorp.json"
@@ -60,7 +61,8 @@ def stack_autoscaling(stack: str):
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m loadtest", description=(__doc__ or "").split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m loadtest", description=(__doc__ or "").split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     where = parser.add_argument_group("target (from --stack, or explicit)")
     where.add_argument("--stack",
                        help="read predictUrl, namespace, hpaName, deploymentName and autoscaling from this stack")
@@ -75,21 +77,23 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     kube.add_argument("--kube-context", help="kubeconfig context (default: current)")
     kube.add_argument("--kube-api-url", help="API server URL without auth (a local proxy or stand-in)")
     shape = parser.add_argument_group("load shape (seconds, requests/s)")
-    shape.add_argument("--peak-rps", type=float, help="default: 3 x targetQps x minReplicas")
-    shape.add_argument("--warmup", type=float, default=60)
-    shape.add_argument("--ramp", type=float, default=60)
-    shape.add_argument("--hold", type=float, default=300)
-    shape.add_argument("--quiet", type=float, default=600)
-    shape.add_argument("--payload", type=Path, default=DEFAULT_PAYLOAD)
-    shape.add_argument("--timeout", type=float, default=10, help="per request")
-    shape.add_argument("--max-in-flight", type=int, default=2000)
+    shape.add_argument("--peak-rps", type=float, help="peak rate (None: 3 x targetQps x minReplicas)")
+    shape.add_argument("--warmup", type=float, default=60, help="seconds at half the scale-out threshold")
+    shape.add_argument("--ramp", type=float, default=60, help="seconds rising to the peak")
+    shape.add_argument("--hold", type=float, default=300, help="seconds at the peak")
+    shape.add_argument("--cooldown", type=float, default=600,
+                       help="seconds of a trickle after the peak, in which the pods should scale back in")
+    shape.add_argument("--payload", type=Path, default=DEFAULT_PAYLOAD, help="JSON body of each predict request")
+    shape.add_argument("--timeout", type=float, default=10, help="seconds per request")
+    shape.add_argument("--max-in-flight", type=int, default=2000,
+                       help="requests in flight at once; a request due beyond it is counted as dropped")
     judge = parser.add_argument_group("verdict")
     judge.add_argument("--scale-out-within", type=float, default=180,
                        help="seconds allowed between QPS crossing the threshold and replicas rising")
-    judge.add_argument("--max-error-rate", type=float, default=0.01)
-    judge.add_argument("--sample-period", type=float, default=5)
-    parser.add_argument("--out", type=Path, help="report directory (default build/loadtest/<name>-<time>)")
-    parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
+    judge.add_argument("--max-error-rate", type=float, default=0.01, help="failed requests allowed, as a fraction")
+    judge.add_argument("--sample-period", type=float, default=5, help="seconds between reads of the HPA and pods")
+    parser.add_argument("--out", type=Path, help="report directory (None: build/loadtest/<name>-<time>)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line per second")
     return parser.parse_args(argv)
 
 
@@ -125,6 +129,7 @@ class ProgressLine:
         self.profile, self.samples, self.stream = profile, samples, stream
         self.scheduled: Optional[list[float]] = None
         self.settled = self.ok = 0
+        self.failures: Counter[str] = Counter()
 
     def __call__(self, t, outcomes) -> None:
         if self.scheduled is None:
@@ -134,6 +139,8 @@ class ProgressLine:
             if o.latency is None and not (o.sent is None and o.error is not None):
                 break  # in flight, or not yet due
             self.ok += o.ok
+            if not o.ok:
+                self.failures[cause(o)] += 1
             self.settled += 1
         recent = outcomes[bisect.bisect_left(self.scheduled, t - 1):bisect.bisect_left(self.scheduled, t)]
         rate = sum(1 for o in recent if o.sent is not None)
@@ -144,8 +151,9 @@ class ProgressLine:
         success = f"{100 * self.ok / self.settled:.1f}%" if self.settled else "-"
         latency = f"{p95 * 1000:.0f}ms" if p95 is not None else "-"
         phase = self.profile.phase_at(t)
-        print(f"[{t:6.0f}s] {phase:8s} sent {rate:6.1f}/s ok {success:>6s} p95 {latency:>6s} | {replicas}",
-              file=self.stream, flush=True)
+        failed = ", ".join(f"{name} {count}" for name, count in self.failures.most_common(3))
+        print(f"[{t:6.0f}s] {phase:8s} sent {rate:6.1f}/s ok {success:>6s} p95 {latency:>6s} | {replicas}"
+              + (f" | failed: {failed}" if failed else ""), file=self.stream, flush=True)
 
 
 async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, list]:
@@ -154,7 +162,7 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
     reader = ClusterReader(api, values["namespace"], values["hpa"], values["deployment"])
     done = asyncio.Event()
     watcher = asyncio.create_task(watch(reader, origin, done, args.sample_period, samples))
-    progress = None if args.quiet_progress else ProgressLine(profile, samples)
+    progress = None if args.no_progress else ProgressLine(profile, samples)
     headers = {"Host": args.host_header} if args.host_header else None
     try:
         outcomes = await drive(values["predict_url"], payload, profile.schedule(), timeout=args.timeout,
@@ -171,7 +179,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         values = resolve(args)
         profile = standard_profile(values["target_qps"], values["min_replicas"], peak_rps=args.peak_rps,
-                                   warmup=args.warmup, ramp=args.ramp, hold=args.hold, quiet=args.quiet)
+                                   warmup=args.warmup, ramp=args.ramp, hold=args.hold, quiet=args.cooldown)
     except (UsageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -184,7 +192,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"load test of {values['predict_url']}: {len(profile.schedule())} requests over "
           f"{profile.duration:.0f}s, threshold {threshold:g} rps; report in {out}", file=sys.stderr)
 
-    api = api_client(args.kube_api_url, args.kube_context)
+    try:
+        api = api_client(args.kube_api_url, args.kube_context)
+    except KubeconfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     outcomes, samples = asyncio.run(run_load(args, values, profile, payload, api))
     rows = timeline(outcomes, samples, profile)
     result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],

@@ -28,7 +28,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
         return cli.main([
             *target_flags(tf.url, api.url), "--peak-rps", "50",
-            "--warmup", str(10 * s), "--ramp", str(10 * s), "--hold", str(30 * s), "--quiet", str(40 * s),
+            "--warmup", str(10 * s), "--ramp", str(10 * s), "--hold", str(30 * s), "--cooldown", str(40 * s),
             "--sample-period", "1", "--scale-out-within", "30", "--out", str(args.out),
         ])
 

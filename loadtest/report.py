@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,22 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
     return ordered[rank - 1]
 
 
+def cause(outcome: Outcome) -> str:
+    """Why a request failed, in the words of the report: timeout, connection, HTTP <status>, or
+    dropped (the client's in-flight cap)."""
+    error = outcome.error or (f"HTTP {outcome.status}" if outcome.status is not None else "no answer")
+    if error == "timeout" or error.startswith("HTTP "):
+        return error
+    if error.startswith("dropped"):
+        return "dropped"
+    return "connection"
+
+
+def causes(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """Failed requests by cause, most frequent first."""
+    return dict(Counter(cause(o) for o in outcomes if not o.ok).most_common())
+
+
 @dataclass
 class Second:
     """One second of the run."""
@@ -33,6 +50,7 @@ class Second:
     sent: int
     ok: int
     errors: int
+    errors_by_cause: dict[str, int]
     p50_ms: Optional[float]
     p95_ms: Optional[float]
     p99_ms: Optional[float]
@@ -65,6 +83,7 @@ def timeline(outcomes: Sequence[Outcome], samples: Sequence[Sample], profile: Pr
                 sent=sum(1 for o in bucket if o.sent is not None),
                 ok=sum(1 for o in bucket if o.ok),
                 errors=sum(1 for o in bucket if not o.ok),
+                errors_by_cause=causes(bucket),
                 p50_ms=percentile(latencies, 50),
                 p95_ms=percentile(latencies, 95),
                 p99_ms=percentile(latencies, 99),
@@ -105,6 +124,12 @@ def verdict(
     threshold = target_qps * min_replicas
     checks: list[Check] = []
     good = [s for s in sorted(samples, key=lambda s: s.t) if s.error is None]
+    unread = [s for s in samples if s.error is not None]
+    # A read that failed is not a measured zero: say how many failed, and never conclude from none.
+    observed = Check("cluster-observed", bool(good) and len(unread) <= len(samples) // 2,
+                     f"{len(good)} of {len(samples)} reads of the HPA and pods succeeded"
+                     + (f"; the first failure: {unread[0].error}" if unread else ""))
+    checks.append(observed)
 
     # When did the sent rate first exceed the threshold? (whole-second buckets of actual sends)
     per_second: dict[int, int] = {}
@@ -112,14 +137,19 @@ def verdict(
         if o.sent is not None:
             per_second[int(o.sent)] = per_second.get(int(o.sent), 0) + 1
     crossed = next((t for t in sorted(per_second) if per_second[t] > threshold), None)
+    not_measured = f"not measured: no read of the Kubernetes API succeeded ({len(unread)} failed)"
     if crossed is None:
         checks.append(Check("scaled-out", False, f"the sent rate never exceeded {threshold:g} rps "
                                                  "(targetQps x minReplicas): raise the peak"))
+    elif not good:
+        checks.append(Check("scaled-out", False, not_measured))
     else:
         rose = next((s.t for s in good if s.t >= crossed and (s.current_replicas or 0) > min_replicas), None)
         if rose is None:
+            missed = sum(1 for s in unread if s.t >= crossed)
             checks.append(Check("scaled-out", False, f"QPS exceeded {threshold:g} at {crossed}s but replicas "
-                                                     f"never rose above {min_replicas}"))
+                                                     f"never rose above {min_replicas} in the reads that "
+                                                     f"succeeded ({missed} after that failed)"))
         else:
             delay = rose - crossed
             checks.append(Check("scaled-out", delay <= scale_out_within,
@@ -129,15 +159,19 @@ def verdict(
     total = len(outcomes)
     failed = sum(1 for o in outcomes if not o.ok)
     rate = failed / total if total else 1.0
+    by_cause = ", ".join(f"{name} {count}" for name, count in causes(outcomes).items())
     checks.append(Check("error-rate", total > 0 and rate <= max_error_rate,
-                        f"{failed} of {total} requests failed ({rate:.2%}, allowed {max_error_rate:.2%})"))
+                        f"{failed} of {total} requests failed ({rate:.2%}, allowed {max_error_rate:.2%})"
+                        + (f": {by_cause}" if by_cause else "")))
 
     quiet_start = next(start for name, start, _ in profile.boundaries() if name == "quiet") \
         if any(p.name == "quiet" for p in profile.phases) else profile.duration
     peak = max((s.current_replicas or 0 for s in good), default=0)
     back = next((s.t for s in good if s.t >= quiet_start and s.current_replicas is not None
                  and s.current_replicas <= min_replicas), None)
-    if peak <= min_replicas:
+    if not good:
+        checks.append(Check("scaled-in", False, not_measured))
+    elif peak <= min_replicas:
         checks.append(Check("scaled-in", False, "never scaled out, so nothing to scale in"))
     elif back is None:
         checks.append(Check("scaled-in", False, f"replicas still above {min_replicas} at the end of the quiet phase"))
@@ -151,6 +185,7 @@ def write_json(path: Path, meta: dict, rows: Sequence[Second], samples: Sequence
     path.write_text(json.dumps({
         "meta": meta,
         "verdict": asdict(result),
+        "errors_by_cause": dict(sum((Counter(r.errors_by_cause) for r in rows), Counter()).most_common()),
         "timeline": [asdict(r) for r in rows],
         "samples": [s.to_json() for s in samples],
     }, indent=1) + "\n", encoding="utf-8")
@@ -158,7 +193,12 @@ def write_json(path: Path, meta: dict, rows: Sequence[Second], samples: Sequence
 
 def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold: float, title: str,
                 result: Optional[Verdict] = None) -> None:
-    """Three panels sharing time: rates, latency, replicas and pods."""
+    """Four panels sharing time: request rates, latency, pods, and the HPA's metric per pod.
+
+    Laid out so every series reads at a glance: each panel has one unit, legends sit outside the
+    plots, phase names above the top panel (never on a curve), and the pod counts that often
+    coincide (HPA current replicas, ready pods) differ in width, style and markers.
+    """
     # Imported here: the headless backend must be chosen before pyplot loads, and only a run
     # that writes a chart pays for matplotlib.
     import matplotlib  # noqa: PLC0415
@@ -167,37 +207,41 @@ def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     t = [r.t for r in rows]
-    fig, (rates, latency, scale) = plt.subplots(3, 1, figsize=(11, 9), sharex=True)
-    rates.plot(t, [r.sent for r in rows], label="sent rps", color="tab:blue")
-    rates.plot(t, [r.ok for r in rows], label="ok rps", color="tab:green", linestyle="--")
-    rates.axhline(threshold, color="tab:red", linewidth=0.8, label=f"targetQps x minReplicas = {threshold:g}")
-    rates.set_ylabel("requests/s")
-    rates.legend(loc="upper right", fontsize=8)
-    for key, color in (("p50_ms", "tab:green"), ("p95_ms", "tab:orange"), ("p99_ms", "tab:red")):
-        latency.plot(t, [getattr(r, key) for r in rows], label=key.replace("_ms", ""), color=color)
-    latency.set_ylabel("latency ms")
-    latency.legend(loc="upper right", fontsize=8)
-    scale.step(t, [r.current_replicas for r in rows], where="post", label="HPA current replicas",
-               color="tab:purple", linewidth=3, alpha=0.5)
-    scale.step(t, [r.desired_replicas for r in rows], where="post", label="HPA desired replicas",
-               color="tab:purple", linestyle=":")
-    scale.step(t, [r.ready_pods for r in rows], where="post", label="ready pods", color="tab:brown", linestyle="--")
-    scale.set_ylabel("pods")
-    scale.set_xlabel("seconds")
-    metric = scale.twinx()
-    metric.plot(t, [r.metric for r in rows], color="tab:gray", linewidth=0.8, label="sls_ingress_qps / pod")
-    metric.set_ylabel("QPS per pod (HPA)")
-    lines, labels = scale.get_legend_handles_labels()
-    more, more_labels = metric.get_legend_handles_labels()
-    scale.legend(lines + more, labels + more_labels, loc="upper right", fontsize=8)
-    for axis in (rates, latency, scale):
-        for index, (name, start, end) in enumerate(profile.boundaries()):
+    fig, (rates, latency, pods, metric) = plt.subplots(
+        4, 1, figsize=(13, 12), sharex=True, gridspec_kw={"height_ratios": [3, 2, 3, 2]})
+    rates.plot(t, [r.sent for r in rows], label="sent", color="tab:blue", linewidth=1.5)
+    rates.plot(t, [r.ok for r in rows], label="answered OK", color="tab:green", linewidth=1.2, linestyle="--")
+    rates.plot(t, [r.errors for r in rows], label="failed", color="tab:red", linewidth=1.2)
+    rates.axhline(threshold, color="0.35", linewidth=1, linestyle=":",
+                  label=f"scale-out threshold\n(targetQps x minReplicas = {threshold:g})")
+    rates.set_ylabel("requests / s")
+    # Widest first: equal percentiles (a steady server) stay visible as nested lines.
+    for key, color, width in (("p50_ms", "tab:green", 5), ("p95_ms", "tab:orange", 3), ("p99_ms", "tab:red", 1.2)):
+        latency.plot(t, [getattr(r, key) for r in rows], label=key.replace("_ms", ""), color=color, linewidth=width,
+                     alpha=0.6 if width > 2 else 1.0)
+    latency.set_ylabel("latency (ms)")
+    pods.step(t, [r.current_replicas for r in rows], where="post", label="HPA current replicas",
+              color="tab:purple", linewidth=5, alpha=0.35)
+    pods.step(t, [r.desired_replicas for r in rows], where="post", label="HPA desired replicas",
+              color="tab:purple", linewidth=1.2, linestyle=":")
+    pods.step(t, [r.ready_pods for r in rows], where="post", label="ready pods", color="tab:brown",
+              linewidth=1.5, linestyle="--", marker="o", markersize=3, markevery=max(1, len(rows) // 60))
+    pods.set_ylabel("pods")
+    pods.yaxis.get_major_locator().set_params(integer=True)
+    metric.plot(t, [r.metric for r in rows], color="tab:gray", linewidth=1.2, label="sls_ingress_qps per pod")
+    metric.set_ylabel("QPS per pod")
+    metric.set_xlabel("seconds since start")
+    for axis in (rates, latency, pods, metric):
+        axis.grid(True, color="0.9")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False)
+        for index, (_, start, end) in enumerate(profile.boundaries()):
             if index % 2:
-                axis.axvspan(start, end, color="0.93", zorder=0)
-            if axis is rates:
-                axis.text(start + 1, 0.98, name, transform=axis.get_xaxis_transform(), fontsize=8, va="top")
+                axis.axvspan(start, end, color="0.95", zorder=0)
+    for name, start, end in profile.boundaries():
+        rates.text((start + end) / 2, 1.02, name, transform=rates.get_xaxis_transform(), fontsize=10,
+                   ha="center", va="bottom")
     heading = title if result is None else f"{title} - {'PASS' if result.passed else 'FAIL'}"
-    fig.suptitle(heading)
+    fig.suptitle(heading, fontsize=13)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

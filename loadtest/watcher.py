@@ -17,14 +17,32 @@ from kubernetes import client, config, utils
 ECI_INSTANCE_ANNOTATION = "k8s.aliyun.com/eci-instance-id"
 
 
+class KubeconfigError(Exception):
+    """No usable kubeconfig: the run cannot watch the scaling, so it does not start."""
+
+
+# How to get one for an ACK cluster: the stack itself fetches its credential from ACK at every run
+# and keeps none on disk (README, "Running against a real account").
+KUBECONFIG_HELP = (
+    "the load test reads the HPA and the pods through the Kubernetes API and needs a kubeconfig "
+    "for the cluster: download it from the ACK console (the cluster's Connection Information tab) "
+    "or with `aliyun cs GET /k8s/<clusterId>/user_config | jq -r .config > ~/.kube/config` "
+    "(the DescribeClusterUserKubeconfig API), then pass --kube-context if it is not the current "
+    "context; or run `kubectl proxy` and pass --kube-api-url http://127.0.0.1:8001")
+
+
 def api_client(api_url: Optional[str] = None, context: Optional[str] = None) -> client.ApiClient:
     """A client for the cluster: the kubeconfig's `context` (default: current), or `api_url`
-    without auth (a `kubectl proxy`, or a loopback stand-in in the tests)."""
+    without auth (a `kubectl proxy`, or a loopback stand-in in the tests). Raises
+    `KubeconfigError` saying what is missing and how to get it."""
     if api_url:
         configuration = client.Configuration()
         configuration.host = api_url
         return client.ApiClient(configuration)
-    return config.new_client_from_config(context=context)
+    try:
+        return config.new_client_from_config(context=context)
+    except (config.ConfigException, OSError) as exc:
+        raise KubeconfigError(f"no usable kubeconfig ({exc}); {KUBECONFIG_HELP}") from None
 
 
 def parse_quantity(text: Optional[str]) -> Optional[float]:

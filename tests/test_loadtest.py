@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import re
 
 import pytest
 
@@ -14,7 +15,7 @@ from loadtest import __main__ as cli
 from loadtest import payload as payload_tool
 from loadtest.driver import Outcome, run
 from loadtest.profile import Phase, Profile, standard_profile
-from loadtest.report import percentile, timeline, verdict, write_chart, write_json
+from loadtest.report import cause, percentile, timeline, verdict, write_chart, write_json
 from loadtest.standins import (
     BackgroundServer,
     KubernetesStandIn,
@@ -170,12 +171,71 @@ def test_verdict_fails_when_replicas_do_not_rise():
     assert not checks["scaled-in"].passed
 
 
+def test_an_unreadable_cluster_is_not_a_measured_zero():
+    """The Kubernetes API never answered: the report says the replicas were not measured, never
+    that they stayed at 1."""
+    unread = [Sample(t, None, None, None, None, 0, 0, error="MaxRetryError: connection refused")
+              for t in range(0, 61, 5)]
+    result = verdict(outcomes_for(PROFILE), unread, PROFILE, target_qps=10, min_replicas=1,
+                     scale_out_within=15, max_error_rate=0.01)
+    checks = {c.name: c for c in result.checks}
+    assert not result.passed
+    assert checks["cluster-observed"].detail == (
+        "0 of 13 reads of the HPA and pods succeeded; the first failure: MaxRetryError: connection refused")
+    for name in ("scaled-out", "scaled-in"):
+        assert checks[name].detail == "not measured: no read of the Kubernetes API succeeded (13 failed)"
+        assert "never rose" not in checks[name].detail
+
+
+def test_failed_requests_are_counted_by_cause(tmp_path):
+    outcomes = outcomes_for(PROFILE)
+    for i, o in enumerate(outcomes[:40]):
+        o.status, o.error = [(None, "timeout"), (None, "ClientConnectorError"), (503, "HTTP 503"),
+                             (None, "dropped: client at max in flight")][i % 4]
+    assert [cause(o) for o in outcomes[:4]] == ["timeout", "connection", "HTTP 503", "dropped"]
+    result = verdict(outcomes, samples_for(SCALED), PROFILE, target_qps=10, min_replicas=1,
+                     scale_out_within=15, max_error_rate=0.01)
+    detail = {c.name: c.detail for c in result.checks}["error-rate"]
+    assert detail.endswith(": timeout 10, connection 10, HTTP 503 10, dropped 10")
+    rows = timeline(outcomes, samples_for(SCALED), PROFILE)
+    write_json(tmp_path / "r.json", {}, rows, samples_for(SCALED), result)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["errors_by_cause"] == {"timeout": 10, "connection": 10, "HTTP 503": 10, "dropped": 10}
+    assert sum(sum(r["errors_by_cause"].values()) for r in report["timeline"]) == 40
+    stream = io.StringIO()
+    cli.ProgressLine(PROFILE, samples_for(SCALED), stream)(30.0, outcomes)
+    assert "failed: timeout 10, connection 10, HTTP 503 10" in stream.getvalue()
+
+
+def test_no_kubeconfig_exits_2_saying_how_to_get_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing-kubeconfig"))
+    serving = TfServingStandIn(latency=0.005)
+    with BackgroundServer(serving.app()) as tf:
+        code = cli.main(["--predict-url", f"{tf.url}/v1/models/m:predict", "--namespace", "ns", "--hpa", "h",
+                         "--deployment", "d", "--target-qps", "10", "--min-replicas", "1", "--out", str(tmp_path),
+                         "--warmup", "1", "--ramp", "1", "--hold", "1", "--cooldown", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no usable kubeconfig" in err and "aliyun cs GET /k8s/<clusterId>/user_config" in err
+    assert "Traceback" not in err and not serving.requests
+
+
+def test_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag, default in (("--warmup", "60"), ("--hold", "300"), ("--cooldown", "600"), ("--timeout", "10"),
+                          ("--max-in-flight", "2000"), ("--scale-out-within", "180"), ("--sample-period", "5")):
+        assert re.search(re.escape(flag) + r" \S+ .*?\(default: " + default, text), flag
+    assert "--quiet " not in text
+
+
 def test_verdict_fails_on_slow_scale_out_errors_and_no_scale_in():
     late = [(0, 1), (40, 3), (60, 3)]
     result = verdict(outcomes_for(PROFILE, fail_every=10), samples_for(late), PROFILE, target_qps=10,
                      min_replicas=1, scale_out_within=15, max_error_rate=0.01)
     checks = {c.name: c.passed for c in result.checks}
-    assert checks == {"scaled-out": False, "error-rate": False, "scaled-in": False}
+    assert checks == {"cluster-observed": True, "scaled-out": False, "error-rate": False, "scaled-in": False}
 
 
 def test_timeline_and_report_files(tmp_path):
@@ -222,20 +282,20 @@ def run_cli(tmp_path, hpa_lags: tuple[float, float], extra: list[str]) -> tuple[
         code = cli.main([
             *target_flags(tf.url, api.url), "--peak-rps", "40", "--warmup", "1",
             "--ramp", "1", "--sample-period", "0.5", "--scale-out-within", "3", "--out", str(tmp_path),
-            "--quiet-progress", *extra,
+            "--no-progress", *extra,
         ])
     return code, json.loads((tmp_path / "report.json").read_text())
 
 
 def test_command_passes_when_the_service_scales(tmp_path):
-    code, report = run_cli(tmp_path, (0.5, 1.0), ["--hold", "3", "--quiet", "5"])
+    code, report = run_cli(tmp_path, (0.5, 1.0), ["--hold", "3", "--cooldown", "5"])
     assert code == 0, report["verdict"]
     assert (tmp_path / "report.png").is_file()
     assert max(s["current_replicas"] for s in report["samples"]) > 1
 
 
 def test_command_fails_when_the_service_does_not_scale(tmp_path):
-    code, report = run_cli(tmp_path, (60, 60), ["--hold", "2", "--quiet", "1"])
+    code, report = run_cli(tmp_path, (60, 60), ["--hold", "2", "--cooldown", "1"])
     assert code == 1
     assert {c["name"]: c["passed"] for c in report["verdict"]["checks"]}["scaled-out"] is False
 
