@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 import yaml
 from harness import run_expecting_error, run_program
 
 from config import ConfigError
 from config.rules import parse_quantity
+from policy import policies
 from tools import render
 
 NS = "elastic-inference:"
@@ -160,3 +162,22 @@ def test_the_render_shows_whole_objects_and_the_plan_keeps_timeouts(tmp_path):
     assert deployment["customTimeouts"] == {"create": "40m", "update": "40m"}
     bucket = next(r for r in plan["resources"] if r["type"] == "alicloud:oss/bucket:Bucket")
     assert bucket["protect"] is True
+
+
+def test_the_pool_repairs_nodes_but_never_upgrades_them_on_its_own(prod_config):
+    """Auto repair replaces broken GPU nodes; auto upgrade and CVE patching would restart the
+    serving pods outside any rollout, so they stay off (an operator upgrades on purpose)."""
+    pool = run_program(prod_config, "prod").one("alicloud:cs/nodePool:NodePool").inputs
+    assert pool["management"] == {"enable": True, "autoRepair": True, "autoUpgrade": False, "autoVulFix": False}
+
+
+def test_policy_config_is_checked_against_its_schema():
+    """A wrong policy-pack config (tlsStacks not a list of stack names) is refused by the schema
+    the pack declares, as the Pulumi CLI validates it, instead of being read as something else."""
+    schemas = {g.name: {"type": "object", "properties": g.config} for g in policies.GUARDRAILS if g.config}
+    validator = jsonschema.Draft7Validator(schemas["ingress-host-and-tls"])
+    assert validator.is_valid({"tlsStacks": ["prod", "staging"]})
+    assert not validator.is_valid({"tlsStacks": [1]})
+    assert not validator.is_valid({"tlsStacks": "prod"})
+    eci = jsonschema.Draft7Validator(schemas["hpa-within-capacity"])
+    assert eci.is_valid({"eciMaxReplicas": 30}) and not eci.is_valid({"eciMaxReplicas": "30"})
