@@ -209,7 +209,8 @@ def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold:
     t = [r.t for r in rows]
     fig, (rates, latency, pods, metric) = plt.subplots(
         4, 1, figsize=(13, 12), sharex=True, gridspec_kw={"height_ratios": [3, 2, 3, 2]})
-    rates.plot(t, [r.sent for r in rows], label="sent", color="tab:blue", linewidth=1.5)
+    # A wide band under the answered line: with no failures the two coincide and both stay visible.
+    rates.plot(t, [r.sent for r in rows], label="sent", color="tab:blue", linewidth=5, alpha=0.35)
     rates.plot(t, [r.ok for r in rows], label="answered OK", color="tab:green", linewidth=1.2, linestyle="--")
     rates.plot(t, [r.errors for r in rows], label="failed", color="tab:red", linewidth=1.2)
     rates.axhline(threshold, color="0.35", linewidth=1, linestyle=":",

@@ -90,6 +90,19 @@ def test_the_catalog_agrees_with_the_naming_rule():
         assert spec.source, name
 
 
+# The one row whose vCPUs differ from its size suffix, as the gn6v table lists it.
+SIZE_EXCEPTIONS = {"ecs.gn6v-c10g1.20xlarge": 82}
+
+
+def test_the_catalog_sizes_agree_with_their_suffix():
+    """A typo in a row's vCPUs is caught: the size suffix counts vCPUs (large = 2, Nxlarge = 4N),
+    except where the family table says otherwise."""
+    for name, spec in CATALOG.items():
+        size = name.rsplit(".", 1)[1]
+        expected = 2 if size == "large" else 4 * int(size.removesuffix("xlarge") or 1)
+        assert spec.vcpus == SIZE_EXCEPTIONS.get(name, expected), name
+
+
 # --- the program refuses what cannot run ------------------------------------------------------
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -172,6 +172,19 @@ def test_images_pinned(image, violations):
     assert len(run_resource_policy(p.images_pinned, p.DEPLOYMENT, deployment(image=image))) == violations
 
 
+@pytest.mark.parametrize("type_,spec", [
+    ("kubernetes:batch/v1:Job", {"template": {"spec": {"containers": [{"name": "c", "image": "x:latest"}]}}}),
+    ("kubernetes:batch/v1:CronJob", {"jobTemplate": {"spec": {"template": {"spec": {
+        "initContainers": [{"name": "c", "image": "x:latest"}]}}}}}),
+    ("kubernetes:core/v1:Pod", {"containers": [{"name": "c", "image": "x:latest"}]}),
+], ids=["job", "cronjob-init-container", "pod"])
+def test_containers_are_found_at_every_level_of_template_nesting(type_, spec):
+    """The policies see the containers of every workload kind, not only Deployments."""
+    assert run_resource_policy(p.images_pinned, type_, {"spec": spec}) == [
+        "container 'c' image 'x:latest' must not use the floating tag 'latest' (latest and nightly tags move); "
+        "pin a version tag or a digest"]
+
+
 @pytest.mark.parametrize("type_,metadata,violations", [
     ("kubernetes:core/v1:Service", {"name": "s", "namespace": "inference"}, 0),
     ("kubernetes:core/v1:Service", {"name": "s"}, 1),

@@ -34,6 +34,14 @@ def test_the_container_is_hardened(dev_config):
     assert "/tmp" in mounts and not mounts["/tmp"].get("readOnly", False)
 
 
+def test_pods_are_guaranteed_their_resources(dev_config):
+    """Requests equal limits for CPU, memory and GPU (QoS Guaranteed): a node under pressure
+    evicts other pods first, and the scheduler places each pod where all of it fits."""
+    resources = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources == {"requests": {"cpu": "4", "memory": "12Gi", "nvidia.com/gpu": "1"},
+                         "limits": {"cpu": "4", "memory": "12Gi", "nvidia.com/gpu": "1"}}
+
+
 def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     """A node drain or spot reclaim takes at most one serving pod at a time."""
     result = run_program(prod_config, "prod")
@@ -158,6 +166,8 @@ def test_the_render_shows_whole_objects_and_the_plan_keeps_timeouts(tmp_path):
     assert docs[("Deployment", "bert-tfserving")]["spec"]["template"]["spec"]["containers"]
     assert "monitoring.config" in docs[("ConfigMap", next(n for k, n in docs if k == "ConfigMap"))]["data"]
     plan = json.loads((target / "plan.json").read_text(encoding="utf-8"))
+    # The reader is told the object list is illustrative.
+    assert plan["modelFiles"] == "placeholder"
     deployment = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
     assert deployment["customTimeouts"] == {"create": "40m", "update": "40m"}
     bucket = next(r for r in plan["resources"] if r["type"] == "alicloud:oss/bucket:Bucket")
