@@ -42,6 +42,18 @@ def test_pods_are_guaranteed_their_resources(dev_config):
                          "limits": {"cpu": "4", "memory": "12Gi", "nvidia.com/gpu": "1"}}
 
 
+def test_metrics_scrapers_find_the_metrics_where_tf_serving_serves_them(dev_config):
+    """The pods' Prometheus annotations point at the path and port the monitoring config turns on."""
+    result = run_program(dev_config)
+    template = result.kind("Deployment")["spec"]["template"]
+    annotations = template["metadata"]["annotations"]
+    monitoring = result.kind("ConfigMap")["data"]["monitoring.config"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert f'path: "{annotations["prometheus.io/path"]}"' in monitoring
+    ports = {p["name"]: p["containerPort"] for p in template["spec"]["containers"][0]["ports"]}
+    assert annotations["prometheus.io/port"] == str(int(ports["http"]))
+
+
 def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     """A node drain or spot reclaim takes at most one serving pod at a time."""
     result = run_program(prod_config, "prod")
