@@ -54,6 +54,25 @@ def test_metrics_scrapers_find_the_metrics_where_tf_serving_serves_them(dev_conf
     assert annotations["prometheus.io/port"] == str(int(ports["http"]))
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pods_spread_across_zones_without_blocking(dev_config, prod_config, stack):
+    """README: zone spreading, so a spot reclaim in one zone keeps the others serving; best effort
+    (ScheduleAnyway), so a zone short of GPUs never leaves a pod Pending."""
+    config = {"dev": dev_config, "prod": prod_config}[stack]
+    template = run_program(config, stack).kind("Deployment")["spec"]["template"]
+    (spread,) = template["spec"]["topologySpreadConstraints"]
+    assert (spread["topologyKey"], spread["maxSkew"], spread["whenUnsatisfiable"]) == (
+        "topology.kubernetes.io/zone", 1, "ScheduleAnyway")
+    assert spread["labelSelector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
+
+
+def test_the_pod_holds_no_kubernetes_credential(dev_config):
+    """The server never calls the Kubernetes API: no service-account token is mounted."""
+    pod = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
 def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     """A node drain or spot reclaim takes at most one serving pod at a time."""
     result = run_program(prod_config, "prod")
