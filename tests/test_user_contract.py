@@ -166,6 +166,25 @@ def test_rrsa_role_gets_the_read_policy(prod_config):
     assert "oss:GetObject" in json.dumps(json.loads(policy.inputs["policyDocument"]))
 
 
+def test_ram_documents_carry_the_policy_language_version(prod_config):
+    """RAM accepts a policy or trust document only with "Version": "1" (its policy grammar)."""
+    prod_config[NS + "storage"]["auth"] = "rrsa"
+    result = run_program(prod_config, "prod")
+    for registration, key in ((result.one("alicloud:ram/policy:Policy"), "policyDocument"),
+                              (result.one("alicloud:ram/role:Role"), "assumeRolePolicyDocument")):
+        document = json.loads(registration.inputs[key])
+        assert list(document) == ["Version", "Statement"] and document["Version"] == "1", key
+
+
+def test_the_claim_binds_to_the_volume_it_was_made_for(dev_config):
+    """The claim asks for no more than the volume offers, in a quantity Kubernetes parses (a
+    static OSS volume has no real size: the figure only has to match)."""
+    result = run_program(dev_config)
+    offered = result.kind("PersistentVolume")["spec"]["capacity"]["storage"]
+    asked = result.kind("PersistentVolumeClaim")["spec"]["resources"]["requests"]["storage"]
+    assert asked == offered and parse_quantity(offered) == 100 * 2**30
+
+
 def test_the_bucket_is_tagged_as_this_stacks(dev_config, prod_config):
     """The tags are how a later run recognises its own bucket (config/account.py)."""
     assert run_program(dev_config).one("alicloud:oss/bucket:Bucket").inputs["tags"] == {
