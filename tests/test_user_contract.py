@@ -173,7 +173,7 @@ def test_ram_documents_carry_the_policy_language_version(prod_config):
     for registration, key in ((result.one("alicloud:ram/policy:Policy"), "policyDocument"),
                               (result.one("alicloud:ram/role:Role"), "assumeRolePolicyDocument")):
         document = json.loads(registration.inputs[key])
-        assert list(document) == ["Version", "Statement"] and document["Version"] == "1", key
+        assert set(document) == {"Version", "Statement"} and document["Version"] == "1", key
 
 
 def test_the_claim_binds_to_the_volume_it_was_made_for(dev_config):
@@ -241,3 +241,19 @@ def test_policy_config_is_checked_against_its_schema():
     assert not validator.is_valid({"tlsStacks": "prod"})
     eci = jsonschema.Draft7Validator(schemas["hpa-within-capacity"])
     assert eci.is_valid({"eciMaxReplicas": 30}) and not eci.is_valid({"eciMaxReplicas": "30"})
+
+
+@pytest.mark.parametrize("image,gpus,refused", [
+    ("registry-vpc.cn-beijing.aliyuncs.com:5000/gpu-team/serving:2.19.1", 0, False),
+    ("tensorflow/serving:2.19.1-gpu", 0, True),
+    ("registry-vpc.cn-beijing.aliyuncs.com:5000/acme/serving:2.19.1-gpu", 0, True),
+], ids=["cpu-tag-in-a-gpu-named-repo", "gpu-tag", "gpu-tag-behind-a-port"])
+def test_a_gpu_image_needs_a_gpu_judged_by_its_tag(dev_config, image, gpus, refused):
+    dev_config[NS + "serving"].update(image=image, gpus=gpus)
+    if refused:
+        error, _ = run_expecting_error(dev_config)
+        assert "serving.gpus: must be at least 1 for the GPU image" in str(error)
+    else:
+        result = run_program(dev_config)
+        assert "nvidia.com/gpu" not in result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0][
+            "resources"]["limits"]
