@@ -73,6 +73,13 @@ def test_the_pod_holds_no_kubernetes_credential(dev_config):
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
 
 
+def test_a_rollout_never_drops_a_serving_pod_first(dev_config):
+    """A new pod is ready before an old one goes (the default 25% unavailable would drop
+    capacity mid-rollout), one extra GPU pod at a time."""
+    strategy = run_program(dev_config).kind("Deployment")["spec"]["strategy"]
+    assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
 def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     """A node drain or spot reclaim takes at most one serving pod at a time."""
     result = run_program(prod_config, "prod")
