@@ -201,6 +201,16 @@ def test_every_problem_is_reported_at_once(dev_config):
         assert f"  - {key}: " in str(error)
 
 
+def test_the_same_problem_under_two_keys_is_reported_for_each(dev_config):
+    """Two required keys missing read the same ("is required and not set"): both are named."""
+    _drop("ingress.host")(dev_config)
+    _drop("model.name")(dev_config)
+    error, _ = run_expecting_error(dev_config)
+    assert "2 problems" in str(error)
+    assert "  - ingress.host: is required and not set" in str(error)
+    assert "  - model.name: is required and not set" in str(error)
+
+
 def test_cross_field_and_disk_problems_are_reported_together(dev_config):
     _set("autoscaling.minReplicas", 9)(dev_config)
     _set("model.source", "./models/elsewhere")(dev_config)
