@@ -141,7 +141,7 @@ def test_eci_burst_fills_the_gpu_ecs_nodes_first(dev_config):
     assert ECI_LABEL not in template["metadata"]["labels"]
     policy = result.kind("ResourcePolicy")
     assert policy["apiVersion"] == "scheduling.alibabacloud.com/v1alpha1"
-    assert policy["metadata"]["namespace"] == "inference"
+    assert policy["metadata"] == {"name": "bert-tfserving", "namespace": "inference"}
     assert policy["spec"]["units"] == [{"resource": "ecs", "nodeSelector": GPU_NODES}, {"resource": "eci"}]
     tolerations = template["spec"]["tolerations"]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations

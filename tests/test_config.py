@@ -158,6 +158,8 @@ CASES = [
      "alicloud:secretKey", "pulumi config set --secret alicloud:secretKey"),
     ("plaintext-access-key", lambda cfg: cfg.update({"alicloud:accessKey": "LTAI5tPlainText"}),
      "alicloud:accessKey", "or remove it and export ALICLOUD_ACCESS_KEY"),
+    ("plaintext-security-token", lambda cfg: cfg.update({"alicloud:securityToken": "CAIS-plain"}),
+     "alicloud:securityToken", "pulumi config set --secret alicloud:securityToken"),
 ]
 
 
@@ -314,6 +316,19 @@ def test_credentials_stored_as_secrets_pass(dev_config):
     dev_config.update({"alicloud:accessKey": "LTAI5tSecret", "alicloud:secretKey": "s3cr3t"})
     result = run_program(dev_config, secret_keys=["alicloud:accessKey", "alicloud:secretKey"])
     assert result.one("alicloud:oss/bucket:Bucket")
+
+
+# ACK's own list of regions (help.aliyun.com/en/ack/product-overview/supported-regions, fetched
+# 2026-11): every one of them must be a region the provider accepts, or the stack could not run
+# where ACK does. (cn-wuhan-lr, a local region ACK lists, is not in the provider's list.)
+ACK_REGIONS = {"cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu", "cn-hangzhou",
+               "cn-shanghai", "cn-shenzhen", "cn-heyuan", "cn-guangzhou", "cn-chengdu", "cn-hongkong",
+               "cn-zhongwei", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3"}
+
+
+def test_every_region_ack_lists_is_accepted():
+    assert set(PROVIDER_REGIONS) >= ACK_REGIONS
+    assert all(re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]+)+", region) for region in PROVIDER_REGIONS)
 
 
 def test_every_region_the_provider_accepts_passes(dev_config):

@@ -242,6 +242,18 @@ def test_destroy_order(stack, dev_config, prod_config):
         assert depends(result, deployment, obj), "pods before the model files they read"
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_namespaced_object_comes_after_its_namespace(stack, dev_config, prod_config):
+    """Created after the namespace exists, deleted before it goes: the namespace is a plain
+    name in the objects, so the order must come from their dependencies."""
+    result = run_program(dev_config if stack == "dev" else prod_config, stack)
+    namespace = result.one("kubernetes:core/v1:Namespace")
+    namespaced = [r for r in result.kubernetes() if "namespace" in result.manifest(r)["metadata"]]
+    assert namespaced
+    for registration in namespaced:
+        assert depends(result, registration, namespace), registration.name
+
+
 def test_protection_is_exactly_the_bucket_and_its_settings_in_prod(dev_config, prod_config):
     """What can be lost for good is protected: the bucket and its versioning (with the rest of its
     settings). Objects are not: a retired version's objects go, and stay recoverable as old

@@ -249,6 +249,15 @@ def stack_reports(check, resources: list[PolicyResource], config: Optional[dict]
     return found
 
 
+def test_pods_per_node_count_the_gpus_each_pod_asks_for():
+    """A 4-GPU node holds two 2-GPU pods: 3 nodes hold 6 such pods, not 12."""
+    two_gpus = resource(p.DEPLOYMENT, deployment(gpu="2"))
+    four_gpu_pool = pool(3, ("ecs.gn6i-c24g1.24xlarge",))
+    assert stack_reports(p.hpa_within_capacity, [four_gpu_pool, two_gpus, resource(p.HPA, hpa(6))]) == []
+    assert [m for m, _ in stack_reports(p.hpa_within_capacity, [four_gpu_pool, two_gpus, resource(p.HPA, hpa(7))])] == [
+        "HPA maxReplicas 7 exceeds what the node pool holds (6 pods)"]
+
+
 @pytest.mark.parametrize("max_replicas,expected", [
     (3, []),
     (4, ["HPA maxReplicas 4 exceeds what the node pool holds (3 pods)"]),

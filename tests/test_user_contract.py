@@ -80,6 +80,32 @@ def test_a_rollout_never_drops_a_serving_pod_first(dev_config):
     assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
 
 
+def test_ports_are_tcp_and_named(dev_config):
+    result = run_program(dev_config)
+    container = result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"] == [{"name": "grpc", "containerPort": 8500, "protocol": "TCP"},
+                                  {"name": "http", "containerPort": 8501, "protocol": "TCP"}]
+    assert {p["protocol"] for p in result.kind("Service")["spec"]["ports"]} == {"TCP"}
+
+
+def test_the_autoscaler_may_empty_a_node_under_a_serving_pod(dev_config):
+    """The /tmp emptyDir would otherwise stop the cluster autoscaler from removing the node:
+    scale-in must be able to give GPU nodes back."""
+    annotations = run_program(dev_config).kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "true"
+
+
+def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
+    """README "What a stack creates" lists them; scripts and the load test read them by name."""
+    documented = {"endpointUrl", "predictUrl", "grpcAddress", "namespace", "deploymentName", "hpaName", "bucket",
+                  "ossEndpoint", "modelUri", "capacityMode", "capacity", "nodePoolId"}
+    dev, prod = run_program(dev_config), run_program(prod_config, "prod")
+    assert set(dev.exports) == set(prod.exports) == documented
+    assert dev.exports["capacityMode"] == "eci" and dev.exports["nodePoolId"] is None
+    assert prod.exports["capacityMode"] == "nodepool" and prod.exports["nodePoolId"]
+    assert "ECI" in dev.exports["capacity"] and "ecs.gn6i-c8g1.2xlarge" in prod.exports["capacity"]
+
+
 def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     """A node drain or spot reclaim takes at most one serving pod at a time."""
     result = run_program(prod_config, "prod")
