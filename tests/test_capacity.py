@@ -309,3 +309,20 @@ def test_a_cluster_without_other_pools_needs_configured_vswitches(prod_config, p
     assert ("  - capacity.nodePool.vswitchIds: the cluster has no other node pool to take worker "
             "vSwitches from; set capacity.nodePool.vswitchIds") in str(error.value)
     assert result.resources == []
+
+
+def test_eci_reads_the_annotations_by_their_documented_names(dev_config):
+    """Written out, not through the module's constants: a misspelled annotation is silently
+    ignored by ECI. Names as ECI documents them (help.aliyun.com/en/eci/user-guide/
+    create-a-preemptible-elastic-container-instance, use-imagecache-to-accelerate-the-creation-of-pods,
+    create-a-pod-by-specifying-the-gpu-specification)."""
+    result = run_program(as_eci(dev_config, spot=True, spotPriceLimit=0.5))
+    annotations = result.kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    eci = {k: v for k, v in annotations.items() if k.startswith("k8s.aliyun.com/")}
+    assert eci == {
+        "k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge,ecs.gn6i-c8g1.2xlarge",
+        "k8s.aliyun.com/eci-spot-strategy": "SpotWithPriceLimit",
+        "k8s.aliyun.com/eci-spot-price-limit": "0.5",
+        "k8s.aliyun.com/eci-spot-fallback": "true",
+        "k8s.aliyun.com/eci-auto-imc": "true",
+    }
