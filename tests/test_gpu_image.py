@@ -219,3 +219,15 @@ def test_native_kernels_need_neither(dev_config):
     assert container["startupProbe"]["failureThreshold"] == serving_spec.STARTUP_FAILURE_THRESHOLD
     assert result.one("kubernetes:apps/v1:Deployment").custom_timeouts == {"create": "40m", "update": "40m"}
     assert result.warnings == []
+
+
+@pytest.mark.parametrize("cuda,jit,driver", [
+    # Minor-version compatibility (no JIT): the branch that runs the whole major.
+    ((10, 0), False, 410), ((11, 2), False, 450), ((11, 8), False, 450), ((12, 2), False, 525),
+    # With PTX compiled by the driver: a branch whose own CUDA is at least the image's.
+    ((10, 0), True, 410), ((10, 1), True, 460), ((11, 2), True, 460), ((11, 4), True, 470),
+    ((11, 8), True, 535), ((12, 2), True, 535), ((12, 4), True, 550), ((12, 8), True, None),
+], ids=lambda v: str(v))
+def test_the_oldest_driver_that_runs_a_build(cuda, jit, driver):
+    """NVIDIA's CUDA compatibility rules, as config/images.py cites them."""
+    assert images.min_driver(ImageBuild(cuda, ("sm_70",), "t"), jit) == driver
