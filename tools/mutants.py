@@ -384,8 +384,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     if args.rerun is not None:
         previous = json.loads(args.rerun.read_text(encoding="utf-8"))
-        wanted = {o["site"]["path"] + "::" + o["site"]["id"].split("::", 1)[1] for o in previous["outcomes"]
-                  if o["status"] in ("survived", "equivalent")}
+        wanted = {Site(**o["site"]).id for o in previous["outcomes"] if o["status"] in ("survived", "equivalent")}
         sample = [s for s in every if s.id in wanted]
         seed = previous["seed"]
         print(f"re-running {len(sample)} survivors of seed {seed}", flush=True)
@@ -422,9 +421,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                       f"{outcome.site.id.split('::', 1)[1]}", flush=True)
     killed, counted, ratio = score(outcomes)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"seed": seed, "sites": len(every), "killed": killed, "counted": counted,
-                                    "score": ratio, "outcomes": [asdict(o) for o in outcomes]}, indent=1),
-                        encoding="utf-8")
+    report = {"seed": seed, "sites": len(every), "killed": killed, "counted": counted, "score": ratio,
+              "outcomes": [{**asdict(o), "id": o.site.id} for o in outcomes]}
+    args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(f"\nscore {ratio:.1%}: {killed} of {counted} behaviour-changing mutants killed "
           f"({sum(o.status == 'equivalent' for o in outcomes)} judged equivalent); details in {args.out}")
     for o in outcomes:
