@@ -384,8 +384,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     if args.rerun is not None:
         previous = json.loads(args.rerun.read_text(encoding="utf-8"))
-        wanted = {Site(**o["site"]).id for o in previous["outcomes"] if o["status"] in ("survived", "equivalent")}
-        sample = [s for s in every if s.id in wanted]
+        # The same site again: by its id, and where ids repeat (the same change at several places
+        # of one scope), by its position in the file as recorded.
+        sample = []
+        for o in previous["outcomes"]:
+            if o["status"] not in ("survived", "equivalent"):
+                continue
+            recorded = Site(**o["site"])
+            same = [s for s in every if s.id == recorded.id]
+            sample.append(next((s for s in same if s.index == recorded.index), same[0]) if same else recorded)
         seed = previous["seed"]
         print(f"re-running {len(sample)} survivors of seed {seed}", flush=True)
     else:
