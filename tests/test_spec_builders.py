@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import kubernetes_validate
 import pytest
 
 from components import autoscaler, public_endpoint, serving_spec, volume_spec
@@ -168,3 +169,23 @@ def test_ram_names_of_plain_stacks_did_not_change():
     assert volume_spec.ram_name("dev", "c" + "0" * 32, "inference", "bert-tfserving", "oss-reader") == (
         "ei-dev-inference-bert-tfserving-" + volume_spec.content_hash(
             ["dev", "c" + "0" * 32, "inference", "bert-tfserving"])[:6] + "-oss-reader")
+
+
+def test_each_builder_returns_a_whole_valid_manifest():
+    """The builders are the manifests' one definition (tests and reviewers call them directly):
+    each returns a complete object, apiVersion and kind included, valid on its own."""
+    s = serving()
+    peers = serving_spec.NetworkPeers(ingress_namespace="kube-system", ingress_pod_labels=None)
+    built = [
+        serving_spec.config_map_manifest(s), serving_spec.service_account_manifest(s),
+        serving_spec.deployment_manifest(s, Placement(), "cm"), serving_spec.service_manifest(s),
+        serving_spec.pdb_manifest(s),
+        serving_spec.network_policy_manifest(s, peers),
+        volume_spec.pv_manifest(volume(), SECRET), volume_spec.pvc_manifest(volume(), "pv"),
+        autoscaler.hpa_manifest(hpa_args(), route="ns-svc-8501"), public_endpoint.ingress_manifest(endpoint_args()),
+    ]
+    assert [m["kind"] for m in built] == [
+        "ConfigMap", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy",
+        "PersistentVolume", "PersistentVolumeClaim", "HorizontalPodAutoscaler", "Ingress"]
+    for manifest in built:
+        kubernetes_validate.validate(manifest, "1.33.0", strict=True)
