@@ -137,7 +137,9 @@ class ModelVolume(pulumi.ComponentResource):
         key = alicloud.ram.AccessKey(
             f"{name}-reader-key",
             user_name=user.name,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
+            # Its `secret` output is stored encrypted in the state: the SDK marks it so itself
+            # (pulumi_alicloud/ram/access_key.py, additional_secret_outputs=["secret"]).
+            opts=pulumi.ResourceOptions(parent=self),
         )
         secret_name = f"{args.volume.name}-oss-reader"
         secret = k8s.core.v1.Secret(

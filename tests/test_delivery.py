@@ -140,6 +140,16 @@ def test_destroy_guard(stack, confirm, allowed):
         assert "protected" in reason
 
 
+def test_destroy_guard_says_why_in_the_workflow_log(capsys):
+    """The workflow shows the refusal as an annotation (`::error::`), and the exit code stops it."""
+    assert destroy_guard.main(["destroy_guard.py", "prod", "prod"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("::error::refusing to destroy: ") and "protected" in err
+    assert destroy_guard.main(["destroy_guard.py", "dev", "dev"]) == 0
+    assert "stack 'dev' is not protected; destroying" in capsys.readouterr().out
+    assert destroy_guard.main(["destroy_guard.py", "dev"]) == 2
+
+
 # --- offline render -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

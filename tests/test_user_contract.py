@@ -189,6 +189,13 @@ def test_reader_identities_are_force_deleted(dev_config, prod_config):
     assert run_program(prod_config, "prod").one("alicloud:ram/role:Role").inputs["force"] is True
 
 
+def test_the_reader_key_secret_is_encrypted_in_the_state(dev_config):
+    """The access key's secret is an output of the key resource: the engine must store it
+    encrypted in the stack's state, not only in the Kubernetes Secret."""
+    key = run_program(dev_config).one("alicloud:ram/accessKey:AccessKey")
+    assert "secret" in key.additional_secret_outputs
+
+
 def test_rrsa_role_gets_the_read_policy(prod_config):
     prod_config[NS + "storage"]["auth"] = "rrsa"
     result = run_program(prod_config, "prod")
@@ -251,6 +258,10 @@ def test_the_render_shows_whole_objects_and_the_plan_keeps_timeouts(tmp_path):
     plan = json.loads((target / "plan.json").read_text(encoding="utf-8"))
     # The reader is told the object list is illustrative.
     assert plan["modelFiles"] == "placeholder"
+    fields = {"type", "name", "parent", "protect", "retainOnDelete", "dependsOn", "customTimeouts",
+              "ignoreChanges", "replaceOnChanges", "inputs"}
+    assert all(set(r) == fields for r in plan["resources"])
+    assert len({(r["type"], r["name"]) for r in plan["resources"]}) == len(plan["resources"])
     deployment = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
     assert deployment["customTimeouts"] == {"create": "40m", "update": "40m"}
     bucket = next(r for r in plan["resources"] if r["type"] == "alicloud:oss/bucket:Bucket")

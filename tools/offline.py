@@ -57,6 +57,8 @@ class Registration:
     ignore_changes: list[str]
     replace_on_changes: list[str]
     retain_on_delete: bool
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    """Outputs the engine stores encrypted in the state, beyond the provider's own secrets."""
 
 
 @dataclass
@@ -202,6 +204,7 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
                     ignore_changes=list(request.ignoreChanges),
                     replace_on_changes=list(request.replaceOnChanges),
                     retain_on_delete=request.retainOnDelete,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
                 )
             )
         return response
