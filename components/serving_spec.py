@@ -197,9 +197,14 @@ def startup_seconds(jit_compile: bool) -> int:
     return STARTUP_PERIOD_SECONDS * STARTUP_FAILURE_THRESHOLD + (JIT_COMPILE_SECONDS if jit_compile else 0)
 
 
+def rollout_seconds(jit_compile: bool) -> int:
+    """How long one new pod may take to become ready: provisioning, then the startup budget."""
+    return PROVISION_SECONDS + startup_seconds(jit_compile)
+
+
 def workload_timeout(jit_compile: bool) -> str:
-    """How long `pulumi up` waits for the Deployment: provisioning, then the startup budget."""
-    return f"{(PROVISION_SECONDS + startup_seconds(jit_compile)) // 60}m"
+    """How long `pulumi up` waits for the Deployment: a new pod's whole budget."""
+    return f"{rollout_seconds(jit_compile) // 60}m"
 
 
 def readiness_path(model_name: str, versions: Sequence[int]) -> str:
@@ -333,7 +338,10 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
             # Never drop below the current count during a rollout: new GPU pods come up first.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "revisionHistoryLimit": 5,
-            "progressDeadlineSeconds": 1800,
+            # Kubernetes reports a rollout failed (Progressing=False, ProgressDeadlineExceeded) after
+            # this long without progress (kubernetes.io/docs/concepts/workloads/controllers/
+            # deployment/#failed-deployment): never before a new pod's own budget is spent.
+            "progressDeadlineSeconds": rollout_seconds(s.jit_compile),
             "template": {
                 "metadata": {"labels": {**labels, **dict(placement.pod_labels)}, "annotations": annotations},
                 "spec": pod_spec,

@@ -106,6 +106,22 @@ def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
     assert "ECI" in dev.exports["capacity"] and "ecs.gn6i-c8g1.2xlarge" in prod.exports["capacity"]
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["native", "ptx-jit"])
+def test_a_rollout_is_not_declared_failed_before_a_new_pod_could_be_ready(dev_config, jit):
+    """Kubernetes' progress deadline is at least a new pod's budget (node or ECI provisioning, then
+    the startup probe), the same budget `pulumi up` waits: a slow but healthy cold start is not a
+    failed rollout."""
+    if jit:
+        dev_config[NS + "serving"].update(image="registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu",
+                                          imageBuild={"cuda": "12.2", "kernels": ["compute_70"]})
+    result = run_program(dev_config)
+    deployment = result.one("kubernetes:apps/v1:Deployment")
+    spec = result.manifest(deployment)["spec"]
+    probe = spec["template"]["spec"]["containers"][0]["startupProbe"]
+    assert spec["progressDeadlineSeconds"] >= probe["periodSeconds"] * probe["failureThreshold"]
+    assert spec["progressDeadlineSeconds"] == 60 * int(deployment.custom_timeouts["create"].removesuffix("m"))
+
+
 def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     """A node drain or spot reclaim takes at most one serving pod at a time."""
     result = run_program(prod_config, "prod")
