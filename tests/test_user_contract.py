@@ -4,14 +4,17 @@ each test states a behaviour as the user sees it, so a change to it fails here."
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pytest
 import yaml
-from harness import run_expecting_error, run_program
+from harness import ROOT, run_expecting_error, run_program
 
-from config import ConfigError
+from config import ConfigError, images, rules
+from config.instance_types import CATALOG
 from config.rules import parse_quantity
+from config.schema import StackConfig
 from policy import policies
 from tools import render
 
@@ -317,3 +320,64 @@ def test_a_gpu_image_needs_a_gpu_judged_by_its_tag(dev_config, image, gpus, refu
         result = run_program(dev_config)
         assert "nvidia.com/gpu" not in result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0][
             "resources"]["limits"]
+
+
+def stack_config(config: dict) -> StackConfig:
+    """A stack file's config as the schema reads it (for calling config/rules.py directly)."""
+    return StackConfig.model_validate({k.removeprefix(NS): v for k, v in config.items() if k.startswith(NS)})
+
+
+def test_every_catalog_row_is_usable(dev_config):
+    """Each listed type is one a pool can use: a small pod fits it, and the image drives its GPU
+    or the refusal names exactly that GPU."""
+    for name in CATALOG:
+        dev_config[NS + "capacity"] = {"mode": "nodepool", "instanceTypes": [name],
+                                       "nodePool": {"keyName": "gpu-nodes", "maxSize": 10}}
+        dev_config[NS + "serving"].update(cpu="1", memory="1Gi", image="tensorflow/serving:2.19.1-gpu")
+        dev_config[NS + "autoscaling"]["maxReplicas"] = 1
+        assert rules.check_capacity(stack_config(dev_config)) == [], name
+
+
+def test_eci_refuses_an_image_needing_a_driver_it_does_not_offer(dev_config, monkeypatch):
+    """Should a build need a branch above ECI's newest (550), eci mode refuses it, naming the image."""
+    monkeypatch.setitem(images.DRIVER_CUDA, 570, (12, 8))
+    dev_config[NS + "serving"].update(image="registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu",
+                                      imageBuild={"cuda": "12.8", "kernels": ["compute_70"]})
+    problems, _ = rules.check_gpu_image(stack_config(dev_config))
+    assert problems == [("serving.image", "registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu needs NVIDIA "
+                                          "driver branch 570; ECI offers 470, 535, 550 for these families")]
+
+
+def test_a_scalar_key_left_out_takes_the_project_files_default(dev_config):
+    """`protect` is declared with its default in Pulumi.yaml; a stack file may leave it out."""
+    del dev_config[NS + "protect"]
+    assert run_program(dev_config).one("alicloud:oss/bucket:Bucket").protect is False
+
+
+def test_one_problem_reads_in_the_singular(dev_config):
+    dev_config[NS + "serving"]["gpus"] = 9
+    error, _ = run_expecting_error(dev_config)
+    assert str(error).startswith("stack configuration has 1 problem (nothing was created):\n  - serving.gpus: ")
+
+
+def test_liveness_asks_the_model_status_not_the_root(dev_config):
+    """TF Serving answers 404 at `/`: a liveness probe there would restart healthy pods."""
+    container = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/v1/models/chnsenticorp", "port": "http"}
+
+
+def test_the_read_policy_allows_and_says_what_it_is_for(dev_config):
+    result = run_program(dev_config)
+    policy = result.one("alicloud:ram/policy:Policy").inputs
+    assert all(s["Effect"] == "Allow" for s in json.loads(policy["policyDocument"])["Statement"])
+    bucket = result.exports["bucket"]
+    assert policy["description"] == f"Read-only access to oss://{bucket}/models/chnsenticorp for the model volume"
+
+
+def test_the_readme_lists_every_guardrail_by_its_name():
+    """Users find a violation's policy in the README's table by the name the CLI prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("| policy | blocks |")
+    table = readme[start:readme.index("\n\n", start)]
+    listed = re.findall(r"^\| `([a-z-]+)` \| ", table, re.MULTILINE)
+    assert listed == [g.name for g in policies.GUARDRAILS]
