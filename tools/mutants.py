@@ -386,13 +386,18 @@ def main(argv: Optional[list[str]] = None) -> int:
         previous = json.loads(args.rerun.read_text(encoding="utf-8"))
         # The same site again: by its id, and where ids repeat (the same change at several places
         # of one scope), by its position in the file as recorded.
-        sample = []
+        sample, gone = [], []
         for o in previous["outcomes"]:
             if o["status"] not in ("survived", "equivalent"):
                 continue
             recorded = Site(**o["site"])
             same = [s for s in every if s.id == recorded.id]
-            sample.append(next((s for s in same if s.index == recorded.index), same[0]) if same else recorded)
+            if not same:
+                gone.append(recorded)  # the code it changed is no longer there
+                continue
+            sample.append(next((s for s in same if s.index == recorded.index), same[0]))
+        for site in gone:
+            print(f"gone: {site.path}:{site.line} {site.id} (the code it changed no longer exists)", flush=True)
         seed = previous["seed"]
         print(f"re-running {len(sample)} survivors of seed {seed}", flush=True)
     else:
