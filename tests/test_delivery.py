@@ -353,3 +353,9 @@ def test_deploy_previews_with_the_policy_pack_before_it_applies():
     the policies and asks before changing anything; the README gives this command."""
     assert DEPLOY.read_text().rstrip().endswith('exec pulumi up --stack "$stack" --policy-pack policy --diff')
     assert "tools/deploy.sh dev" in (ROOT / "README.md").read_text()
+
+
+def test_render_of_a_missing_stack_file_exits_2_naming_it(tmp_path, capsys):
+    missing = tmp_path / "Pulumi.nowhere.yaml"
+    assert render.main(["--stack", "nowhere", "--stack-file", str(missing), "--out", str(tmp_path)]) == 2
+    assert f"error: {missing}: no such stack file" in capsys.readouterr().err
