@@ -357,3 +357,13 @@ def test_a_broken_project_file_names_file_line_and_column(tmp_path):
     broken.write_text("name: elastic-inference\nname: other\n")
     with pytest.raises(ConfigError, match=r"  - Pulumi\.yaml:2:1: key 'name' is written twice"):
         load_project_schema(broken)
+
+
+def test_project_file_declarations_of_other_namespaces_are_not_ours(tmp_path):
+    """Pulumi.yaml may declare another namespace's value (`alicloud:region`); only this project's
+    keys are schema declarations."""
+    project = tmp_path / "Pulumi.yaml"
+    project.write_text("name: elastic-inference\nconfig:\n  alicloud:region: cn-beijing\n"
+                       "  elastic-inference:protect: {type: boolean, default: false}\n  clusterId: {type: string}\n")
+    assert load_project_schema(project) == {"protect": {"type": "boolean", "default": False},
+                                            "clusterId": {"type": "string"}}

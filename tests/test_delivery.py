@@ -359,3 +359,9 @@ def test_render_of_a_missing_stack_file_exits_2_naming_it(tmp_path, capsys):
     missing = tmp_path / "Pulumi.nowhere.yaml"
     assert render.main(["--stack", "nowhere", "--stack-file", str(missing), "--out", str(tmp_path)]) == 2
     assert f"error: {missing}: no such stack file" in capsys.readouterr().err
+
+
+def test_render_help_says_what_it_does(capsys):
+    with pytest.raises(SystemExit):
+        render.main(["--help"])
+    assert "Render a stack offline" in capsys.readouterr().out

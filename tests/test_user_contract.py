@@ -381,3 +381,12 @@ def test_the_readme_lists_every_guardrail_by_its_name():
     table = readme[start:readme.index("\n\n", start)]
     listed = re.findall(r"^\| `([a-z-]+)` \| ", table, re.MULTILINE)
     assert listed == [g.name for g in policies.GUARDRAILS]
+
+
+def test_ram_identities_say_what_they_are_for(dev_config, prod_config):
+    """In the RAM console the reader's user, policy and role are told apart by their suffix."""
+    dev = run_program(dev_config)
+    assert dev.one("alicloud:ram/user:User").inputs["name"].endswith("-oss-reader")
+    assert dev.one("alicloud:ram/policy:Policy").inputs["policyName"].endswith("-oss-read")
+    prod_config[NS + "storage"]["auth"] = "rrsa"
+    assert run_program(prod_config, "prod").one("alicloud:ram/role:Role").inputs["roleName"].endswith("-oss-rrsa")
