@@ -94,6 +94,18 @@ def test_the_catalog_agrees_with_the_naming_rule():
 SIZE_EXCEPTIONS = {"ecs.gn6v-c10g1.20xlarge": 82}
 
 
+# Memory per vCPU of each family, as its table lists the sizes; and the one row that differs.
+MEMORY_PER_VCPU = {"gn5i": 4, "gn5": 7.5, "gn6i": 3.875, "gn6v": 4}
+MEMORY_EXCEPTIONS = {"ecs.gn6v-c10g1.20xlarge": 336, "ecs.gn6i-c4g1.xlarge": 15}
+
+
+def test_the_catalog_memory_agrees_with_its_family():
+    """A typo in a row's memory is caught: each family's table scales memory with vCPUs."""
+    for name, spec in CATALOG.items():
+        expected = MEMORY_EXCEPTIONS.get(name, spec.vcpus * MEMORY_PER_VCPU[family(name)])
+        assert spec.memory_gib == expected, name
+
+
 def test_the_catalog_sizes_agree_with_their_suffix():
     """A typo in a row's vCPUs is caught: the size suffix counts vCPUs (large = 2, Nxlarge = 4N),
     except where the family table says otherwise."""
