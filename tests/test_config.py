@@ -186,6 +186,15 @@ def test_version_dir_without_saved_model(dev_config, project_dir):
     assert result.resources == []
 
 
+def test_a_missing_version_lists_only_the_version_directories_present(dev_config, project_dir):
+    base = project_dir / "models" / "chnsenticorp"
+    (base / "exports").mkdir()
+    (base / "1700000000").write_text("a file, not a version")
+    _set("model.versions", [1])(dev_config)
+    error, _ = run_expecting_error(dev_config)
+    assert f"integer version directories present: ['{MODEL_VERSION}'])" in str(error)
+
+
 def test_saved_model_pbtxt_is_accepted(dev_config, project_dir):
     version_dir = project_dir / "models" / "chnsenticorp" / str(MODEL_VERSION)
     (version_dir / "saved_model.pb").rename(version_dir / "saved_model.pbtxt")

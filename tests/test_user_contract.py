@@ -153,6 +153,25 @@ def test_objects_carry_the_recommended_labels(dev_config, kind):
     assert labels["app.kubernetes.io/managed-by"] == "pulumi"
 
 
+def test_the_namespace_says_which_project_it_belongs_to(dev_config):
+    labels = run_program(dev_config).kind("Namespace")["metadata"]["labels"]
+    assert labels == {"app.kubernetes.io/part-of": "elastic-inference"}
+
+
+def test_probes_are_the_documented_ones(dev_config):
+    """README "Probes": readiness every 10 s (5 s timeout, out after 3 misses), liveness every 20 s
+    (5 s timeout, restart after 3 misses: a minute without an answer), startup every 10 s for the
+    start-up budget."""
+    container = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    timing = {probe: {k: container[probe][k] for k in ("periodSeconds", "timeoutSeconds", "failureThreshold")}
+              for probe in ("readinessProbe", "livenessProbe", "startupProbe")}
+    assert timing == {
+        "readinessProbe": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
+        "startupProbe": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 90},
+    }
+
+
 @pytest.mark.parametrize("seconds,accepted", [(0, True), (86400, True), (86401, False), (-1, False)])
 def test_file_system_poll_seconds_edges(dev_config, seconds, accepted):
     dev_config[NS + "serving"]["fileSystemPollSeconds"] = seconds
