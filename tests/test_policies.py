@@ -300,7 +300,9 @@ def test_violations_name_the_resource_to_fix():
     (p.namespaced_objects, "kubernetes:core/v1:Service", {"metadata": {"namespace": "default"}},
      "Kubernetes object in the 'default' namespace"),
     (p.no_plaintext_access_keys, p.CONFIG_MAP, {"data": {"akSecret": "x"}}, "data.akSecret holds a credential"),
-], ids=["open-endpoint", "hostless-rule", "latest", "default-namespace", "key-in-configmap"])
+    (p.no_plaintext_access_keys, p.PV, {"spec": {"csi": {"volumeAttributes": {"akSecret": "x"}}}},
+     "spec.csi.volumeAttributes.akSecret holds a credential"),
+], ids=["open-endpoint", "hostless-rule", "latest", "default-namespace", "key-in-configmap", "key-in-pv"])
 def test_resource_violations_say_what_is_wrong(check, type_, props, message):
     if props is None:
         props = deployment(image="tensorflow/serving:latest")

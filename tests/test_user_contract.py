@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 from harness import ROOT, run_expecting_error, run_program
+from pydantic import ValidationError
 
 from config import ConfigError, images, rules
 from config.instance_types import CATALOG
@@ -409,3 +410,10 @@ def test_ram_identities_say_what_they_are_for(dev_config, prod_config):
     assert dev.one("alicloud:ram/policy:Policy").inputs["policyName"].endswith("-oss-read")
     prod_config[NS + "storage"]["auth"] = "rrsa"
     assert run_program(prod_config, "prod").one("alicloud:ram/role:Role").inputs["roleName"].endswith("-oss-rrsa")
+
+
+def test_validated_settings_cannot_be_changed_afterwards(dev_config):
+    """Config is read and validated once; nothing downstream can alter what was validated."""
+    cfg = stack_config(dev_config)
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.autoscaling.max_replicas = 400  # type: ignore[misc]
