@@ -417,3 +417,27 @@ def test_validated_settings_cannot_be_changed_afterwards(dev_config):
     cfg = stack_config(dev_config)
     with pytest.raises(ValidationError, match="frozen"):
         cfg.autoscaling.max_replicas = 400  # type: ignore[misc]
+
+
+def test_content_named_objects_end_in_an_eight_digit_hash(dev_config):
+    """The model config and the volume are named by a hash of their content: a change of the
+    scheme would rename (and replace) them on every existing stack."""
+    result = run_program(dev_config)
+    for kind in ("ConfigMap", "PersistentVolume"):
+        assert re.search(r"-[0-9a-f]{8}$", result.kind(kind)["metadata"]["name"]), kind
+
+
+def test_the_reader_secret_is_an_opaque_secret(dev_config):
+    assert run_program(dev_config).kind("Secret")["type"] == "Opaque"
+
+
+def test_render_warnings_go_to_stderr(prod_config, tmp_path, capsys):
+    """What `pulumi preview` would warn about reaches the reviewer on stderr, apart from the result."""
+    prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"] = False
+    stack_file = tmp_path / "Pulumi.warned.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": prod_config}))
+    assert render.main(["--stack", "warned", "--stack-file", str(stack_file), "--out", str(tmp_path),
+                        "--placeholder-model"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: capacity.nodePool.compensateWithOnDemand: false" in captured.err
+    assert "warning: " not in captured.out
