@@ -365,3 +365,11 @@ def test_render_help_says_what_it_does(capsys):
     with pytest.raises(SystemExit):
         render.main(["--help"])
     assert "Render a stack offline" in capsys.readouterr().out
+
+
+def test_the_render_marks_every_secret_value_the_same_documented_way(tmp_path):
+    """Reviewers see "[secret]" where a secret was (tools/render.py's docstring and the README)."""
+    assert render.main(["--stack", "dev", "--out", str(tmp_path), "--placeholder-model"]) == 0
+    secret = next(d for d in yaml.safe_load_all((tmp_path / "dev" / "kubernetes.yaml").read_text())
+                  if d["kind"] == "Secret")
+    assert secret["stringData"] == {"akId": "[secret]", "akSecret": "[secret]"}

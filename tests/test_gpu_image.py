@@ -12,7 +12,19 @@ from harness import run_expecting_error, run_program, stack_file_config
 from components import serving_spec
 from config import ConfigError, images
 from config.images import Fit, ImageBuild
-from config.instance_types import A10, CATALOG, FAMILIES, NAMING_DOC, P4, P100, T4, V100, family, gpu_of
+from config.instance_types import (
+    A10,
+    CATALOG,
+    FAMILIES,
+    NAMING_DOC,
+    P4,
+    P100,
+    T4,
+    V100,
+    family,
+    gpu_of,
+    node_allocatable,
+)
 
 NS = "elastic-inference:"
 SERVING_1_15 = images.SERVING_IMAGES["1.15.0-gpu"]
@@ -70,6 +82,7 @@ def test_the_serving_image_builds_are_the_release_tags():
 @pytest.mark.parametrize("image,tag", [
     ("tensorflow/serving:1.15.0-gpu", "1.15.0-gpu"),
     ("docker.io/tensorflow/serving:2.19.1-gpu", "2.19.1-gpu"),
+    ("index.docker.io/tensorflow/serving:2.14.1-gpu", "2.14.1-gpu"),
     ("tensorflow/serving:2.19.1-gpu@sha256:" + "a" * 64, "2.19.1-gpu"),
     ("tensorflow/serving@sha256:" + "a" * 64, None),
     ("tensorflow/serving:2.19.0", None),
@@ -243,3 +256,11 @@ def test_native_kernels_need_neither(dev_config):
 def test_the_oldest_driver_that_runs_a_build(cuda, jit, driver):
     """NVIDIA's CUDA compatibility rules, as config/images.py cites them."""
     assert images.min_driver(ImageBuild(cuda, ("sm_70",), "t"), jit) == driver
+
+
+def test_a_node_keeps_room_for_its_system_and_gives_the_rest_to_pods():
+    """The reservation estimate leaves every listed type less than it has, and most of it."""
+    for name, spec in CATALOG.items():
+        cpu, memory = node_allocatable(spec)
+        assert 0.85 * spec.vcpus <= cpu < spec.vcpus, name
+        assert 0.8 * spec.memory_gib <= memory < spec.memory_gib, name

@@ -296,13 +296,16 @@ def test_violations_name_the_resource_to_fix():
     (p.public_endpoint_restricted, p.INGRESS, {"spec": {"rules": [{"host": "a.example.com"}]}},
      "Ingress is open to any address, unlimited and plain HTTP"),
     (p.ingress_host_and_tls, p.INGRESS, {"spec": {"rules": [{}]}}, "Ingress rule 0 has no host"),
+    (p.ingress_host_and_tls, p.INGRESS, {"spec": {"defaultBackend": {}}},
+     "Ingress has no rules (a default backend on every host)"),
     (p.images_pinned, p.DEPLOYMENT, None, "container 'tensorflow-serving' image 'tensorflow/serving:latest'"),
     (p.namespaced_objects, "kubernetes:core/v1:Service", {"metadata": {"namespace": "default"}},
      "Kubernetes object in the 'default' namespace"),
     (p.no_plaintext_access_keys, p.CONFIG_MAP, {"data": {"akSecret": "x"}}, "data.akSecret holds a credential"),
     (p.no_plaintext_access_keys, p.PV, {"spec": {"csi": {"volumeAttributes": {"akSecret": "x"}}}},
      "spec.csi.volumeAttributes.akSecret holds a credential"),
-], ids=["open-endpoint", "hostless-rule", "latest", "default-namespace", "key-in-configmap", "key-in-pv"])
+], ids=["open-endpoint", "hostless-rule", "no-rules", "latest", "default-namespace", "key-in-configmap",
+        "key-in-pv"])
 def test_resource_violations_say_what_is_wrong(check, type_, props, message):
     if props is None:
         props = deployment(image="tensorflow/serving:latest")
