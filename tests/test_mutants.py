@@ -22,8 +22,13 @@ def check(value: Optional[int], names: list) -> list:
     problems = []
     if value is not None and value > LIMIT:
         problems.append({"key": "value", "message": f"too big: {value}"})
-    log(level="warn", text="a prose message is not mutated")
+    log(level="warn", text="a prose message is not mutated", source="https://example.com/a-citation")
     return problems
+
+
+class Component:
+    def __init__(self):
+        self.register_outputs({"name": "a registered output"})
 '''
 
 
@@ -47,6 +52,8 @@ def test_docstrings_prose_annotations_and_asserts_are_left_alone(tmp_path, monke
     found = _sites(tmp_path, monkeypatch)
     assert not [s for s in found if s.operator == "constant" and " " in s.before]  # docstrings and prose
     assert not [s for s in found if s.line == 9]  # the assert statement
+    assert not [s for s in found if "example.com" in s.before and s.operator == "constant"]  # a citation URL
+    assert not [s for s in found if s.scope == "Component.__init__"]  # registered outputs
     assert not [s for s in found if s.before in ("Optional[int]", "list")]
     assert [s.after for s in found if s.before == "LIMIT = 3" or s.before == "3"] == ["4"]
 

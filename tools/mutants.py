@@ -100,10 +100,17 @@ def _docstring_ids(tree: ast.AST) -> set[int]:
     return found
 
 
+def _registers_outputs(node: ast.AST) -> bool:
+    """`self.register_outputs({...})` as a statement."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "register_outputs")
+
+
 def _skipped(tree: ast.AST) -> set[int]:
     """Nodes never mutated: docstrings, assert statements (internal invariants, not behaviour),
     type annotations, decorators, `if TYPE_CHECKING` and `if __name__ == "__main__"` blocks,
-    f-strings."""
+    f-strings, and the whole `self.register_outputs(...)` statement (a component's registered
+    outputs are read by no one; stack outputs are exported separately)."""
     skip = _docstring_ids(tree)
     for node in ast.walk(tree):
         roots: list[ast.AST] = []
@@ -117,7 +124,7 @@ def _skipped(tree: ast.AST) -> set[int]:
             if not isinstance(node, ast.ClassDef):
                 roots += [a.annotation for a in node.args.args + node.args.kwonlyargs if a.annotation]
                 roots += [node.returns] if node.returns else []
-        elif isinstance(node, ast.If) and _is_guard(node.test):
+        elif (isinstance(node, ast.If) and _is_guard(node.test)) or _registers_outputs(node):
             roots.append(node)
         for root in roots:
             skip.update(id(n) for n in ast.walk(root))
@@ -156,7 +163,8 @@ def _operators(node: ast.AST) -> list[str]:
     if isinstance(node, ast.BinOp) and type(node.op) in _SWAP_BIN:
         return ["binop"]
     if isinstance(node, ast.Constant) and (isinstance(node.value, (bool, int, float)) or
-                                           (isinstance(node.value, str) and node.value and " " not in node.value)):
+                                           (isinstance(node.value, str) and node.value and " " not in node.value
+                                            and not node.value.startswith(("http://", "https://")))):
         return ["constant"]
     if isinstance(node, ast.Call):
         return [f"keyword:{k.arg}" for k in node.keywords if k.arg is not None]
