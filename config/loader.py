@@ -95,6 +95,11 @@ def _decode_object(raw: Any) -> Any:
         return raw  # reported by the schema as 'should be a valid dictionary'
 
 
+def all_config_keys() -> list[str]:
+    """Every `namespace:key` the stack sets (see `project_keys` for why the runtime's map)."""
+    return sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()))
+
+
 def project_keys(project: str) -> list[str]:
     """Every key set under `<project>:` for this stack (bare names).
 
@@ -103,8 +108,7 @@ def project_keys(project: str) -> list[str]:
     and a listing is the only way to reject a misspelled top-level key.
     """
     prefix = project + ":"
-    listed = list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env())
-    return [k[len(prefix):] for k in listed if k.startswith(prefix)]
+    return [k[len(prefix):] for k in all_config_keys() if k.startswith(prefix)]
 
 
 def read_raw_config(project: str, declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -140,11 +144,6 @@ def region_problem(region: Optional[str]) -> Optional[tuple[str, str]]:
     return ("alicloud:region", f"{region!r} is not a region the alicloud provider accepts"
             + (f" (did you mean {hint[0]!r}?)" if hint else "")
             + "; region ids look like cn-beijing, cn-hangzhou, ap-southeast-1, eu-central-1")
-
-
-def all_config_keys() -> list[str]:
-    """Every `namespace:key` the stack sets (see `project_keys` for why the runtime's map)."""
-    return sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()))
 
 
 def namespace_problems(project: str, keys: list[str]) -> list[tuple[str, str]]:

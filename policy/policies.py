@@ -22,6 +22,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.public_endpoint import ANNOTATION_ALLOW, ANNOTATION_RPS
 from config.instance_types import CATALOG
 from config.schema import image_pin_problem
 
@@ -241,8 +242,9 @@ def ingress_host_and_tls(args: ResourceValidationArgs, report: Report) -> None:
 
 # ingress-nginx annotations that restrict who reaches an Ingress, or how fast
 # (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/annotations.md at dbb11b92).
-SOURCE_RANGE = "nginx.ingress.kubernetes.io/whitelist-source-range"
-RATE_LIMITS = tuple(f"nginx.ingress.kubernetes.io/{k}" for k in ("limit-rps", "limit-rpm", "limit-connections"))
+# The two the stack writes come from the component that writes them.
+SOURCE_RANGE = ANNOTATION_ALLOW
+RATE_LIMITS = (ANNOTATION_RPS, *(f"nginx.ingress.kubernetes.io/{k}" for k in ("limit-rpm", "limit-connections")))
 
 
 def public_endpoint_restricted(args: ResourceValidationArgs, report: Report) -> None:
