@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal, Optional, Union
 
 from .instance_types import Gpu
+from .schema import image_reference
 
 Version = tuple[int, int]
 
@@ -139,10 +140,9 @@ def fit(gpu: Gpu, build: ImageBuild) -> Union[Fit, str]:
 def known_build(image: str) -> Optional[ImageBuild]:
     """The build of a tensorflow/serving GPU image by its tag (a digest after the tag is fine:
     it pins that tag's build), or None for any other image."""
-    reference = image.split("@", 1)[0]
-    if ":" not in reference.rsplit("/", 1)[-1]:
+    repo, tag = image_reference(image)
+    if tag is None:
         return None  # digest only: which release it is cannot be read from the reference
-    repo, tag = reference.rsplit(":", 1)
     repo = repo.removeprefix("docker.io/").removeprefix("index.docker.io/")
     return SERVING_IMAGES.get(tag) if repo == _SERVING else None
 

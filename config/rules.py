@@ -14,7 +14,7 @@ from typing import Optional
 
 from . import images
 from .instance_types import CATALOG, FAMILIES, family, gpu_of, node_allocatable
-from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, StackConfig
+from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, StackConfig, image_reference
 
 Problem = tuple[str, str]
 
@@ -126,8 +126,9 @@ def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[
                 f"must not exceed capacity.nodePool.maxSize ({pool.min_size} > {pool.max_size})",
             )
         )
-    image_tag = cfg.serving.image.rsplit("/", 1)[-1].split("@", 1)[0]
-    if "gpu" in image_tag.split(":", 1)[-1] and cfg.serving.gpus < 1:
+    repository, tag = image_reference(cfg.serving.image)
+    # The tag says CPU or GPU; an image known only by its digest, by its name.
+    if "gpu" in (tag if tag is not None else repository.rsplit("/", 1)[-1]) and cfg.serving.gpus < 1:
         problems.append(
             (
                 "serving.gpus",

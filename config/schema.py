@@ -120,17 +120,25 @@ def _quantity(value: object) -> object:
 FLOATING_TAG = re.compile(r"^(latest|nightly)([-_.].*)?$|[-_.](latest|nightly)$", re.IGNORECASE)
 
 
+def image_reference(image: str) -> tuple[str, Optional[str]]:
+    """`[registry[:port]/]repository[:tag][@digest]` -> (everything before the tag, the tag or None).
+    A ':' before the last '/' is a registry port, never a tag."""
+    reference = image.split("@", 1)[0]
+    if ":" not in reference.rsplit("/", 1)[-1]:
+        return reference, None
+    repository, tag = reference.rsplit(":", 1)
+    return repository, tag
+
+
 def image_pin_problem(image: str) -> Optional[str]:
     """Why an image is not pinned (no tag or digest, or a tag that floats), or None when it is.
 
     A digest pins whatever tag stands beside it, except a floating one, which only misleads.
     A rollout must be reproducible. Shared by the config check and the policy pack."""
-    last = image.rsplit("/", 1)[-1]
-    if "@sha256:" not in image and ":" not in last:
+    _, tag = image_reference(image)
+    if "@sha256:" not in image and tag is None:
         return "needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.1-gpu)"
-    reference = last.split("@", 1)[0]
-    tag = reference.rsplit(":", 1)[1] if ":" in reference else ""
-    if FLOATING_TAG.search(tag):
+    if tag is not None and FLOATING_TAG.search(tag):
         return (f"must not use the floating tag {tag!r} (latest and nightly tags move); pin a version "
                 "tag or a digest")
     return None
@@ -200,6 +208,7 @@ LabelValue = Annotated[
         "and ending with a letter or digit",
     ),
 ]
+LabelMap = Annotated[dict[LabelKey, LabelValue], Field(min_length=1), Shown("label map")]
 
 
 _INT_TEXT = re.compile(r"^-?[0-9]+$")
@@ -302,7 +311,7 @@ class EciSettings(_Section):
     """Let ECI build and reuse an image cache, so a burst does not pull the multi-GB serving
     image again (written to the pod both ways: ECI's own default is on)."""
     ecs_node_labels: Annotated[
-        Optional[Annotated[dict[LabelKey, LabelValue], Field(min_length=1), Shown("label map")]],
+        Optional[LabelMap],
         DerivedDefault("(required with `burst`)"),
     ] = None
     """With `burst`: labels of the cluster's GPU ECS nodes that are filled first."""
@@ -331,7 +340,7 @@ class NodePoolSettings(_Section):
         DerivedDefault("(none; required with `SpotWithPriceLimit`)"),
     ] = None
     """Highest hourly price per instance."""
-    labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1), Shown("label map")] = {
+    labels: LabelMap = {
         "inference": "tensorflow"
     }
     """Node labels of the pool; the serving pods select them."""
@@ -469,7 +478,7 @@ class NetworkSettings(_Section):
     ingress_namespace: Dns1123Label = "kube-system"
     """Namespace of the ingress controller, admitted to the REST port."""
     ingress_pod_labels: Annotated[
-        Optional[Annotated[dict[LabelKey, LabelValue], Field(min_length=1), Shown("label map")]],
+        Optional[LabelMap],
         DerivedDefault("(every pod of `ingressNamespace`)"),
     ] = None
     """Labels of the ingress controller's pods, to admit only them."""
