@@ -8,6 +8,7 @@ import io
 import ipaddress
 import json
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -60,19 +61,17 @@ def test_standard_profile_crosses_the_threshold_and_keeps_a_trickle():
 
 # --- the driver against the stand-in TF Serving ---------------------------------------------
 
-def test_rate_is_held_open_loop_at_a_few_hundred_rps():
+def test_every_scheduled_request_is_sent_once_never_early_and_answered():
+    # How closely the rate is held is a speed figure: benchmarks/loadtest_rate.py measures it and
+    # the README carries the numbers. Here: what the driver guarantees whatever the machine's load.
     serving = TfServingStandIn(latency=0.02)
     schedule = Profile((Phase("hold", 3, 300, 300),)).schedule()
     with BackgroundServer(serving.app()) as server:
         outcomes = run(f"{server.url}/v1/models/chnsenticorp:predict", PAYLOAD, schedule)
-    sent = sorted(o.sent for o in outcomes if o.sent is not None)
-    assert len(outcomes) == len(sent) == 900 == serving.requests
+    assert len(outcomes) == 900 == serving.requests
+    assert [o.scheduled for o in outcomes] == [t for t, _ in schedule]
     assert all(o.ok for o in outcomes)
-    achieved = (len(sent) - 1) / (sent[-1] - sent[0])
-    assert achieved == pytest.approx(300, rel=0.03)
-    # Open loop: a request is sent at its time, not after the previous answer.
-    lateness = sorted(o.sent - o.scheduled for o in outcomes)
-    assert lateness[int(0.95 * len(lateness))] < 0.05
+    assert all(o.sent is not None and o.sent >= o.scheduled for o in outcomes)
 
 
 def test_errors_and_timeouts_are_counted():
@@ -95,9 +94,12 @@ def test_a_slow_server_does_not_lower_the_offered_rate():
     schedule = Profile((Phase("hold", 2, 100, 100),)).schedule()
     with BackgroundServer(serving.app()) as server:
         outcomes = run(f"{server.url}/v1/models/chnsenticorp:predict", PAYLOAD, schedule)
-    sent = sorted(o.sent for o in outcomes)
-    assert len(sent) == 200 and (len(sent) - 1) / (sent[-1] - sent[0]) == pytest.approx(100, rel=0.05)
-    assert min(o.latency for o in outcomes) >= 0.5
+    assert len(outcomes) == 200 and min(o.latency for o in outcomes) >= 0.5
+    # Open loop: the next request leaves while the one before it is still waiting for its answer
+    # (10 ms apart against 500 ms answers); a closed loop would send one at a time.
+    ordered = sorted(outcomes, key=lambda o: o.sent)
+    overlapping = sum(1 for a, b in pairwise(ordered) if b.sent < a.sent + a.latency)
+    assert overlapping == len(ordered) - 1
 
 
 def test_client_cap_drops_rather_than_delays():
