@@ -58,11 +58,7 @@ scaler = Autoscaler("autoscaler", AutoscalerArgs(
     service_name=serving.service_name, service_port=serving.rest_port,
     sls_project=s.sls_project, sls_logstore=a.sls_logstore,
     min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
-    behavior=ScalingBehavior(
-        scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
-        scale_up_pods_per_minute=a.scale_up_pods_per_minute,
-        scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
-        scale_down_pods_per_minute=a.scale_down_pods_per_minute),
+    behavior=ScalingBehavior.of(a),
     labels=labels, depends_on=[cluster.metrics_adapter]), in_cluster)
 endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
     namespace=ns, name=name, host=s.ingress.host, class_name=s.ingress.class_name,

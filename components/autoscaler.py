@@ -13,6 +13,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from config.schema import AutoscalingSettings
+
 from .wiring import name_of
 
 METRIC = "sls_ingress_qps"
@@ -30,6 +32,14 @@ class ScalingBehavior:
     """Seconds the QPS must stay low before scaling in."""
     scale_down_pods_per_minute: int
     """Pods removed per minute at most."""
+
+    @classmethod
+    def of(cls, a: AutoscalingSettings) -> ScalingBehavior:
+        """The behaviour knobs of a stack's `autoscaling` config (the program and the planner)."""
+        return cls(scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
+                   scale_up_pods_per_minute=a.scale_up_pods_per_minute,
+                   scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
+                   scale_down_pods_per_minute=a.scale_down_pods_per_minute)
 
 
 @dataclass(frozen=True, kw_only=True)

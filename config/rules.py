@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import images
-from .instance_types import CATALOG, FAMILIES, family, gpu_of, node_allocatable
+from .instance_types import CATALOG, FAMILIES, InstanceType, family, gpu_of, node_allocatable
 from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, StackConfig, image_reference
 
 Problem = tuple[str, str]
@@ -186,6 +186,17 @@ def parse_quantity(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def pods_per_node(spec: InstanceType, cpu: float, memory_gib: float, gpus: int) -> int:
+    """How many serving pods (`cpu` vCPU, `memory_gib` GiB, `gpus` GPUs each) one node of this
+    type holds once the kubelet reservation is taken (0: none)."""
+    alloc_cpu, alloc_mem = node_allocatable(spec)
+    return min(
+        spec.gpus // gpus if gpus else 10**6,
+        int(alloc_cpu // cpu) if cpu else 10**6,
+        int(alloc_mem // memory_gib) if memory_gib else 10**6,
+    )
+
+
 def check_capacity(cfg: StackConfig) -> list[Problem]:
     """The pods must fit the listed instance types, and maxReplicas must fit the pool."""
     problems: list[Problem] = []
@@ -209,13 +220,9 @@ def check_capacity(cfg: StackConfig) -> list[Problem]:
                 problems.append((key, f"{pod} does not fit the ECI spec {size}; "
                                  "lower serving.cpu/memory/gpus or choose a larger type"))
             continue
-        alloc_cpu, alloc_mem = node_allocatable(spec)
-        fits = min(
-            spec.gpus // gpus if gpus else 10**6,
-            int(alloc_cpu // cpu) if cpu else 10**6,
-            int(alloc_mem // memory_gib) if memory_gib else 10**6,
-        )
+        fits = pods_per_node(spec, cpu, memory_gib, gpus)
         if fits < 1:
+            alloc_cpu, alloc_mem = node_allocatable(spec)
             problems.append((key, f"{pod} does not fit on {size} once the kubelet reservation "
                              f"(~{spec.vcpus - alloc_cpu:.1f} vCPU, ~{spec.memory_gib - alloc_mem:.1f} GiB) "
                              "is taken; lower serving.cpu/memory or choose a larger type"))

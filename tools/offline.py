@@ -28,6 +28,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import Stack
 
+from config import Settings, load_settings
 from config.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,6 +260,41 @@ def _warnings_into(result: StackResult) -> logging.Logger:
     return logger
 
 
+def _start_engine(config: dict[str, Any], stack: str, preview: bool, secret_keys: Optional[list[str]],
+                  result: StackResult, node_pools: Optional[list[dict]] = None, buckets: Optional[list[dict]] = None,
+                  cluster: Optional[dict] = None) -> None:
+    """Point the SDK at a fresh mock engine holding this stack's config."""
+    # Pulumi's SDK runs on the thread's current event loop; asyncio.run() elsewhere in the same
+    # process (the load tool) leaves none behind.
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    mocks = Mocks(result, region=str(config.get("alicloud:region", "cn-beijing")), node_pools=node_pools,
+                  buckets=buckets, cluster=cluster)
+    monitor = CaptureMonitor(mocks, result)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,
+                             monitor=monitor, logger=_warnings_into(result))
+    pulumi.runtime.set_all_config(to_engine_config(config), secret_keys or [])
+
+
+def settings_of(config: dict[str, Any], stack: str) -> tuple[Settings, list[str]]:
+    """The stack's config read and validated by `config.load_settings`, exactly as the program
+    reads it (the same `ConfigError` for a bad value), with the stand-in account's answers to its
+    look-ups; and the warnings it logged. Registers nothing."""
+    result = StackResult()
+    _start_engine(config, stack, True, None, result)
+    loaded: list[Settings] = []
+
+    @pulumi.runtime.test
+    def body():
+        loaded.append(load_settings())
+
+    body()
+    return loaded[0], result.warnings
+
+
 def run_program(
     config: dict[str, Any],
     stack: str = "dev",
@@ -276,19 +312,7 @@ def run_program(
     buckets this account already has (none by default).
     """
     result = StackResult() if result is None else result
-    # Pulumi's SDK runs on the thread's current event loop; asyncio.run() elsewhere in the same
-    # process (the load tool) leaves none behind.
-    try:
-        asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        asyncio.set_event_loop(asyncio.new_event_loop())
-    mocks = Mocks(result, region=str(config.get("alicloud:region", "cn-beijing")), node_pools=node_pools,
-                  buckets=buckets, cluster=cluster)
-    monitor = CaptureMonitor(mocks, result)
-    pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,
-                             monitor=monitor, logger=_warnings_into(result))
-    pulumi.runtime.set_all_config(to_engine_config(config), secret_keys or [])
+    _start_engine(config, stack, preview, secret_keys, result, node_pools, buckets, cluster)
 
     @pulumi.runtime.test
     def body():
