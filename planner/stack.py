@@ -1,0 +1,85 @@
+"""A stack's config, read as the program reads it, turned into what the simulation needs.
+
+The HPA is the very manifest the program would apply (components/autoscaler.py `hpa_manifest`),
+so a change to the autoscaler's policies changes the plan too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from components.autoscaler import AutoscalerArgs, ScalingBehavior, hpa_manifest
+from components.serving_spec import REST_PORT
+from config import Settings
+from config.instance_types import CATALOG
+from config.rules import parse_quantity, pods_per_node
+from tools.offline import PROJECT, ROOT, settings_of, stack_file_config
+from tools.render import placeholder_model
+
+from .hpa import HpaSpec
+from .simulate import Capacity
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """One stack, ready to simulate."""
+
+    name: str
+    settings: Settings
+    hpa: HpaSpec
+    capacity: Capacity
+    warnings: tuple[str, ...]
+
+
+def read_settings(stack: str, stack_file: Optional[Path] = None) -> tuple[Settings, list[str]]:
+    """`Pulumi.<stack>.yaml` validated by config/ under the mock engine. The planner does not read
+    the model, so a stand-in SavedModel sits where `model.source` points (the model's own checks
+    are `pulumi preview`'s business). Raises `ConfigError` as the program would."""
+    config = stack_file_config(stack, stack_file)
+    cwd = os.getcwd()
+    with placeholder_model(config, PROJECT) as workdir:
+        os.chdir(workdir if workdir is not None else ROOT)
+        try:
+            return settings_of(config, stack)
+        finally:
+            os.chdir(cwd)
+
+
+def hpa_of(s: Settings) -> HpaSpec:
+    a = s.autoscaling
+    args = AutoscalerArgs(
+        namespace=s.serving.namespace, name=s.serving.name, deployment_name=s.serving.name,
+        service_name=s.serving.name, service_port=REST_PORT, sls_project=s.sls_project, sls_logstore=a.sls_logstore,
+        min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
+        behavior=ScalingBehavior.of(a))
+    return HpaSpec.from_manifest(hpa_manifest(args, route="planned")["spec"])
+
+
+def capacity_of(s: Settings) -> Capacity:
+    """The capacity mode of a stack: the first listed instance type, as ECI tries and as the pool
+    prefers them (the pool's cost-optimized choice among several types is not modelled)."""
+    first = s.capacity.instance_types[0]
+    spec = CATALOG[first]  # config/ already refused a type without a catalog row
+    gpus = s.serving.gpus
+    if s.capacity.mode == "eci":
+        eci = s.capacity.eci
+        return Capacity(mode="eci", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus, pods_per_node=1,
+                        image_cache=eci.image_cache, spot_share=1.0 if eci.spot else 0.0)
+    pool = s.capacity.node_pool
+    per_node = pods_per_node(spec, parse_quantity(s.serving.cpu), parse_quantity(s.serving.memory) / 2**30, gpus)
+    return Capacity(mode="nodepool", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus,
+                    pods_per_node=max(1, per_node), spot_share=1 - pool.on_demand_percentage / 100,
+                    pool_min=pool.min_size, pool_max=pool.max_size)
+
+
+def plan_of(stack: str, stack_file: Optional[Path] = None) -> StackPlan:
+    """A stack by name (`Pulumi.<stack>.yaml` in the repository), or a stack file's path
+    (`Pulumi.<name>.yaml` anywhere: a variant to compare without committing it)."""
+    path = Path(stack)
+    if stack_file is None and path.suffix in (".yaml", ".yml") and path.is_file():
+        stack_file, stack = path, path.stem.removeprefix("Pulumi.")
+    settings, warnings = read_settings(stack, stack_file)
+    return StackPlan(stack, settings, hpa_of(settings), capacity_of(settings), tuple(warnings))
