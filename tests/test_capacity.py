@@ -151,6 +151,9 @@ def test_eci_burst_fills_the_gpu_ecs_nodes_first(dev_config):
     assert policy["spec"]["selector"] == result.kind("Deployment")["spec"]["selector"]["matchLabels"]
     registration = next(r for r in result.kubernetes() if r.inputs.get("kind") == "ResourcePolicy")
     assert registration.urn in result.one(DEPLOYMENT).dependencies
+    # Its ECI unit needs the virtual node: created after it, deleted before it.
+    virtual_node = next(a for a in result.of_type(ADDON) if a.inputs["name"] == "ack-virtual-node")
+    assert virtual_node.urn in registration.dependencies
     for manifest in result.manifests():
         if manifest["kind"] != "ResourcePolicy":
             kubernetes_validate.validate(manifest, "1.35.0", strict=True)

@@ -72,9 +72,13 @@ def bucket_set(acl: str = "private", sse: Optional[str] = "AES256", block: bool 
     (bucket_set(), 0),
     (bucket_set(acl="public-read"), 1),
     (bucket_set(sse=None), 1),
+    (bucket_set(sse="KMS"), 0),
+    (bucket_set(sse="SM4"), 0),
+    (bucket_set(sse="DES"), 1),
     (bucket_set(block=False), 1),
     ([resource(p.BUCKET, {"bucket": "b"})], 3),
-], ids=["hardened", "public-acl", "unencrypted", "public-access-allowed", "bare-bucket"])
+], ids=["hardened", "public-acl", "unencrypted", "kms", "sm4", "not-an-oss-algorithm", "public-access-allowed",
+        "bare-bucket"])
 def test_bucket_private_encrypted(resources, violations):
     assert len(run_stack_policy(p.bucket_private_encrypted, resources)) == violations
 
@@ -268,6 +272,18 @@ def test_hpa_within_capacity_at_the_edge(max_replicas, expected):
     the_hpa = resource(p.HPA, hpa(max_replicas))
     reports = stack_reports(p.hpa_within_capacity, [pool(3), resource(p.DEPLOYMENT, deployment()), the_hpa])
     assert reports == [(message, the_hpa.urn) for message in expected]
+
+
+@pytest.mark.parametrize("the_pool", [
+    pool(3, ("ecs.gn9x-unknown.xlarge",)),
+    resource(p.NODE_POOL, {"instanceTypes": ["ecs.gn6i-c8g1.2xlarge"], "scalingConfig": {}}),
+    resource(p.NODE_POOL, {"instanceTypes": ["ecs.gn6i-c8g1.2xlarge"], "scalingConfig": {"maxSize": p.UNKNOWN}}),
+], ids=["unknown-type-with-max-size", "no-max-size", "max-size-not-known-yet"])
+def test_hpa_within_capacity_says_when_it_cannot_bound_the_pool(the_pool):
+    """Either half missing (pods per node, or the pool's maxSize) is reported, not guessed."""
+    the_hpa = resource(p.HPA, hpa(4))
+    reports = stack_reports(p.hpa_within_capacity, [the_pool, resource(p.DEPLOYMENT, deployment()), the_hpa])
+    assert [(m.split(":")[0], urn) for m, urn in reports] == [("cannot bound HPA maxReplicas", the_hpa.urn)]
 
 
 def test_violations_name_the_resource_to_fix():
