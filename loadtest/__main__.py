@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import functools
 import json
+import math
+import os
 import subprocess
 import sys
 import time
@@ -22,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Optional
 
+from . import incluster, processes
 from .driver import drive
 from .profile import standard_profile
 from .report import cause, percentile, timeline, verdict, write_chart, write_json
@@ -92,6 +96,18 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                        help="seconds allowed between QPS crossing the threshold and replicas rising")
     judge.add_argument("--max-error-rate", type=float, default=0.01, help="failed requests allowed, as a fraction")
     judge.add_argument("--sample-period", type=float, default=5, help="seconds between reads of the HPA and pods")
+    drivers = parser.add_argument_group("drivers (one schedule, split round robin, merged into one report)")
+    drivers.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                         help="local driver processes (one Python process tops out near 2,000 requests/s)")
+    drivers.add_argument("--in-cluster", action="store_true",
+                         help="run the drivers as an Indexed Job in the target cluster instead of here")
+    drivers.add_argument("--parallel", type=int, default=4, help="with --in-cluster: driver pods")
+    drivers.add_argument("--job-namespace", help="with --in-cluster: the Job's namespace (None: the stack's)")
+    drivers.add_argument("--image", default=incluster.DEFAULT_IMAGE, help="with --in-cluster: the drivers' image")
+    drivers.add_argument("--pip-index-url", help="with --in-cluster: a PyPI mirror for the drivers' aiohttp")
+    drivers.add_argument("--start-margin", type=float, default=180,
+                         help="with --in-cluster: seconds from creating the Job to the agreed start "
+                              "(image pull and pip install must fit)")
     parser.add_argument("--out", type=Path, help="report directory (None: build/loadtest/<name>-<time>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress line per second")
     return parser.parse_args(argv)
@@ -115,6 +131,21 @@ def resolve(args: argparse.Namespace) -> dict:
     if not args.payload.is_file():
         raise UsageError(f"--payload {args.payload}: no such file")
     return values
+
+
+def check_drivers(args: argparse.Namespace, requests: int) -> None:
+    """Driver counts that make sense, before anything starts."""
+    if args.processes < 1:
+        raise UsageError(f"--processes {args.processes}: at least 1")
+    if args.in_cluster:
+        if args.parallel < 1:
+            raise UsageError(f"--parallel {args.parallel}: at least 1")
+        share = math.ceil(requests / args.parallel)
+        if share > incluster.MAX_SHARE:
+            need = math.ceil(requests / incluster.MAX_SHARE)
+            raise UsageError(f"--parallel {args.parallel}: {share} requests per driver pod; its samples would "
+                             f"not fit in one kubelet log file (at most {incluster.MAX_SHARE}); use "
+                             f"--parallel {need} or more")
 
 
 class ProgressLine:
@@ -156,22 +187,48 @@ class ProgressLine:
               + (f" | failed: {failed}" if failed else ""), file=self.stream, flush=True)
 
 
-async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, list]:
-    origin = time.monotonic()
+# Seconds between starting local worker processes and their agreed start: spawning and importing.
+PROCESS_LEAD = 3.0
+
+
+async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, list, list]:
+    """The requests' outcomes, the cluster samples and, for several drivers, each share's report."""
+    schedule = profile.schedule()
+    headers = {"Host": args.host_header} if args.host_header else None
+    lead = args.start_margin if args.in_cluster else PROCESS_LEAD if args.processes > 1 else 0.0
+    start_wall = time.time() + lead
+    origin = time.monotonic() + lead  # the watcher's clock and the drivers' share one time zero
     samples: list = []
     reader = ClusterReader(api, values["namespace"], values["hpa"], values["deployment"])
     done = asyncio.Event()
     watcher = asyncio.create_task(watch(reader, origin, done, args.sample_period, samples))
-    progress = None if args.no_progress else ProgressLine(profile, samples)
-    headers = {"Host": args.host_header} if args.host_header else None
+    loop = asyncio.get_running_loop()
+    reports: list = []
     try:
-        outcomes = await drive(values["predict_url"], payload, profile.schedule(), timeout=args.timeout,
-                               max_in_flight=args.max_in_flight, headers=headers, on_tick=progress,
-                               origin=origin)
+        if args.in_cluster:
+            plan = incluster.JobPlan(
+                name=incluster.new_name(), namespace=args.job_namespace or values["namespace"],
+                url=values["predict_url"], profile=profile, parallel=args.parallel, start_at=start_wall,
+                image=args.image, timeout=args.timeout, max_in_flight=args.max_in_flight,
+                host_header=args.host_header, pip_index_url=args.pip_index_url)
+            say = None if args.no_progress else (lambda message: print(message, file=sys.stderr, flush=True))
+            outcomes, reports = await loop.run_in_executor(
+                None, functools.partial(incluster.run, api, plan, payload, on_status=say))
+        elif args.processes > 1:
+            progress = None if args.no_progress else processes.Progress(args.processes, phase_at=profile.phase_at)
+            outcomes = await loop.run_in_executor(None, functools.partial(
+                processes.run_processes, values["predict_url"], payload, schedule, args.processes,
+                start_wall=start_wall, progress=progress, timeout=args.timeout, headers=headers,
+                max_in_flight=max(1, math.ceil(args.max_in_flight / args.processes))))
+        else:
+            progress = None if args.no_progress else ProgressLine(profile, samples)
+            outcomes = await drive(values["predict_url"], payload, schedule, timeout=args.timeout,
+                                   max_in_flight=args.max_in_flight, headers=headers, on_tick=progress,
+                                   origin=origin)
     finally:
         done.set()
     await watcher
-    return outcomes, samples
+    return outcomes, samples, reports
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -180,6 +237,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         values = resolve(args)
         profile = standard_profile(values["target_qps"], values["min_replicas"], peak_rps=args.peak_rps,
                                    warmup=args.warmup, ramp=args.ramp, hold=args.hold, quiet=args.cooldown)
+        check_drivers(args, sum(phase.count() for phase in profile.phases))
     except (UsageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -197,14 +255,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KubeconfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    outcomes, samples = asyncio.run(run_load(args, values, profile, payload, api))
+    outcomes, samples, reports = asyncio.run(run_load(args, values, profile, payload, api))
     rows = timeline(outcomes, samples, profile)
+    lost = [f"driver {r.index} ({r.pod or 'no pod'}): {r.problem}" for r in reports if r.problem]
     result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],
                      min_replicas=values["min_replicas"], scale_out_within=args.scale_out_within,
-                     max_error_rate=args.max_error_rate)
+                     max_error_rate=args.max_error_rate, lost_drivers=lost if reports else None)
+    drivers = ({"mode": "in-cluster", "count": args.parallel, "image": args.image,
+                "reports": [{"index": r.index, "pod": r.pod, "problem": r.problem} for r in reports]}
+               if args.in_cluster else {"mode": "local", "count": args.processes})
     meta = {"started": started.isoformat(), "target": values, "threshold_rps": threshold,
             "phases": [{"name": n, "start": s, "end": e} for n, s, e in profile.boundaries()],
-            "payload": str(args.payload)}
+            "payload": str(args.payload), "drivers": drivers}
     write_json(out / "report.json", meta, rows, samples, result)
     write_chart(out / "report.png", rows, profile, threshold, f"{name}: {values['predict_url']}", result)
     for check in result.checks:

@@ -25,10 +25,11 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
 
 
 def cause(outcome: Outcome) -> str:
-    """Why a request failed, in the words of the report: timeout, connection, HTTP <status>, or
-    dropped (the client's in-flight cap)."""
+    """Why a request failed, in the words of the report: timeout, connection, HTTP <status>,
+    dropped (the client's in-flight cap), or `driver <i> lost` (the driver that had it never
+    brought its sample home)."""
     error = outcome.error or (f"HTTP {outcome.status}" if outcome.status is not None else "no answer")
-    if error == "timeout" or error.startswith("HTTP "):
+    if error == "timeout" or error.startswith(("HTTP ", "driver ")):
         return error
     if error.startswith("dropped"):
         return "dropped"
@@ -118,6 +119,7 @@ def verdict(
     min_replicas: int,
     scale_out_within: float,
     max_error_rate: float,
+    lost_drivers: Optional[Sequence[str]] = None,
 ) -> Verdict:
     """Pass when the pods scaled out soon enough after QPS crossed the threshold, the load was
     served within the error budget, and the pods scaled back in during the quiet phase."""
@@ -178,6 +180,11 @@ def verdict(
     else:
         checks.append(Check("scaled-in", True, f"back to {min_replicas} replica(s) {back - quiet_start:.0f}s "
                                                "into the quiet phase"))
+    if lost_drivers is not None:
+        # Several drivers: each must have brought its samples home (the lost ones are counted as
+        # failed requests above; this says which driver and why).
+        checks.append(Check("drivers-complete", not lost_drivers,
+                            "; ".join(lost_drivers) if lost_drivers else "every driver's samples came home"))
     return Verdict(all(c.passed for c in checks), checks)
 
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from aiohttp import web
@@ -151,6 +156,8 @@ class KubernetesStandIn:
     deployment: str = "bert-tfserving"
     state: Callable[[], tuple[int, int, Optional[float]]] = lambda: (1, 1, 0.0)
     """Returns (current replicas, desired replicas, per-pod metric or None)."""
+    jobs: Optional[JobsStandIn] = None
+    """Also answer an in-cluster run's Job, ConfigMap and log requests."""
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -158,6 +165,8 @@ class KubernetesStandIn:
         app.router.add_get(f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{self.hpa}", self._hpa)
         app.router.add_get(f"/apis/apps/v1/namespaces/{ns}/deployments/{self.deployment}", self._deployment)
         app.router.add_get(f"/api/v1/namespaces/{ns}/pods", self._pods)
+        if self.jobs is not None:
+            self.jobs.routes(app)
         return app
 
     async def _hpa(self, request: web.Request) -> web.Response:
@@ -187,6 +196,9 @@ class KubernetesStandIn:
     async def _pods(self, request: web.Request) -> web.Response:
         current, _, _ = self.state()
         selector = request.query.get("labelSelector", "")
+        job_pods = None if self.jobs is None else self.jobs.pod_list(selector)
+        if job_pods is not None:
+            return web.json_response({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": job_pods})
         items = []
         if "app.kubernetes.io/instance=" + self.deployment in selector:
             for i in range(current):
@@ -198,6 +210,129 @@ class KubernetesStandIn:
                     "status": {"conditions": [{"type": "Ready", "status": "True"}]},
                 })
         return web.json_response({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})
+
+
+@dataclass
+class StandInPod:
+    """A Job's pod, run as a local process."""
+
+    name: str
+    index: int
+    process: subprocess.Popen
+    log: Path
+
+
+@dataclass
+class JobsStandIn:
+    """The Job, ConfigMap, pod and log endpoints an in-cluster load run uses. Each Job index runs
+    as a local process on the code the ConfigMap carries (laid out as the Job's volume says),
+    with the Job's environment; the container's command (a pip install first) is not run: the
+    test's interpreter already has aiohttp. `fail_index` makes that index exit 3 at once."""
+
+    workdir: Path
+    namespace: str = "inference"
+    fail_index: Optional[int] = None
+    config_maps: dict[str, dict] = field(default_factory=dict)
+    jobs: dict[str, dict] = field(default_factory=dict)
+    pods: dict[str, list[StandInPod]] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+
+    def routes(self, app: web.Application) -> None:
+        ns = self.namespace
+        app.router.add_post(f"/api/v1/namespaces/{ns}/configmaps", self._create_config_map)
+        app.router.add_delete(f"/api/v1/namespaces/{ns}/configmaps/{{name}}", self._delete_config_map)
+        app.router.add_post(f"/apis/batch/v1/namespaces/{ns}/jobs", self._create_job)
+        app.router.add_get(f"/apis/batch/v1/namespaces/{ns}/jobs/{{name}}/status", self._job_status)
+        app.router.add_delete(f"/apis/batch/v1/namespaces/{ns}/jobs/{{name}}", self._delete_job)
+        app.router.add_get(f"/api/v1/namespaces/{ns}/pods/{{name}}/log", self._log)
+
+    async def _create_config_map(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.config_maps[body["metadata"]["name"]] = body
+        return web.json_response(body, status=201)
+
+    async def _delete_config_map(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.config_maps.pop(name)
+        self.deleted.append(f"ConfigMap/{name}")
+        return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success"})
+
+    async def _create_job(self, request: web.Request) -> web.Response:
+        job = await request.json()
+        name, spec = job["metadata"]["name"], job["spec"]
+        pod_spec = spec["template"]["spec"]
+        volume = next(v for v in pod_spec["volumes"] if "configMap" in v)
+        files = self.config_maps[volume["configMap"]["name"]]["data"]
+        root = self.workdir / name
+        for item in volume["configMap"]["items"]:
+            target = root / item["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(files[item["key"]], encoding="utf-8")
+        container = pod_spec["containers"][0]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        env["LOADTEST_PAYLOAD"] = str(root / "payload.json")
+        for scratch in ("HOME", "PYTHONUSERBASE"):  # the pod's /tmp volume; here the test's own
+            env.pop(scratch)
+        pods = []
+        for index in range(spec["completions"]):
+            log = root / f"pod-{index}.log"
+            command = ([sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"]
+                       if index == self.fail_index else [sys.executable, "-m", "loadtest.pod"])
+            with log.open("wb") as out:
+                process = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL,
+                                           env={**os.environ, **env, "JOB_COMPLETION_INDEX": str(index)})
+            pods.append(StandInPod(f"{name}-{index}-x{index:03d}", index, process, log))
+        self.jobs[name], self.pods[name] = job, pods
+        return web.json_response(job, status=201)
+
+    def _counts(self, name: str) -> tuple[int, int, int]:
+        codes = [p.process.poll() for p in self.pods[name]]
+        return (sum(1 for c in codes if c is None), sum(1 for c in codes if c == 0),
+                sum(1 for c in codes if c not in (None, 0)))
+
+    async def _job_status(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        active, succeeded, failed = self._counts(name)
+        conditions = [] if active else [{"type": "Complete" if not failed else "Failed", "status": "True"}]
+        return web.json_response({**self.jobs[name], "status": {
+            "active": active, "succeeded": succeeded, "failed": failed, "conditions": conditions}})
+
+    async def _delete_job(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        for pod in self.pods.pop(name):
+            if pod.process.poll() is None:
+                pod.process.kill()
+            pod.process.wait()
+        self.jobs.pop(name)
+        self.deleted.append(f"Job/{name}")
+        return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success"})
+
+    def pod_list(self, selector: str) -> Optional[list[dict]]:
+        """The pods of `job-name=<job>`, or None when the selector is not a Job's."""
+        match = re.search(r"job-name=([a-z0-9-]+)", selector)
+        if match is None:
+            return None
+        items = []
+        for pod in self.pods.get(match.group(1), []):
+            code = pod.process.poll()
+            phase = "Running" if code is None else "Succeeded" if code == 0 else "Failed"
+            state = {"running": {}} if code is None else {"terminated": {
+                "exitCode": code, "reason": "Completed" if code == 0 else "Error"}}
+            items.append({
+                "metadata": {"name": pod.name, "namespace": self.namespace, "labels": {"job-name": match.group(1)},
+                             "annotations": {"batch.kubernetes.io/job-completion-index": str(pod.index)}},
+                "spec": {"containers": [{"name": "driver"}]},
+                "status": {"phase": phase, "containerStatuses": [{
+                    "name": "driver", "image": "python", "imageID": "", "ready": code is None,
+                    "restartCount": 0, "state": state}]},
+            })
+        return items
+
+    async def _log(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        pod = next(p for pods in self.pods.values() for p in pods if p.name == name)
+        return web.Response(text=pod.log.read_text(encoding="utf-8", errors="replace"))
 
 
 def target_flags(serving_url: str, api_url: str, target_qps: float = 10, min_replicas: int = 1) -> list[str]:

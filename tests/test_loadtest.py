@@ -297,7 +297,7 @@ def test_command_passes_when_the_service_scales(tmp_path):
 
 
 def test_command_fails_when_the_service_does_not_scale(tmp_path):
-    code, report = run_cli(tmp_path, (60, 60), ["--hold", "2", "--cooldown", "1"])
+    code, report = run_cli(tmp_path, (60, 60), ["--hold", "2", "--cooldown", "1", "--processes", "1"])
     assert code == 1
     assert {c["name"]: c["passed"] for c in report["verdict"]["checks"]}["scaled-out"] is False
 
