@@ -10,6 +10,7 @@ from components.model_volume import ModelVolume, ModelVolumeArgs
 from components.public_endpoint import PublicEndpoint, PublicEndpointArgs, predict_path
 from components.serving_spec import NetworkPeers, ServingInputs, recommended_labels
 from components.tf_serving import TfServing, TfServingArgs
+from components.version_gate import RetireCheck, RetireCheckArgs, ServeGate, ServeGateArgs
 from components.volume_spec import VolumeInputs
 from config import load_settings
 from config.account import APP_TAG, STACK_TAG
@@ -40,18 +41,24 @@ volume = ModelVolume("model-volume", ModelVolumeArgs(
     oidc_provider_arn=s.rrsa.provider_arn if s.rrsa else None, oidc_issuer_url=s.rrsa.issuer_url if s.rrsa else None,
     upload=[store], depends_on=[cluster]),
     in_cluster)
+serving_inputs = ServingInputs(
+    namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
+    memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
+    served_version=s.model.served_version, claim_name=volume.planned_claim_name,
+    poll_seconds=s.serving.file_system_poll_seconds, jit_compile=s.gpu is not None and s.gpu.jit)
+# A version change: the retire check, the model config (reloaded in place), the serve gate, then
+# the endpoint (components/version_gate.py).
+retire = RetireCheck("retire-check", RetireCheckArgs(serving=serving_inputs, ingress_name=name, depends_on=[cluster]),
+                     in_cluster)
 serving = TfServing("serving", TfServingArgs(
-    serving=ServingInputs(
-        namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
-        memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
-        claim_name=volume.planned_claim_name, poll_seconds=s.serving.file_system_poll_seconds,
-        jit_compile=s.gpu is not None and s.gpu.jit),
+    serving=serving_inputs,
     placement=capacity.placement,
     network=NetworkPeers(
         ingress_namespace=s.network.ingress_namespace, ingress_pod_labels=s.network.ingress_pod_labels,
         grpc_client_namespaces=tuple(s.network.grpc_client_namespaces),
         metrics_namespaces=tuple(s.network.metrics_namespaces)) if s.network.policy else None,
-    depends_on=[volume, cluster]), in_cluster)
+    depends_on=[volume, cluster], model_config_after=[retire]), in_cluster)
+gate = ServeGate("serve-gate", ServeGateArgs(serving=serving_inputs, depends_on=[serving]), in_cluster)
 a = s.autoscaling
 scaler = Autoscaler("autoscaler", AutoscalerArgs(
     namespace=ns, name=name, deployment_name=serving.deployment_name,
@@ -65,7 +72,7 @@ endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
     service_name=serving.service_name, service_port=serving.rest_port,
     tls_secret_name=s.ingress.tls_secret_name, model_name=s.model.name,
     allow_source_cidrs=s.ingress.allow_source_cidrs, rate_limit_rps=s.ingress.rate_limit_rps,
-    labels=labels), in_cluster)
+    served_version=s.model.served_version, labels=labels, depends_on=[gate]), in_cluster)
 
 pulumi.export("endpointUrl", endpoint.url)
 pulumi.export("predictUrl", endpoint.url.apply(lambda u: u + predict_path(s.model.name)))
@@ -77,6 +84,8 @@ pulumi.export("hpaName", scaler.hpa_name)
 pulumi.export("bucket", store.bucket)
 pulumi.export("ossEndpoint", store.endpoint)
 pulumi.export("modelUri", store.model_uri)
+pulumi.export("servedVersion", gate.served_version)
+pulumi.export("loadedVersions", sorted(s.model.versions))
 pulumi.export("capacityMode", s.capacity.mode)
 pulumi.export("capacity", capacity.placement.describe)
 pulumi.export("nodePoolId", node_pool_id(capacity))  # None in eci mode

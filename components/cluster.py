@@ -51,6 +51,12 @@ class Cluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=pulumi.Output.secret(credential.kube_config),
+            # The model config and the served version are ConfigMaps the servers and the probes
+            # re-read in place: edit them rather than delete and recreate them under the same name
+            # (the default treats a ConfigMap's data as immutable). pulumi/pulumi-kubernetes
+            # provider/pkg/provider/provider.go: Configure reads enableConfigMapMutable; DiffConfig
+            # replaces the provider only when the kubeconfig's active cluster changes.
+            enable_config_map_mutable=True,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
         )
         namespace = k8s.core.v1.Namespace(

@@ -39,8 +39,13 @@ class PublicEndpointArgs:
     """Client ranges the endpoint answers; None: any address."""
     rate_limit_rps: Optional[int] = None
     """Requests per second per client address; None: no limit."""
+    served_version: int
+    """The model version the predict path is routed to."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the Ingress."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What a change of the Ingress waits for: the serve gate (components/version_gate.py). An
+    Args field: see components/wiring.py."""
 
 
 # ingress-nginx annotations (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/
@@ -48,11 +53,22 @@ class PublicEndpointArgs:
 # per client address per controller replica, bursts of 5x, 503 beyond.
 ANNOTATION_ALLOW = "nginx.ingress.kubernetes.io/whitelist-source-range"
 ANNOTATION_RPS = "nginx.ingress.kubernetes.io/limit-rps"
+# The served version: the public predict path is rewritten to that version's path, which TF
+# Serving's REST API has had since 1.x (`/v1/models/<m>/versions/<v>:predict`, the prediction
+# regex in tensorflow_serving/model_servers/http_rest_api_handler.cc at 1.15.0; version labels in
+# the path came only in 2.3.0). A fixed target, no capture groups: nginx's `rewrite` replaces the
+# whole URI (https://kubernetes.github.io/ingress-nginx/examples/rewrite/).
+ANNOTATION_REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
 
 
 def predict_path(model_name: str) -> str:
     """The one path the Internet reaches: the served model's REST predict API."""
     return f"/v1/models/{model_name}:predict"
+
+
+def version_path(model_name: str, version: int) -> str:
+    """The predict path of one version, where the public path is rewritten to."""
+    return f"/v1/models/{model_name}/versions/{version}:predict"
 
 
 def restriction_annotations(a: PublicEndpointArgs) -> dict[str, str]:
@@ -99,10 +115,9 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
     }
     if a.tls_secret_name is not None:
         spec["tls"] = [{"hosts": [a.host], "secretName": a.tls_secret_name}]
-    metadata: dict = {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels)}
-    annotations = restriction_annotations(a)
-    if annotations:
-        metadata["annotations"] = annotations
+    metadata: dict = {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels),
+                      "annotations": {ANNOTATION_REWRITE: version_path(a.model_name, a.served_version),
+                                      **restriction_annotations(a)}}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}
 
 
@@ -124,7 +139,7 @@ class PublicEndpoint(pulumi.ComponentResource):
             f"{name}-ingress",
             metadata=manifest["metadata"],
             spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.ingress_name = name_of(ingress.metadata)
         self.url = pulumi.Output.from_input(endpoint_url(args.host, args.tls_secret_name is not None))

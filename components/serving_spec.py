@@ -46,6 +46,17 @@ CUDA_CACHE_DIR = "/var/cache/cuda"
 CUDA_CACHE_BYTES = 2 * 2**30
 # Node or ECI provisioning and the multi-GB image pull, before the startup probe's budget begins.
 PROVISION_SECONDS = 25 * 60
+# How often the server re-reads its model config file (--model_config_file_poll_wait_seconds, in
+# tensorflow_serving/model_servers/main.cc at 1.15.0 and at 2.19.1, the range of images
+# config/images.py knows): a version added or removed in the ConfigMap is loaded or unloaded in
+# place, once the kubelet has refreshed the mounted file (about a minute).
+MODEL_CONFIG_POLL_SECONDS = 30
+# The version the endpoint serves, as a file the readiness probe reads: kept apart from the model
+# config so it changes only after that version is AVAILABLE on every ready pod (version_gate.py).
+SERVED_DIR = "/etc/tfserving-served"
+SERVED_FILE = "version"
+# The label of the pods that may call the servers' REST port to check a version (version_gate.py).
+GATE_COMPONENT = "version-gate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +79,9 @@ class ServingInputs:
     model_name: str
     """TF Serving model name."""
     versions: tuple[int, ...]
-    """Served versions."""
+    """Loaded versions."""
+    served_version: int
+    """The version the endpoint serves (one of `versions`)."""
     claim_name: str
     """The model volume's PVC."""
     poll_seconds: int
@@ -113,6 +126,11 @@ def image_version(image: str) -> str:
 def selector_labels(name: str) -> dict[str, str]:
     """The immutable Deployment selector: never add to it (changing it forces a replacement)."""
     return {"app.kubernetes.io/name": "tensorflow-serving", "app.kubernetes.io/instance": name}
+
+
+def gate_labels(name: str) -> dict[str, str]:
+    """The labels of the version gate's pods (and what the NetworkPolicy admits)."""
+    return {"app.kubernetes.io/instance": name, "app.kubernetes.io/component": GATE_COMPONENT}
 
 
 def recommended_labels(name: str, image: str) -> dict[str, str]:
@@ -164,19 +182,19 @@ def monitoring_config_text() -> str:
 
 
 def config_map_manifest(s: ServingInputs) -> dict:
-    """The server's config files. Its name carries a hash of the content, so a change of the
-    served versions creates a new ConfigMap and rolls the pods (a mounted ConfigMap edit would
-    not restart TF Serving)."""
+    """The server's config files, under a stable name: a change of the loaded versions edits the
+    mounted file, which the server polls and applies in place (no pod restarts)."""
     data = {
         MODEL_CONFIG_FILE: model_config_text(s.model_name, model_base_path(s.model_name), s.versions),
         MONITORING_CONFIG_FILE: monitoring_config_text(),
     }
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": object_meta(s, f"{s.name}-config-{content_hash(data)}"),
-        "data": data,
-    }
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, f"{s.name}-config"), "data": data}
+
+
+def served_config_map_manifest(s: ServingInputs) -> dict:
+    """The served version, for the readiness probe (a file the kubelet refreshes in place)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, f"{s.name}-served"),
+            "data": {SERVED_FILE: str(s.served_version)}}
 
 
 def server_args(s: ServingInputs) -> list[str]:
@@ -187,8 +205,9 @@ def server_args(s: ServingInputs) -> list[str]:
         f"--model_config_file={CONFIG_DIR}/{MODEL_CONFIG_FILE}",
         f"--monitoring_config_file={CONFIG_DIR}/{MONITORING_CONFIG_FILE}",
         # The default 1 s poll is one OSS LIST per second per pod through ossfs
-        # (tensorflow/serving#1916); versions change by rollout here, so poll rarely.
+        # (tensorflow/serving#1916); versions change through the model config here, so poll rarely.
         f"--file_system_poll_wait_seconds={s.poll_seconds}",
+        f"--model_config_file_poll_wait_seconds={MODEL_CONFIG_POLL_SECONDS}",
     ]
 
 
@@ -207,14 +226,22 @@ def workload_timeout(jit_compile: bool) -> str:
     return f"{rollout_seconds(jit_compile) // 60}m"
 
 
-def readiness_path(model_name: str, versions: Sequence[int]) -> str:
-    """Ready only when the newest served version is AVAILABLE.
+def served_probe(model_name: str) -> dict:
+    """Ready only when the served version is AVAILABLE, read from the served-version file.
 
     `/v1/models/<name>` answers 200 while a version is still LOADING (kubeflow/kubeflow#2987);
-    the metadata endpoint of a specific version needs a loaded servable and answers 404 until
-    the version is AVAILABLE. Unversioned requests go to the newest version, so that one gates.
+    the metadata of a specific version needs a loaded servable and answers 404 until it is
+    AVAILABLE. The version comes from a file, not from the probe's path, so a switch changes no
+    pod template (no restart): an exec probe in bash (every tensorflow/serving image has it: its
+    Dockerfile.gpu entrypoint is a bash script, at 1.15.0 and 2.19.1) asks the server over
+    /dev/tcp. Before the file exists (the first deployment) it asks for the newest version.
     """
-    return f"/v1/models/{model_name}/versions/{max(versions)}/metadata"
+    script = (
+        f'v=$(cat {SERVED_DIR}/{SERVED_FILE} 2>/dev/null); p=/v1/models/{model_name}${{v:+/versions/$v}}/metadata; '
+        f'exec 3<>/dev/tcp/127.0.0.1/{REST_PORT} && printf "GET %s HTTP/1.0\r\n\r\n" "$p" >&3 '
+        '&& read -r _ code _ <&3 && [ "$code" = 200 ]'
+    )
+    return {"exec": {"command": ["/bin/bash", "-c", script]}}
 
 
 def service_account_manifest(s: ServingInputs) -> dict:
@@ -238,7 +265,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         resources["requests"]["nvidia.com/gpu"] = str(s.gpus)
         resources["limits"]["nvidia.com/gpu"] = str(s.gpus)
     labels = recommended_labels(s.name, s.image)
-    ready = {"httpGet": {"path": readiness_path(s.model_name, s.versions), "port": "http"}}
+    ready = served_probe(s.model_name)
     container = {
         "name": "tensorflow-serving",
         "image": s.image,
@@ -278,6 +305,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         "volumeMounts": [
             {"name": "model", "mountPath": model_base_path(s.model_name), "readOnly": True},
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "served", "mountPath": SERVED_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
@@ -310,6 +338,8 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         "volumes": [
             {"name": "model", "persistentVolumeClaim": {"claimName": s.claim_name, "readOnly": True}},
             {"name": "config", "configMap": {"name": config_map_name}},
+            # Optional: on the first deployment it is created only after the pods are ready.
+            {"name": "served", "configMap": {"name": f"{s.name}-served", "optional": True}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         ],
     }
@@ -367,6 +397,26 @@ def service_manifest(s: ServingInputs) -> dict:
     }
 
 
+def pods_service_name(name: str) -> str:
+    """The headless Service of the serving pods."""
+    return f"{name}-pods"
+
+
+def pods_service_manifest(s: ServingInputs) -> dict:
+    """A headless Service: its DNS name resolves to every ready serving pod, so the version gate
+    can ask each of them (through the ClusterIP Service it would reach one at random)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": object_meta(s, pods_service_name(s.name)),
+        "spec": {
+            "clusterIP": "None",
+            "selector": selector_labels(s.name),
+            "ports": [{"name": "http", "port": REST_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
 def pdb_manifest(s: ServingInputs) -> dict:
     """At most one pod down for voluntary disruptions (drains, scale-in of the pool).
 
@@ -398,7 +448,9 @@ def network_policy_manifest(s: ServingInputs, peers: NetworkPeers) -> dict:
     NetworkPolicy always admits (kubernetes.io/docs/concepts/services-networking/network-policies).
     """
     rest = [{"protocol": "TCP", "port": REST_PORT}]
-    rules = [{"from": [_namespace_peer(peers.ingress_namespace, peers.ingress_pod_labels)], "ports": rest}]
+    rules = [{"from": [_namespace_peer(peers.ingress_namespace, peers.ingress_pod_labels)], "ports": rest},
+             # The version gate's pods ask each server whether a version is AVAILABLE.
+             {"from": [{"podSelector": {"matchLabels": gate_labels(s.name)}}], "ports": rest}]
     if peers.metrics_namespaces:
         rules.append({"from": [_namespace_peer(n) for n in peers.metrics_namespaces], "ports": rest})
     if peers.grpc_client_namespaces:

@@ -1,4 +1,4 @@
-"""TfServing: model config, Deployment (placement applied), Service and PodDisruptionBudget."""
+"""TfServing: model config, Deployment (placement applied), Services and PodDisruptionBudget."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .serving_spec import (
     deployment_manifest,
     network_policy_manifest,
     pdb_manifest,
+    pods_service_manifest,
     service_account_manifest,
     service_manifest,
     workload_timeout,
@@ -46,6 +47,8 @@ class TfServingArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """What the workload waits for (the model volume, which waits for the upload; the namespace).
     An Args field, not `opts.depends_on`: see components/wiring.py."""
+    model_config_after: Sequence[pulumi.Resource] = ()
+    """What the model config waits for: the retire check (components/version_gate.py)."""
 
 
 class TfServing(pulumi.ComponentResource):
@@ -78,7 +81,7 @@ class TfServing(pulumi.ComponentResource):
             f"{name}-config",
             metadata=cm["metadata"],
             data=cm["data"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *args.model_config_after]),
         )
         deployment = deployment_manifest(spec, placement, cm["metadata"]["name"])
         workload = k8s.apps.v1.Deployment(
@@ -103,6 +106,14 @@ class TfServing(pulumi.ComponentResource):
                 depends_on=after,
                 custom_timeouts=cold_start_timeouts(spec),
             ),
+        )
+        pods = pods_service_manifest(spec)
+        k8s.core.v1.Service(
+            f"{name}-pods",
+            metadata=pods["metadata"],
+            spec=pods["spec"],
+            # Headless: no endpoints to await beyond what the Deployment's await already covers.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         pdb = pdb_manifest(spec)
         k8s.policy.v1.PodDisruptionBudget(

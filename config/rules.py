@@ -110,6 +110,10 @@ def check_model_dir(source: ModelSource, versions: list[int]) -> list[Problem]:
 def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
     """Rules between keys that no single field can check."""
     problems: list[Problem] = []
+    if cfg.model.serve is not None and cfg.model.serve not in cfg.model.versions:
+        loaded = ", ".join(str(v) for v in cfg.model.versions)
+        problems.append(("model.serve", f"{cfg.model.serve} is not one of model.versions ({loaded}): a version "
+                                        "is served only once it is loaded; add it to model.versions first"))
     a = cfg.autoscaling
     if a.min_replicas > a.max_replicas:
         problems.append(

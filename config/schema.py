@@ -267,8 +267,16 @@ class ModelSettings(_Section):
     directory, or `oss://bucket/prefix` for a model already in OSS (then nothing is uploaded and
     the bucket is not managed here)."""
     versions: Annotated[list[ModelVersion], Field(min_length=1), AfterValidator(_unique)]
-    """Served versions: each an integer directory of `source` holding `saved_model.pb` or
-    `saved_model.pbtxt`."""
+    """Loaded versions: each an integer directory of `source` holding `saved_model.pb` or
+    `saved_model.pbtxt`. Adding or removing one reloads the running servers in place."""
+    serve: Annotated[Optional[ModelVersion], DerivedDefault("the highest of `versions`")] = None
+    """The version the public endpoint serves; one of `versions`. Switching it moves the traffic
+    once that version is AVAILABLE on every ready pod, without restarting any."""
+
+    @property
+    def served_version(self) -> int:
+        """`serve`, or the highest loaded version."""
+        return self.serve if self.serve is not None else max(self.versions)
 
 
 class StorageSettings(_Section):

@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -77,6 +78,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     where.add_argument("--target-qps", type=float)
     where.add_argument("--min-replicas", type=int)
     where.add_argument("--host-header", help="Host header, when --predict-url names the load balancer's address")
+    where.add_argument("--ingress", help="the Ingress whose rewrite target says which model version is served "
+                                         "(None: the Deployment's name, as the stack names it)")
     kube = parser.add_argument_group("Kubernetes API")
     kube.add_argument("--kube-context", help="kubeconfig context (default: current)")
     kube.add_argument("--kube-api-url", help="API server URL without auth (a local proxy or stand-in)")
@@ -133,6 +136,12 @@ def resolve(args: argparse.Namespace) -> dict:
     return values
 
 
+def model_of(predict_url: str) -> Optional[str]:
+    """The model name in a predict URL (`.../v1/models/<name>:predict`)."""
+    match = re.search(r"/v1/models/([^/:]+)(?:/versions/\d+)?:predict$", predict_url)
+    return match.group(1) if match else None
+
+
 def check_drivers(args: argparse.Namespace, requests: int) -> None:
     """Driver counts that make sense, before anything starts."""
     if args.processes < 1:
@@ -178,7 +187,9 @@ class ProgressLine:
         p95 = percentile([o.latency for o in recent if o.ok], 95)
         sample = self.samples[-1] if self.samples else None
         replicas = (f"replicas {sample.current_replicas}/{sample.desired_replicas} ready {sample.ready_pods} "
-                    f"metric {sample.metric if sample.metric is not None else '-'}") if sample else "replicas ?"
+                    f"metric {sample.metric if sample.metric is not None else '-'}"
+                    + (f" serving v{sample.served_version}" if sample.served_version is not None else "")
+                    ) if sample else "replicas ?"
         success = f"{100 * self.ok / self.settled:.1f}%" if self.settled else "-"
         latency = f"{p95 * 1000:.0f}ms" if p95 is not None else "-"
         phase = self.profile.phase_at(t)
@@ -199,7 +210,8 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
     start_wall = time.time() + lead
     origin = time.monotonic() + lead  # the watcher's clock and the drivers' share one time zero
     samples: list = []
-    reader = ClusterReader(api, values["namespace"], values["hpa"], values["deployment"])
+    reader = ClusterReader(api, values["namespace"], values["hpa"], values["deployment"],
+                           ingress=args.ingress or values["deployment"], model=model_of(values["predict_url"]))
     done = asyncio.Event()
     watcher = asyncio.create_task(watch(reader, origin, done, args.sample_period, samples))
     loop = asyncio.get_running_loop()

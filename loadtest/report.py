@@ -59,6 +59,8 @@ class Second:
     desired_replicas: Optional[int]
     ready_pods: Optional[int]
     metric: Optional[float]
+    served_version: Optional[int] = None
+    """The model version the endpoint routed to (from the last read of the Ingress)."""
 
 
 def timeline(outcomes: Sequence[Outcome], samples: Sequence[Sample], profile: Profile) -> list[Second]:
@@ -92,6 +94,7 @@ def timeline(outcomes: Sequence[Outcome], samples: Sequence[Sample], profile: Pr
                 desired_replicas=last.desired_replicas if last else None,
                 ready_pods=last.ready_pods if last else None,
                 metric=last.metric if last else None,
+                served_version=last.served_version if last else None,
             )
         )
     return rows

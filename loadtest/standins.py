@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +82,12 @@ class TfServingStandIn:
     """Answer HTTP 500 to every n-th predict (0: never)."""
     requests: int = 0
     arrivals: deque = field(default_factory=lambda: deque(maxlen=200_000))
+    loaded: frozenset[int] = frozenset({1})
+    """The versions the server has AVAILABLE."""
+    served: Callable[[], int] = lambda: 1
+    """The version the (stand-in) Ingress routes the public predict path to."""
+    answered: Counter = field(default_factory=Counter)
+    """Predictions answered, per version."""
 
     def qps(self, window: float = 10.0) -> float:
         """Predict requests per second over the last `window` seconds."""
@@ -99,9 +105,15 @@ class TfServingStandIn:
         self.requests += 1
         self.arrivals.append(time.monotonic())
         number = self.requests
+        version = self.served()
         await asyncio.sleep(self.latency)
         if self.fail_every and number % self.fail_every == 0:
             return web.json_response({"error": "stand-in failure"}, status=500)
+        if version not in self.loaded:
+            # What TF Serving answers for a version it has not loaded.
+            return web.json_response({"error": f"Servable not found for request: Specific({self.model}, "
+                                               f"{version})"}, status=404)
+        self.answered[version] += 1
         rows = len(body.get("instances", [0]))
         return web.json_response({"predictions": [[0.08, 0.92]] * rows})
 
@@ -158,6 +170,9 @@ class KubernetesStandIn:
     """Returns (current replicas, desired replicas, per-pod metric or None)."""
     jobs: Optional[JobsStandIn] = None
     """Also answer an in-cluster run's Job, ConfigMap and log requests."""
+    served: Optional[Callable[[], int]] = None
+    """The version the Ingress (named like the Deployment) routes to; None: no Ingress."""
+    model: str = "chnsenticorp"
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -165,6 +180,7 @@ class KubernetesStandIn:
         app.router.add_get(f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{self.hpa}", self._hpa)
         app.router.add_get(f"/apis/apps/v1/namespaces/{ns}/deployments/{self.deployment}", self._deployment)
         app.router.add_get(f"/api/v1/namespaces/{ns}/pods", self._pods)
+        app.router.add_get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{self.deployment}", self._ingress)
         if self.jobs is not None:
             self.jobs.routes(app)
         return app
@@ -183,6 +199,16 @@ class KubernetesStandIn:
                        "conditions": [{"type": "ScalingActive", "status": "True" if metric is not None else "False",
                                        "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
         })
+
+    async def _ingress(self, request: web.Request) -> web.Response:
+        if self.served is None:
+            return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
+                                      "reason": "NotFound"}, status=404)
+        target = f"/v1/models/{self.model}/versions/{self.served()}:predict"
+        return web.json_response({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                                  "metadata": {"name": self.deployment, "namespace": self.namespace,
+                                               "annotations": {"nginx.ingress.kubernetes.io/rewrite-target": target}},
+                                  "spec": {}})
 
     async def _deployment(self, request: web.Request) -> web.Response:
         return web.json_response({

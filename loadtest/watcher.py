@@ -71,6 +71,8 @@ class Sample:
     placements: dict[str, int] = field(default_factory=dict)
     """Ready pods per node (or per ECI instance for pods on the virtual node)."""
     error: Optional[str] = None
+    served_version: Optional[int] = None
+    """The model version the endpoint routed to (the Ingress's rewrite target), when read."""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -79,12 +81,30 @@ class Sample:
 class ClusterReader:
     """Reads one HPA, its Deployment's selector and the matching pods."""
 
-    def __init__(self, api: client.ApiClient, namespace: str, hpa: str, deployment: str):
+    def __init__(self, api: client.ApiClient, namespace: str, hpa: str, deployment: str,
+                 ingress: Optional[str] = None, model: Optional[str] = None):
         self.autoscaling = client.AutoscalingV2Api(api)
         self.apps = client.AppsV1Api(api)
         self.core = client.CoreV1Api(api)
+        self.networking = client.NetworkingV1Api(api)
         self.namespace, self.hpa, self.deployment = namespace, hpa, deployment
+        self.ingress, self.model = ingress, model
         self._selector: Optional[str] = None
+
+    def served_version(self) -> Optional[int]:
+        """Which version the endpoint routes to now: the Ingress's rewrite target, parsed the way
+        the stack's retire check parses it (components/version_check.py, standard library only)."""
+        if self.ingress is None or self.model is None:
+            return None
+        # Imported here: the rest of the watcher needs nothing of the program.
+        from components.version_check import served_by  # noqa: PLC0415
+
+        try:
+            ingress = self.networking.read_namespaced_ingress(self.ingress, self.namespace)
+        except client.ApiException:
+            return None  # not a stack's Ingress (or not readable): the run goes on without it
+        annotations = (ingress.metadata.annotations if ingress.metadata else None) or {}
+        return served_by({"metadata": {"annotations": annotations}}, self.model)
 
     def selector(self) -> str:
         if self._selector is None:
@@ -125,6 +145,7 @@ class ClusterReader:
             ready_pods=ready,
             pods=len(pods),
             placements=placements,
+            served_version=self.served_version(),
         )
 
 

@@ -75,6 +75,11 @@ def test_network_policy_admits_only_the_ingress_controller_by_default(dev_config
     assert policy["spec"]["ingress"] == [{
         "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
         "ports": [{"protocol": "TCP", "port": REST_PORT}],
+    }, {
+        # The version gate's pods, in the stack's own namespace, on the REST port only.
+        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "bert-tfserving",
+                                                  "app.kubernetes.io/component": "version-gate"}}}],
+        "ports": [{"protocol": "TCP", "port": REST_PORT}],
     }]
 
 
@@ -88,10 +93,12 @@ def test_network_policy_peers_come_from_config(dev_config):
     rules = run_program(dev_config).kind("NetworkPolicy")["spec"]["ingress"]
 
     def names(rule):
-        return [peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in rule["from"]]
+        return [peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] if "namespaceSelector" in peer
+                else "(the version gate, own namespace)" for peer in rule["from"]]
 
     assert [(names(r), [p["port"] for p in r["ports"]]) for r in rules] == [
-        (["ingress-nginx"], [REST_PORT]), (["arms-prom"], [REST_PORT]), (["batch"], [GRPC_PORT])]
+        (["ingress-nginx"], [REST_PORT]), (["(the version gate, own namespace)"], [REST_PORT]),
+        (["arms-prom"], [REST_PORT]), (["batch"], [GRPC_PORT])]
     # Only the controller's pods of that namespace, not every pod in it.
     assert rules[0]["from"][0]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}
 

@@ -98,7 +98,7 @@ def test_every_resource_is_a_child_of_a_component(rendered, run):
 def test_hpa_targets_the_deployment_and_measures_the_ingress_route(rendered):
     result = rendered[("dev", False)]
     hpa, deployment = result.kind("HorizontalPodAutoscaler"), result.kind("Deployment")
-    service, ingress = result.kind("Service"), result.kind("Ingress")
+    service, ingress = result.kind("Service", "bert-tfserving"), result.kind("Ingress")
     ref = hpa["spec"]["scaleTargetRef"]
     assert (ref["apiVersion"], ref["kind"], ref["name"]) == ("apps/v1", "Deployment", deployment["metadata"]["name"])
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
@@ -128,7 +128,8 @@ def test_route_follows_a_renamed_service(dev_config):
 
 def test_service_and_ingress_reach_the_rest_port_of_the_pods(rendered):
     result = rendered[("prod", False)]
-    deployment, service, ingress = result.kind("Deployment"), result.kind("Service"), result.kind("Ingress")
+    deployment, ingress = result.kind("Deployment"), result.kind("Ingress")
+    service = result.kind("Service", "bert-tfserving")
     template = deployment["spec"]["template"]
     container = template["spec"]["containers"][0]
     container_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
@@ -166,7 +167,7 @@ def test_claim_volume_bucket_chain(rendered):
 
 def test_mount_path_and_versions_match_the_model_config(rendered):
     result = rendered[("dev", False)]
-    deployment, config_map = result.kind("Deployment"), result.kind("ConfigMap")
+    deployment, config_map = result.kind("Deployment"), result.kind("ConfigMap", "bert-tfserving-config")
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
     mounts = {m["name"]: m for m in container["volumeMounts"]}
@@ -179,22 +180,12 @@ def test_mount_path_and_versions_match_the_model_config(rendered):
     flag = next(a for a in container["args"] if a.startswith("--model_config_file="))
     assert flag == f"--model_config_file={mounts['config']['mountPath']}/models.config"
     assert container["command"] == ["/usr/bin/tensorflow_model_server"]
-    ready = container["readinessProbe"]["httpGet"]["path"]
-    assert ready == f"/v1/models/chnsenticorp/versions/{MODEL_VERSION}/metadata"
-    assert container["startupProbe"]["httpGet"]["path"] == ready
-
-
-def test_changing_the_served_versions_rolls_the_pods(dev_config, project_dir):
-    write_saved_model(project_dir / "models" / "chnsenticorp", 1700000000)
-    before = run_program(dev_config)
-    dev_config["elastic-inference:model"]["versions"] = [MODEL_VERSION, 1700000000]
-    after = run_program(dev_config)
-    old, new = before.kind("ConfigMap"), after.kind("ConfigMap")
-    assert old["metadata"]["name"] != new["metadata"]["name"]
-    assert re.findall(r"versions: (\d+)", new["data"]["models.config"]) == [str(MODEL_VERSION), "1700000000"]
-    template = after.kind("Deployment")["spec"]["template"]
-    assert {"name": "config", "configMap": {"name": new["metadata"]["name"]}} in template["spec"]["volumes"]
-    assert template != before.kind("Deployment")["spec"]["template"]
+    # Ready when the served version (read from the served-version file) is AVAILABLE.
+    ready = container["readinessProbe"]["exec"]["command"]
+    assert ready[:2] == ["/bin/bash", "-c"] and "/v1/models/chnsenticorp${v:+/versions/$v}/metadata" in ready[2]
+    assert f"cat {mounts['served']['mountPath']}/version" in ready[2]
+    assert container["startupProbe"]["exec"]["command"] == ready
+    assert volumes["served"]["configMap"] == {"name": "bert-tfserving-served", "optional": True}
 
 
 def test_deployment_leaves_replicas_to_the_hpa_and_survives_cold_starts(rendered):
@@ -203,7 +194,8 @@ def test_deployment_leaves_replicas_to_the_hpa_and_survives_cold_starts(rendered
     assert "replicas" not in deployment["spec"]
     registration = result.one("kubernetes:apps/v1:Deployment")
     assert registration.custom_timeouts == {"create": "40m", "update": "40m"}
-    assert result.one("kubernetes:core/v1:Service").custom_timeouts["create"] == "40m"
+    assert next(r for r in result.of_type("kubernetes:core/v1:Service")
+                if r.name == "serving-service").custom_timeouts["create"] == "40m"
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
@@ -214,7 +206,7 @@ def test_deployment_leaves_replicas_to_the_hpa_and_survives_cold_starts(rendered
     assert pod["securityContext"]["runAsNonRoot"] is True and container["securityContext"]["runAsUser"] != 0
     assert any(a.startswith("--file_system_poll_wait_seconds=") and not a.endswith("=1") for a in container["args"])
     assert "--monitoring_config_file=/etc/tfserving/monitoring.config" in container["args"]
-    assert "prometheus_config" in result.kind("ConfigMap")["data"]["monitoring.config"]
+    assert "prometheus_config" in result.kind("ConfigMap", "bert-tfserving-config")["data"]["monitoring.config"]
     assert result.kind("PodDisruptionBudget")["spec"]["selector"] == deployment["spec"]["selector"]
     labels = deployment["metadata"]["labels"]
     for key in ("name", "instance", "version", "component", "part-of", "managed-by"):

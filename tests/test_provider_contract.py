@@ -202,7 +202,9 @@ def _remove_version(cfg: dict, project_dir) -> None:
 
 # (id, stack, change, what it must replace (names), what it must update)
 CHANGES = [
-    ("add-version", "prod", _add_version, {"serving-config"}, {"serving-deployment"}),
+    # Loading a version edits the model config in place and re-runs the version gate's checks;
+    # the Deployment is untouched (tests/test_model_versions.py pins that).
+    ("add-version", "prod", _add_version, {"retire-check-job", "serve-gate-job"}, {"serving-config"}),
     ("max-replicas", "prod", _set("autoscaling.maxReplicas", 8), set(), {"autoscaler-hpa"}),
     ("instance-types", "prod", _set("capacity.instanceTypes", ["ecs.gn6i-c16g1.4xlarge"]), set(), {"capacity-pool"}),
     ("image", "dev", _set("serving.image", "tensorflow/serving:1.15.0-gpu@sha256:" + "a" * 64), set(),

@@ -15,7 +15,7 @@ from components.placement import Placement
 def serving(**overrides) -> serving_spec.ServingInputs:
     values = dict(
         namespace="inference", name="bert", image="tensorflow/serving:2.19.0-gpu", gpus=1,
-        cpu="4", memory="12Gi", model_name="chnsenticorp", versions=(3, 1), claim_name="claim",
+        cpu="4", memory="12Gi", model_name="chnsenticorp", versions=(3, 1), served_version=3, claim_name="claim",
         poll_seconds=60,
     )
     values.update(overrides)
@@ -52,8 +52,40 @@ def test_model_config_text_is_the_exact_text_proto():
     )
 
 
-def test_readiness_gates_on_the_newest_version():
-    assert serving_spec.readiness_path("bert", (3, 1, 2)) == "/v1/models/bert/versions/3/metadata"
+def test_readiness_asks_for_the_served_version_read_from_its_file(tmp_path):
+    """The probe's shell: with the served-version file it asks for that version's metadata,
+    without it (the first deployment) for the newest version's. Run with a stand-in server."""
+    import subprocess  # noqa: PLC0415 - only this test runs the probe's shell
+    import threading  # noqa: PLC0415
+    from http.server import BaseHTTPRequestHandler, HTTPServer  # noqa: PLC0415
+
+    asked: list[str] = []
+
+    class Server(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            asked.append(self.path)
+            self.send_response(200 if self.path.endswith("/versions/3/metadata") else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Server)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    script = serving_spec.served_probe("bert")["exec"]["command"][2]
+    script = script.replace(serving_spec.SERVED_DIR, str(tmp_path)).replace(
+        f"127.0.0.1/{serving_spec.REST_PORT}", f"127.0.0.1/{httpd.server_address[1]}")
+    try:
+        def probe() -> int:
+            return subprocess.run(["bash", "-c", script], check=False, timeout=10).returncode
+
+        assert probe() != 0 and asked[-1] == "/v1/models/bert/metadata"
+        (tmp_path / serving_spec.SERVED_FILE).write_text("3", encoding="utf-8")
+        assert probe() == 0 and asked[-1] == "/v1/models/bert/versions/3/metadata"
+        (tmp_path / serving_spec.SERVED_FILE).write_text("4", encoding="utf-8")
+        assert probe() != 0 and asked[-1] == "/v1/models/bert/versions/4/metadata"
+    finally:
+        httpd.shutdown()
 
 
 def test_cpu_only_pods_request_no_gpu():
@@ -84,10 +116,13 @@ def test_no_placement_means_no_constraints():
     assert "nodeSelector" not in pod and "tolerations" not in pod
 
 
-def test_config_map_name_follows_its_content():
-    a = serving_spec.config_map_manifest(serving(versions=(1,)))["metadata"]["name"]
-    b = serving_spec.config_map_manifest(serving(versions=(1, 2)))["metadata"]["name"]
-    assert a != b and a == serving_spec.config_map_manifest(serving(versions=(1,)))["metadata"]["name"]
+def test_the_model_config_keeps_its_name_when_the_versions_change():
+    """Edited in place (the server polls the file), never renamed: a new name would change the pod
+    template and restart every pod."""
+    a = serving_spec.config_map_manifest(serving(versions=(1,), served_version=1))
+    b = serving_spec.config_map_manifest(serving(versions=(1, 2), served_version=1))
+    assert a["metadata"]["name"] == b["metadata"]["name"] == "bert-config"
+    assert a["data"] != b["data"]
 
 
 def test_image_version_label():
@@ -124,14 +159,17 @@ def test_hpa_behavior_and_route():
 
 def endpoint_args(**overrides) -> public_endpoint.PublicEndpointArgs:
     values = dict(namespace="ns", name="i", host="a.example.com", class_name="nginx", service_name="svc",
-                  service_port=8501, tls_secret_name=None, model_name="bert")
+                  service_port=8501, tls_secret_name=None, model_name="bert", served_version=3)
     values.update(overrides)
     return public_endpoint.PublicEndpointArgs(**values)
 
 
 def test_ingress_uses_the_port_number_and_tls_only_when_asked():
     plain = public_endpoint.ingress_manifest(endpoint_args())
-    assert "tls" not in plain["spec"] and "annotations" not in plain["metadata"]
+    # Without TLS or restrictions, the one annotation routes the public path to the served version.
+    assert "tls" not in plain["spec"]
+    rewrite = {public_endpoint.ANNOTATION_REWRITE: "/v1/models/bert/versions/3:predict"}
+    assert plain["metadata"]["annotations"] == rewrite
     assert plain["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"number": 8501}
     tls = public_endpoint.ingress_manifest(endpoint_args(tls_secret_name="cert"))
     assert tls["spec"]["tls"] == [{"hosts": ["a.example.com"], "secretName": "cert"}]
@@ -179,13 +217,14 @@ def test_each_builder_returns_a_whole_valid_manifest():
     built = [
         serving_spec.config_map_manifest(s), serving_spec.service_account_manifest(s),
         serving_spec.deployment_manifest(s, Placement(), "cm"), serving_spec.service_manifest(s),
-        serving_spec.pdb_manifest(s),
+        serving_spec.pdb_manifest(s), serving_spec.pods_service_manifest(s), serving_spec.served_config_map_manifest(s),
         serving_spec.network_policy_manifest(s, peers),
         volume_spec.pv_manifest(volume(), SECRET), volume_spec.pvc_manifest(volume(), "pv"),
         autoscaler.hpa_manifest(hpa_args(), route="ns-svc-8501"), public_endpoint.ingress_manifest(endpoint_args()),
     ]
     assert [m["kind"] for m in built] == [
-        "ConfigMap", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy",
+        "ConfigMap", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "Service", "ConfigMap",
+        "NetworkPolicy",
         "PersistentVolume", "PersistentVolumeClaim", "HorizontalPodAutoscaler", "Ingress"]
     for manifest in built:
         kubernetes_validate.validate(manifest, "1.33.0", strict=True)

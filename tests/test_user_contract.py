@@ -51,7 +51,7 @@ def test_metrics_scrapers_find_the_metrics_where_tf_serving_serves_them(dev_conf
     result = run_program(dev_config)
     template = result.kind("Deployment")["spec"]["template"]
     annotations = template["metadata"]["annotations"]
-    monitoring = result.kind("ConfigMap")["data"]["monitoring.config"]
+    monitoring = result.kind("ConfigMap", "bert-tfserving-config")["data"]["monitoring.config"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert f'path: "{annotations["prometheus.io/path"]}"' in monitoring
     ports = {p["name"]: p["containerPort"] for p in template["spec"]["containers"][0]["ports"]}
@@ -89,7 +89,7 @@ def test_ports_are_tcp_and_named(dev_config):
     container = result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["ports"] == [{"name": "grpc", "containerPort": 8500, "protocol": "TCP"},
                                   {"name": "http", "containerPort": 8501, "protocol": "TCP"}]
-    assert {p["protocol"] for p in result.kind("Service")["spec"]["ports"]} == {"TCP"}
+    assert {p["protocol"] for p in result.kind("Service", "bert-tfserving")["spec"]["ports"]} == {"TCP"}
 
 
 def test_the_autoscaler_may_empty_a_node_under_a_serving_pod(dev_config):
@@ -102,7 +102,8 @@ def test_the_autoscaler_may_empty_a_node_under_a_serving_pod(dev_config):
 def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
     """README "What a stack creates" lists them; scripts and the load test read them by name."""
     documented = {"endpointUrl", "predictUrl", "grpcAddress", "namespace", "deploymentName", "hpaName", "bucket",
-                  "ossEndpoint", "modelUri", "capacityMode", "capacity", "nodePoolId"}
+                  "ossEndpoint", "modelUri", "servedVersion", "loadedVersions", "capacityMode", "capacity",
+                  "nodePoolId"}
     dev, prod = run_program(dev_config), run_program(prod_config, "prod")
     assert set(dev.exports) == set(prod.exports) == documented
     assert dev.exports["capacityMode"] == "eci" and dev.exports["nodePoolId"] is None
@@ -147,7 +148,7 @@ def test_a_stopping_pod_drains_before_it_goes(dev_config):
 @pytest.mark.parametrize("kind", ["HorizontalPodAutoscaler", "Ingress", "Deployment", "Service"])
 def test_objects_carry_the_recommended_labels(dev_config, kind):
     """`kubectl get -l app.kubernetes.io/part-of=...` finds every object of the service."""
-    labels = run_program(dev_config).kind(kind)["metadata"]["labels"]
+    labels = run_program(dev_config).kind(kind, "bert-tfserving" if kind == "Service" else None)["metadata"]["labels"]
     assert labels["app.kubernetes.io/name"] == "tensorflow-serving"
     assert labels["app.kubernetes.io/instance"] == "bert-tfserving"
     assert labels["app.kubernetes.io/part-of"] == "elastic-inference"
@@ -420,11 +421,14 @@ def test_validated_settings_cannot_be_changed_afterwards(dev_config):
 
 
 def test_content_named_objects_end_in_an_eight_digit_hash(dev_config):
-    """The model config and the volume are named by a hash of their content: a change of the
-    scheme would rename (and replace) them on every existing stack."""
+    """The volume and the version gate's Jobs are named by a hash of their content: a change of
+    the scheme would rename (and replace) them on every existing stack. The model config is not:
+    it is edited in place."""
     result = run_program(dev_config)
-    for kind in ("ConfigMap", "PersistentVolume"):
-        assert re.search(r"-[0-9a-f]{8}$", result.kind(kind)["metadata"]["name"]), kind
+    names = [result.kind("PersistentVolume")["metadata"]["name"]]
+    names += [m["metadata"]["name"] for m in result.manifests() if m["kind"] == "Job"]
+    assert len(names) == 3 and all(re.search(r"-[0-9a-f]{8}$", n) for n in names), names
+    assert result.kind("ConfigMap", "bert-tfserving-config")
 
 
 def test_the_reader_secret_is_an_opaque_secret(dev_config):

@@ -92,9 +92,11 @@ class StackResult:
     def manifests(self) -> list[dict]:
         return [self.manifest(r) for r in self.kubernetes()]
 
-    def kind(self, kind: str) -> dict:
-        found = [m for m in self.manifests() if m["kind"] == kind]
-        assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    def kind(self, kind: str, name: Optional[str] = None) -> dict:
+        """The one object of this kind (of this name, when several share the kind)."""
+        found = [m for m in self.manifests()
+                 if m["kind"] == kind and (name is None or m["metadata"].get("name") == name)]
+        assert len(found) == 1, f"expected one {kind}{f' {name}' if name else ''}, found {len(found)}"
         return found[0]
 
 

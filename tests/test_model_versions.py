@@ -1,0 +1,312 @@
+"""Model versions: load, switch, roll back and retire without restarting a pod or adding a GPU.
+
+Each step's registrations under the mock engine (what changes and what stays), the order the
+version gate imposes, the served-version routing in the manifests, the validation, the prod
+retirement path, and the gate's own checks against stand-in servers and Ingresses.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+
+import contract
+import kubernetes_validate
+import pytest
+from conftest import MODEL_VERSION, write_saved_model
+
+from components import version_check, version_gate
+from components.public_endpoint import ANNOTATION_REWRITE
+from components.serving_spec import GATE_COMPONENT, MODEL_CONFIG_POLL_SECONDS
+from config import ConfigError
+from loadtest import __main__ as cli
+from loadtest.standins import BackgroundServer, KubernetesStandIn, TfServingStandIn, target_flags
+from tests.test_kubernetes import ACK_VERSIONS
+from tools.offline import run_program
+
+NS = "elastic-inference:"
+NEW = 1700000000
+JOB = "kubernetes:batch/v1:Job"
+
+
+def load_new(cfg: dict, project_dir) -> dict:
+    write_saved_model(project_dir / "models" / "chnsenticorp", NEW)
+    cfg = copy.deepcopy(cfg)
+    cfg[NS + "model"] = {**cfg[NS + "model"], "versions": [MODEL_VERSION, NEW], "serve": MODEL_VERSION}
+    return cfg
+
+
+def serving(cfg: dict, serve: int, versions=(MODEL_VERSION, NEW)) -> dict:
+    cfg = copy.deepcopy(cfg)
+    cfg[NS + "model"] = {**cfg[NS + "model"], "versions": list(versions), "serve": serve}
+    return cfg
+
+
+def by_name(result, name: str):
+    return next(r for r in result.resources if r.name == name)
+
+
+def template(result) -> dict:
+    return result.kind("Deployment")["spec"]["template"]
+
+
+def rewrite(result) -> str:
+    return result.kind("Ingress")["metadata"]["annotations"][ANNOTATION_REWRITE]
+
+
+def served_file(result) -> str:
+    return result.kind("ConfigMap", "bert-tfserving-served")["data"]["version"]
+
+
+def model_config(result) -> str:
+    return result.kind("ConfigMap", "bert-tfserving-config")["data"]["models.config"]
+
+
+def jobs(result) -> dict[str, str]:
+    return {r.name: r.inputs["metadata"]["name"] for r in result.of_type(JOB)}
+
+
+def test_the_endpoint_serves_the_declared_version_and_the_probe_gates_on_it(dev_config, project_dir):
+    result = run_program(load_new(dev_config, project_dir))
+    assert rewrite(result) == f"/v1/models/chnsenticorp/versions/{MODEL_VERSION}:predict"
+    assert served_file(result) == str(MODEL_VERSION)
+    assert "versions: 1623831335" in model_config(result) and "versions: 1700000000" in model_config(result)
+    args = result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert f"--model_config_file_poll_wait_seconds={MODEL_CONFIG_POLL_SECONDS}" in args
+    assert result.exports["servedVersion"] == MODEL_VERSION
+    assert result.exports["loadedVersions"] == [MODEL_VERSION, NEW]
+
+
+def test_serve_defaults_to_the_highest_loaded_version(dev_config, project_dir):
+    cfg = load_new(dev_config, project_dir)
+    del cfg[NS + "model"]["serve"]
+    result = run_program(cfg)
+    assert rewrite(result).endswith(f"/versions/{NEW}:predict") and result.exports["servedVersion"] == NEW
+
+
+def test_serve_must_be_a_loaded_version(dev_config):
+    cfg = serving(dev_config, NEW, versions=(MODEL_VERSION,))
+    with pytest.raises(ConfigError) as error:
+        run_program(cfg)
+    assert error.value.problems == [("model.serve", f"{NEW} is not one of model.versions ({MODEL_VERSION}): a version "
+                                     "is served only once it is loaded; add it to model.versions first")]
+
+
+def test_a_load_changes_the_model_config_in_place_and_no_pod_template(dev_config, project_dir):
+    before = run_program(dev_config)
+    after = run_program(load_new(dev_config, project_dir))
+    steps = contract.plan(before, after)
+    assert template(after) == template(before)  # no restart, no extra GPU
+    assert "serving-config" in contract.by_op(steps, "update") and "serving-config" not in contract.by_op(
+        steps, "replace")
+    assert "serving-deployment" not in contract.by_op(steps, "update") | contract.by_op(steps, "replace")
+    assert rewrite(after) == rewrite(before) and served_file(after) == served_file(before)
+    # The checks run again (new names), the rest of the gate stays.
+    assert {"retire-check-job", "serve-gate-job"} <= contract.by_op(steps, "replace")
+
+
+def test_a_switch_moves_only_the_route_and_the_served_file(dev_config, project_dir):
+    loaded = load_new(dev_config, project_dir)
+    before, after = run_program(loaded), run_program(serving(loaded, NEW))
+    steps = contract.plan(before, after)
+    assert template(after) == template(before)
+    assert model_config(after) == model_config(before)
+    assert rewrite(after) == f"/v1/models/chnsenticorp/versions/{NEW}:predict"
+    assert served_file(after) == str(NEW)
+    assert contract.by_op(steps, "update") == {"endpoint-ingress", "serve-gate-served"}
+    assert contract.by_op(steps, "replace") == {"serve-gate-job"}
+    assert jobs(after)["retire-check-job"] == jobs(before)["retire-check-job"]
+
+
+def test_a_rollback_is_the_same_kind_of_step_back(dev_config, project_dir):
+    loaded = load_new(dev_config, project_dir)
+    forward, back = run_program(serving(loaded, NEW)), run_program(loaded)
+    steps = contract.plan(forward, back)
+    assert contract.by_op(steps, "update") == {"endpoint-ingress", "serve-gate-served"}
+    assert contract.by_op(steps, "replace") == {"serve-gate-job"}
+    assert rewrite(back).endswith(f"/versions/{MODEL_VERSION}:predict") and template(back) == template(forward)
+
+
+def test_the_gate_orders_a_change(dev_config, project_dir):
+    """Retire check, then the model config, the workload, the serve gate, then the served file
+    and the Ingress: the endpoint never moves before the gate passed."""
+    result = run_program(load_new(dev_config, project_dir))
+    retire, config = by_name(result, "retire-check-job"), by_name(result, "serving-config")
+    gate, served = by_name(result, "serve-gate-job"), by_name(result, "serve-gate-served")
+    ingress, deployment = by_name(result, "endpoint-ingress"), by_name(result, "serving-deployment")
+    assert retire.urn in config.dependencies
+    # A component dependency reaches the engine as its children: the whole workload for the gate,
+    # the gate and the served file for the Ingress.
+    assert {deployment.urn, by_name(result, "serving-pods").urn, config.urn} <= set(gate.dependencies)
+    assert gate.urn in served.dependencies
+    assert {gate.urn, served.urn} <= set(ingress.dependencies)
+    assert config.urn in deployment.dependencies
+    # The Deployment does not wait for the served file (optional volume: it exists only after the
+    # first gate), so the first deployment cannot deadlock.
+    assert served.urn not in deployment.dependencies
+
+
+def test_the_provider_edits_config_maps_in_place(dev_config):
+    provider = run_program(dev_config).one("pulumi:providers:kubernetes")
+    assert provider.inputs["enableConfigMapMutable"] in (True, "true")
+
+
+def test_retiring_a_version_in_prod_unloads_and_deletes_it_without_tripping_protection(prod_config, project_dir):
+    loaded = load_new(prod_config, project_dir)
+    switched = serving(loaded, NEW)
+    before = run_program(switched, "prod")
+    after = run_program(serving(switched, NEW, versions=(NEW,)), "prod")
+    steps = contract.plan(before, after)
+    deleted = contract.by_op(steps, "delete", "alicloud:oss/bucketObject:BucketObject")
+    assert deleted and all(n.startswith(f"model-v{MODEL_VERSION}/") for n in deleted)
+    old = {r.urn: r for r in before.resources}
+    assert not [old[u].name for u, s in steps.items() if s.op == "delete" and old[u].protect]
+    assert "versions: 1623831335" not in model_config(after) and template(after) == template(before)
+    assert rewrite(after) == rewrite(before)
+    # The retire check runs with the new list (it refuses to unload what the live Ingress serves).
+    job = after.kind("Job", jobs(after)["retire-check-job"])
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][3:] == [
+        "retire", "inference", "bert-tfserving", "chnsenticorp", str(NEW)]
+
+
+@pytest.mark.parametrize("version", ACK_VERSIONS)
+def test_the_gate_objects_validate_strictly(dev_config, project_dir, version):
+    result = run_program(load_new(dev_config, project_dir))
+    for manifest in result.manifests():
+        if manifest["kind"] in ("Job", "Role", "RoleBinding", "ServiceAccount", "Service", "ConfigMap"):
+            kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_api(dev_config, project_dir):
+    result = run_program(load_new(dev_config, project_dir))
+    role = result.kind("Role")
+    assert role["rules"] == [{"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
+                              "resourceNames": ["bert-tfserving"], "verbs": ["get"]}]
+    for name, kind in jobs(result).items():
+        job = result.kind("Job", kind)
+        pod = job["spec"]["template"]["spec"]
+        assert job["spec"]["backoffLimit"] == 0
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["containers"][0]["image"] == version_gate.CHECK_IMAGE
+        assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == GATE_COMPONENT
+        assert pod["automountServiceAccountToken"] is (name == "retire-check-job")
+        assert len(kind) <= 63
+    gate = by_name(result, "serve-gate-job")
+    assert gate.custom_timeouts["create"] == f"{version_gate.serve_gate_seconds(False) // 60 + 2}m"
+
+
+# --- the checks themselves (components/version_check.py) ------------------------------------------
+
+
+def ingress_serving(version: int) -> dict:
+    return {"metadata": {"annotations": {version_check.REWRITE: f"/v1/models/m/versions/{version}:predict"}}}
+
+
+@pytest.mark.parametrize("ingress, keep, problem", [
+    (None, [2], None),                                    # first deployment: no Ingress yet
+    (ingress_serving(1), [1, 2], None),                   # loading 2 beside the served 1
+    (ingress_serving(2), [2], None),                      # retiring 1 once 2 is served
+    (ingress_serving(1), [2], "model.versions drops version 1, which the endpoint serves now"),
+])
+def test_the_retire_check_refuses_to_unload_the_version_the_endpoint_serves(ingress, keep, problem):
+    found = version_check.retire_problem(ingress, "m", keep)
+    assert (found if found is None else found.split(":")[0]) == problem
+
+
+def server(states: dict[int, tuple[str, str]]):
+    """A stand-in server's answer to GET /v1/models/m/versions/<v>, from version -> (state, error)."""
+    def get(url: str):
+        version = int(url.rsplit("/", 1)[1])
+        if version not in states:
+            return 404, {"error": f"Servable not found for request: Specific(m, {version})"}
+        state, error = states[version]
+        return 200, {"model_version_status": [{"version": str(version), "state": state,
+                                               "status": {"error_code": "OK" if not error else "UNKNOWN",
+                                                          "error_message": error}}]}
+    return get
+
+
+def test_the_serve_gate_passes_when_every_pod_has_every_version():
+    pods = {"10.0.0.1:8501": server({1: ("AVAILABLE", ""), 2: ("AVAILABLE", "")}),
+            "10.0.0.2:8501": server({1: ("AVAILABLE", ""), 2: ("AVAILABLE", "")})}
+    get = lambda url: pods[url.split("/")[2]](url)  # noqa: E731
+    assert version_check.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=0) is None
+
+
+def test_the_serve_gate_waits_for_a_loading_version_then_passes():
+    states = {1: ("AVAILABLE", ""), 2: ("LOADING", "")}
+    clock = [0.0]
+
+    def wait(seconds):
+        clock[0] += seconds
+        states[2] = ("AVAILABLE", "")
+
+    problem = version_check.serve_problem(lambda: ["10.0.0.1:8501"], lambda url: server(states)(url), "m", [2],
+                                          timeout=60, wait=wait, clock=lambda: clock[0])
+    assert problem is None and clock[0] == 5
+
+
+def test_a_version_that_failed_to_load_is_reported_by_pod_and_the_switch_stops():
+    pods = {"10.0.0.1:8501": server({1: ("AVAILABLE", ""), 2: ("END", "Not found: saved_model.pb")}),
+            "10.0.0.2:8501": server({1: ("AVAILABLE", "")})}
+    get = lambda url: pods[url.split("/")[2]](url)  # noqa: E731
+    clock = [0.0]
+    problem = version_check.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=10,
+                                          wait=lambda s: clock.__setitem__(0, clock[0] + s), clock=lambda: clock[0])
+    assert problem is not None
+    assert "10.0.0.1:8501 version 2: END (Not found: saved_model.pb)" in problem
+    assert "10.0.0.2:8501 version 2: HTTP 404: Servable not found" in problem
+    assert "version 1" not in problem.split("(", 1)[1]  # only what is wrong is listed
+    assert problem.endswith("the endpoint keeps serving the version it served before this update")
+
+
+def test_the_check_script_runs_standalone_with_the_standard_library(tmp_path):
+    """The Job runs it as `python -c <file> ...` in a stock image: nothing but the standard library."""
+    import ast  # noqa: PLC0415 - only this test parses the script
+
+    tree = ast.parse(version_gate.CHECK_SCRIPT.read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                 and node.module}
+    assert imported <= {"__future__", "json", "re", "socket", "ssl", "sys", "time", "urllib", "collections",
+                        "typing"}
+    assert version_check.main(["serve", "x"]) == 2
+    assert json.dumps  # the script's output format is plain text; json is what it parses
+
+
+# --- the load test watching a switch (loopback stand-ins) ------------------------------------------
+
+
+def watch_a_switch(tmp_path, loaded: frozenset, to: int) -> tuple[dict, TfServingStandIn]:
+    """A load run during which the (stand-in) Ingress switches from MODEL_VERSION to `to`."""
+    state = {"served": MODEL_VERSION}
+    serving = TfServingStandIn(latency=0.005, loaded=loaded, served=lambda: state["served"])
+    kube = KubernetesStandIn(state=lambda: (1, 1, 2.0), served=lambda: state["served"])
+    switch = threading.Timer(3.0, lambda: state.update(served=to))
+    with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
+        switch.start()
+        cli.main([*target_flags(tf.url, api.url), "--peak-rps", "40", "--warmup", "2", "--ramp", "1", "--hold", "2",
+                  "--cooldown", "1", "--sample-period", "0.5", "--out", str(tmp_path), "--no-progress",
+                  "--processes", "1"])
+        switch.join()
+    return json.loads((tmp_path / "report.json").read_text(encoding="utf-8")), serving
+
+
+def test_the_load_test_watches_a_switch_with_no_failed_request(tmp_path):
+    report, serving = watch_a_switch(tmp_path, frozenset({MODEL_VERSION, NEW}), NEW)
+    assert report["errors_by_cause"] == {}
+    served = [s["served_version"] for s in report["samples"] if s["error"] is None]
+    assert served[0] == MODEL_VERSION and served[-1] == NEW
+    assert {row["served_version"] for row in report["timeline"]} >= {MODEL_VERSION, NEW}
+    # Both versions answered, and every request was answered by one of them.
+    assert serving.answered[MODEL_VERSION] > 0 and serving.answered[NEW] > 0
+    assert sum(serving.answered.values()) == sum(row["scheduled"] for row in report["timeline"])
+
+
+def test_a_switch_to_a_version_that_is_not_loaded_shows_as_failures(tmp_path):
+    """The control: what the gate prevents is visible to the load test."""
+    report, serving = watch_a_switch(tmp_path, frozenset({MODEL_VERSION}), NEW)
+    assert report["errors_by_cause"].get("HTTP 404", 0) > 0 and serving.answered[NEW] == 0
