@@ -193,6 +193,11 @@ def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_
         assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == GATE_COMPONENT
         assert pod["automountServiceAccountToken"] is (name == "retire-check-job")
         assert len(kind) <= 63
+    # The checks' pods are never taken for serving pods (Service, PDB, HPA selectors).
+    selector = result.kind("Deployment")["spec"]["selector"]["matchLabels"]
+    for kind in jobs(result).values():
+        labels = result.kind("Job", kind)["spec"]["template"]["metadata"]["labels"]
+        assert not selector.items() <= labels.items()
     gate = by_name(result, "serve-gate-job")
     assert gate.custom_timeouts["create"] == f"{version_gate.serve_gate_seconds(False) // 60 + 2}m"
 
