@@ -45,7 +45,8 @@ serving_inputs = ServingInputs(
     namespace=ns, name=name, image=s.serving.image, gpus=s.serving.gpus, cpu=s.serving.cpu,
     memory=s.serving.memory, model_name=s.model.name, versions=tuple(s.model.versions),
     served_version=s.model.served_version, claim_name=volume.planned_claim_name,
-    poll_seconds=s.serving.file_system_poll_seconds, jit_compile=s.gpu is not None and s.gpu.jit)
+    poll_seconds=s.serving.file_system_poll_seconds, check_image=s.serving.check_image,
+    jit_compile=s.gpu is not None and s.gpu.jit)
 # A version change: the retire check, the model config (reloaded in place), the serve gate, then
 # the endpoint (components/version_gate.py).
 retire = RetireCheck("retire-check", RetireCheckArgs(serving=serving_inputs, ingress_name=name, depends_on=[cluster]),

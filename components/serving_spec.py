@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from config.schema import DEFAULT_CHECK_IMAGE
+
 from .placement import Placement
 
 GRPC_PORT = 8500
@@ -86,6 +88,8 @@ class ServingInputs:
     """The model volume's PVC."""
     poll_seconds: int
     """`--file_system_poll_wait_seconds`."""
+    check_image: str = DEFAULT_CHECK_IMAGE
+    """Image of the version gate's check Jobs (config `serving.checkImage`)."""
     jit_compile: bool = False
     """Some GPU it may land on runs the image only through PTX compiled at start-up
     (config/images.py): give the compile a writable cache and time."""

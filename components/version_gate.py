@@ -38,9 +38,6 @@ from .serving_spec import (
 )
 
 CHECK_SCRIPT = Path(__file__).with_name("version_check.py")
-# Docker Hub's official Python image, Python 3.12 on Debian bookworm (the same as the load test's
-# drivers, loadtest/incluster.py): the checks need only its standard library.
-CHECK_IMAGE = "python:3.12-slim-bookworm"
 # Kubelet refreshes a mounted ConfigMap within its sync period plus the cache TTL (about a minute
 # each by default) and the server polls the file every MODEL_CONFIG_POLL_SECONDS: on top of a
 # model load, the serve gate allows for both.
@@ -70,7 +67,7 @@ def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequenc
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [{
             "name": "check",
-            "image": CHECK_IMAGE,
+            "image": s.check_image,
             "command": ["python", "-c", CHECK_SCRIPT.read_text(encoding="utf-8"), command, *args],
             "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},

@@ -398,6 +398,11 @@ class ImageBuildSettings(_Section):
     TF_CUDA_COMPUTE_CAPABILITIES)."""
 
 
+# Docker Hub's official Python 3.12 on Debian bookworm: the version checks need only its standard
+# library (components/version_check.py); the load test's driver pods use the same image.
+DEFAULT_CHECK_IMAGE = "python:3.12-slim-bookworm"
+
+
 class ServingSettings(_Section):
     """`serving`: the TensorFlow Serving workload."""
 
@@ -421,6 +426,11 @@ class ServingSettings(_Section):
     """CPU request and limit per pod."""
     memory: Quantity = "12Gi"
     """Memory request and limit per pod."""
+    check_image: Annotated[
+        str, _pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
+    ] = DEFAULT_CHECK_IMAGE
+    """Image of the version gate's check Jobs (standard-library Python 3): a registry mirror where
+    the cluster cannot pull from Docker Hub."""
     file_system_poll_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
     """How often TF Serving lists the model directory, an OSS LIST each through ossfs (0: once
     at start)."""

@@ -29,8 +29,9 @@ PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
 # The modules a driver pod runs: the standard library, aiohttp, and these.
 POD_MODULES = ("__init__.py", "driver.py", "profile.py", "shares.py", "pod.py")
-# A stock image (Docker Hub's official Python, a tag of the Python line this project runs on);
-# the pod installs the pinned aiohttp at start. --image replaces it (a mirror, your own build).
+# A stock image (Docker Hub's official Python, a tag of the Python line this project runs on; the
+# same as the stack's version checks, config `serving.checkImage`); the pod installs the pinned
+# aiohttp at start. --image replaces it (a mirror, your own build).
 DEFAULT_IMAGE = "python:3.12-slim-bookworm"
 INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 # Kubelet rotates a container log at 10 MiB by default (containerLogMaxSize); a share's samples

@@ -97,6 +97,12 @@ def test_the_job_and_its_config_map_validate_strictly(version):
     assert set(config_map["data"]) == set(incluster.POD_MODULES) | {"payload.json"}
 
 
+def test_the_driver_pods_use_the_stacks_own_python_image():
+    from config.schema import DEFAULT_CHECK_IMAGE  # noqa: PLC0415 - the program's schema, for this check only
+
+    assert incluster.DEFAULT_IMAGE == DEFAULT_CHECK_IMAGE
+
+
 def test_the_pods_pin_the_same_aiohttp_as_the_project():
     requirements = (incluster.ROOT / "requirements-loadtest.txt").read_text(encoding="utf-8")
     assert incluster.aiohttp_pin() in requirements.splitlines()

@@ -189,7 +189,7 @@ def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_
         assert job["spec"]["backoffLimit"] == 0
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
-        assert pod["containers"][0]["image"] == version_gate.CHECK_IMAGE
+        assert pod["containers"][0]["image"] == "python:3.12-slim-bookworm"
         assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == GATE_COMPONENT
         assert pod["automountServiceAccountToken"] is (name == "retire-check-job")
         assert len(kind) <= 63
@@ -265,6 +265,18 @@ def test_a_version_that_failed_to_load_is_reported_by_pod_and_the_switch_stops()
     assert "10.0.0.2:8501 version 2: HTTP 404: Servable not found" in problem
     assert "version 1" not in problem.split("(", 1)[1]  # only what is wrong is listed
     assert problem.endswith("the endpoint keeps serving the version it served before this update")
+
+
+def test_the_check_image_can_come_from_a_mirror(dev_config):
+    mirror = "registry-vpc.cn-beijing.aliyuncs.com/acme/python:3.12-slim-bookworm"
+    dev_config[NS + "serving"] = {**dev_config[NS + "serving"], "checkImage": mirror}
+    result = run_program(dev_config)
+    images = {m["spec"]["template"]["spec"]["containers"][0]["image"] for m in result.manifests() if m["kind"] == "Job"}
+    assert images == {mirror}
+    dev_config[NS + "serving"]["checkImage"] = "python:latest"
+    with pytest.raises(ConfigError) as error:
+        run_program(dev_config)
+    assert [key for key, _ in error.value.problems] == ["serving.checkImage"]
 
 
 def test_the_check_script_runs_standalone_with_the_standard_library(tmp_path):
