@@ -81,7 +81,13 @@ def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequenc
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": job_name(s.name, check, content), "namespace": s.namespace, "labels": labels},
+        "metadata": {
+            "name": job_name(s.name, check, content), "namespace": s.namespace, "labels": labels,
+            # A check that failed is run again by the next update, not awaited again as failed
+            # (pulumi-kubernetes waits on an unready resource from a previous update unless this
+            # annotation asks for a replacement: the batch/v1 Job docstring in pulumi_kubernetes).
+            "annotations": {"pulumi.com/replaceUnready": "true"},
+        },
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": deadline,

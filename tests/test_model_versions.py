@@ -187,6 +187,8 @@ def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_
         job = result.kind("Job", kind)
         pod = job["spec"]["template"]["spec"]
         assert job["spec"]["backoffLimit"] == 0
+        # After a failed check (a version that did not load), the next update runs it again.
+        assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
         assert pod["containers"][0]["image"] == "python:3.12-slim-bookworm"
