@@ -182,7 +182,7 @@ def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_
     result = run_program(load_new(dev_config, project_dir))
     role = result.kind("Role")
     assert role["rules"] == [{"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
-                              "resourceNames": ["bert-tfserving"], "verbs": ["get"]}]
+                              "resourceNames": [result.kind("Ingress")["metadata"]["name"]], "verbs": ["get"]}]
     for name, kind in jobs(result).items():
         job = result.kind("Job", kind)
         pod = job["spec"]["template"]["spec"]
