@@ -5,6 +5,7 @@ import pulumi
 from components.autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
 from components.capacity import build_capacity, node_pool_id
 from components.cluster import Cluster, ClusterArgs
+from components.idle_schedule import IdleSchedule, IdleScheduleArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.model_volume import ModelVolume, ModelVolumeArgs
 from components.public_endpoint import PublicEndpoint, PublicEndpointArgs, predict_path
@@ -68,6 +69,12 @@ scaler = Autoscaler("autoscaler", AutoscalerArgs(
     min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
     behavior=ScalingBehavior.of(a),
     labels=labels, depends_on=[cluster.metrics_adapter]), in_cluster)
+idle = s.autoscaling.idle
+if idle.mode == "schedule":
+    assert idle.wake is not None and idle.sleep is not None  # config/rules.py idle_problems
+    IdleSchedule("idle", IdleScheduleArgs(serving=serving_inputs, time_zone=idle.time_zone, wake=idle.wake,
+                                          sleep=idle.sleep, min_replicas=a.min_replicas, depends_on=[scaler]),
+                 in_cluster)
 endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
     namespace=ns, name=name, host=s.ingress.host, class_name=s.ingress.class_name,
     service_name=serving.service_name, service_port=serving.rest_port,

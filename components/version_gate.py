@@ -12,7 +12,7 @@ https://www.pulumi.com/registry/packages/kubernetes/api-docs/batch/v1/job/), ord
    served-version ConfigMap the readiness probe reads, and the Ingress.
 
 A Job's name carries a hash of what it checks, so an update that changes nothing runs nothing,
-and a change runs a new Job (the old one is deleted). The checks are components/version_check.py,
+and a change runs a new Job (the old one is deleted). The checks are components/job_script.py,
 run with a stock Python image.
 """
 
@@ -37,7 +37,7 @@ from .serving_spec import (
     startup_seconds,
 )
 
-CHECK_SCRIPT = Path(__file__).with_name("version_check.py")
+CHECK_SCRIPT = Path(__file__).with_name("job_script.py")
 # Kubelet refreshes a mounted ConfigMap within its sync period plus the cache TTL (about a minute
 # each by default) and the server polls the file every MODEL_CONFIG_POLL_SECONDS: on top of a
 # model load, the serve gate allows for both.
@@ -57,7 +57,7 @@ def serve_gate_seconds(jit_compile: bool) -> int:
 
 def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequence[str], deadline: int, *,
                        account: Optional[str]) -> dict:
-    """A Job `<name>-<check>-<hash>` running `version_check.py <command> <args>` once (no retries:
+    """A Job `<name>-<check>-<hash>` running `job_script.py <command> <args>` once (no retries:
     a failed check is the answer)."""
     content = {"check": check, "args": list(args)}
     pod_spec: dict = {
@@ -111,21 +111,47 @@ def serve_gate_manifest(s: ServingInputs) -> dict:
     return check_job_manifest(
         s, "serve-gate", "serve",
         [f"{pods_service_name(s.name)}.{s.namespace}.svc", str(REST_PORT), s.model_name,
-         ",".join(str(v) for v in ordered), str(budget)],
-        budget + 60, account=None)
+         ",".join(str(v) for v in ordered), str(budget), s.namespace, s.name],
+        budget + 60, account=gate_account(s))
 
 
-def reader_role_manifest(s: ServingInputs, account: str, ingress_name: str) -> tuple[dict, dict, dict]:
-    """The retire check's identity: a ServiceAccount that may read one Ingress, nothing else."""
-    meta = {"name": account, "namespace": s.namespace, "labels": gate_labels(s.name)}
+def gate_account(s: ServingInputs) -> str:
+    """The checks' ServiceAccount."""
+    return f"{s.name[:48]}-version-gate"
+
+
+def account_manifests(s: ServingInputs, account: str, labels: dict, rules: list[dict]) -> tuple[dict, dict, dict]:
+    """A ServiceAccount, a Role with exactly `rules`, and their binding, all named `account`."""
+    meta = {"name": account, "namespace": s.namespace, "labels": labels}
     sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
-            "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
-                       "resourceNames": [ingress_name], "verbs": ["get"]}]}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules}
     binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": s.namespace}]}
     return sa, role, binding
+
+
+def reader_role_manifest(s: ServingInputs, account: str, ingress_name: str) -> tuple[dict, dict, dict]:
+    """The checks' identity: it may read one Ingress (the retire check) and the serving
+    Deployment's scale (the serve gate: asleep or not), nothing else."""
+    return account_manifests(s, account, gate_labels(s.name), [
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "resourceNames": [ingress_name],
+         "verbs": ["get"]},
+        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": [s.name], "verbs": ["get"]},
+    ])
+
+
+def bind(name: str, manifests: tuple[dict, dict, dict], parent: pulumi.Resource,
+         depends_on: Sequence[pulumi.Resource]) -> pulumi.Resource:
+    """Register an account's ServiceAccount, Role and RoleBinding; the binding is what to wait for."""
+    sa, role, binding = manifests
+    k8s_sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=sa["metadata"],
+                                         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)))
+    k8s_role = k8s.rbac.v1.Role(f"{name}-role", metadata=role["metadata"], rules=role["rules"],
+                                opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)))
+    return k8s.rbac.v1.RoleBinding(f"{name}-binding", metadata=binding["metadata"], role_ref=binding["roleRef"],
+                                   subjects=binding["subjects"],
+                                   opts=pulumi.ResourceOptions(parent=parent, depends_on=[k8s_sa, k8s_role]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,16 +172,9 @@ class RetireCheck(pulumi.ComponentResource):
     def __init__(self, name: str, args: RetireCheckArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:serving:RetireCheck", name, None, opts)
         s = args.serving
-        account = f"{s.name[:48]}-version-gate"
-        sa, role, binding = reader_role_manifest(s, account, args.ingress_name)
+        account = gate_account(s)
         after = list(args.depends_on)
-        k8s_sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=sa["metadata"],
-                                             opts=pulumi.ResourceOptions(parent=self, depends_on=after))
-        k8s_role = k8s.rbac.v1.Role(f"{name}-role", metadata=role["metadata"], rules=role["rules"],
-                                    opts=pulumi.ResourceOptions(parent=self, depends_on=after))
-        k8s_binding = k8s.rbac.v1.RoleBinding(f"{name}-binding", metadata=binding["metadata"],
-                                              role_ref=binding["roleRef"], subjects=binding["subjects"],
-                                              opts=pulumi.ResourceOptions(parent=self, depends_on=[k8s_sa, k8s_role]))
+        k8s_binding = bind(name, reader_role_manifest(s, account, args.ingress_name), self, after)
         job = retire_check_manifest(s, args.ingress_name, account)
         check = k8s.batch.v1.Job(f"{name}-job", metadata=job["metadata"], spec=job["spec"],
                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, k8s_binding]))

@@ -6,15 +6,17 @@ pairs instead of raising, so the loader can report every problem at once.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from . import images
 from .instance_types import CATALOG, FAMILIES, InstanceType, family, gpu_of, node_allocatable
-from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, StackConfig, image_reference
+from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, IdleSettings, StackConfig, image_reference
 
 Problem = tuple[str, str]
 
@@ -107,6 +109,41 @@ def check_model_dir(source: ModelSource, versions: list[int]) -> list[Problem]:
     return problems
 
 
+def next_firing(schedule: str, time_zone: str, after: datetime.datetime) -> Optional[datetime.datetime]:
+    """When a cron schedule next fires after `after`, within a year (None: not within a year)."""
+    # Imported here: only a stack with an idle schedule needs the cron parser.
+    from croniter import CroniterBadDateError, croniter  # noqa: PLC0415
+
+    zone = zoneinfo.ZoneInfo(time_zone)
+    try:
+        return croniter(schedule, after.astimezone(zone), max_years_between_matches=1).get_next(datetime.datetime)
+    except CroniterBadDateError:
+        return None
+
+
+def idle_problems(idle: IdleSettings, now: Optional[datetime.datetime] = None) -> list[Problem]:
+    """A schedule needs both times, each firing within a year, and two different times."""
+    if idle.mode != "schedule":
+        return []
+    problems: list[Problem] = []
+    for key in ("wake", "sleep"):
+        if getattr(idle, key) is None:
+            problems.append((f"autoscaling.idle.{key}", "is required with autoscaling.idle.mode schedule"))
+    if problems:
+        return problems
+    assert idle.wake is not None and idle.sleep is not None
+    now = now or datetime.datetime.now(datetime.UTC)
+    for key, schedule in (("wake", idle.wake), ("sleep", idle.sleep)):
+        if next_firing(schedule, idle.time_zone, now) is None:
+            what = "never wakes: the service would stay at zero" if key == "wake" else \
+                "never sleeps: use autoscaling.idle.mode always-on"
+            problems.append((f"autoscaling.idle.{key}", f"{schedule!r} does not fire within a year, so the "
+                                                       f"schedule {what}"))
+    if idle.wake == idle.sleep:
+        problems.append(("autoscaling.idle.sleep", f"is the same as autoscaling.idle.wake ({idle.wake!r})"))
+    return problems
+
+
 def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
     """Rules between keys that no single field can check."""
     problems: list[Problem] = []
@@ -115,6 +152,7 @@ def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[
         problems.append(("model.serve", f"{cfg.model.serve} is not one of model.versions ({loaded}): a version "
                                         "is served only once it is loaded; add it to model.versions first"))
     a = cfg.autoscaling
+    problems += idle_problems(a.idle)
     if a.min_replicas > a.max_replicas:
         problems.append(
             (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import typing
+import zoneinfo
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
 
@@ -157,6 +158,34 @@ def _cidr(value: str) -> str:
         ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         raise ValueError(f"must be an address range such as 203.0.113.0/24 ({exc})") from None
+    return value
+
+
+# What a Kubernetes CronJob takes as `.spec.schedule`: five fields (minute hour day-of-month month
+# day-of-week) or a macro, without a TZ= prefix when `.spec.timeZone` is set
+# (kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax, #time-zones).
+CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+
+
+def _cron(value: str) -> str:
+    # Imported here: only a stack with an idle schedule needs the cron parser.
+    from croniter import croniter  # noqa: PLC0415
+
+    text = value.strip()
+    if text.upper().startswith(("TZ=", "CRON_TZ=")):
+        raise ValueError("must not carry a TZ= prefix: the time zone is autoscaling.idle.timeZone")
+    if text not in CRON_MACROS and (len(text.split()) != 5 or not croniter.is_valid(text)):
+        raise ValueError("must be a five-field cron schedule (minute hour day-of-month month day-of-week, "
+                         f"e.g. '0 8 * * 1-5') or one of {', '.join(CRON_MACROS)}")
+    return text
+
+
+def _time_zone(value: str) -> str:
+    """An IANA time zone, as a CronJob's `.spec.timeZone` takes it."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Asia/Shanghai or UTC") from None
     return value
 
 
@@ -399,7 +428,7 @@ class ImageBuildSettings(_Section):
 
 
 # Docker Hub's official Python 3.12 on Debian bookworm: the version checks need only its standard
-# library (components/version_check.py); the load test's driver pods use the same image.
+# library (components/job_script.py); the load test's driver pods use the same image.
 DEFAULT_CHECK_IMAGE = "python:3.12-slim-bookworm"
 
 
@@ -436,6 +465,22 @@ class ServingSettings(_Section):
     at start)."""
 
 
+class IdleSettings(_Section):
+    """`autoscaling.idle`: whether the service sleeps at zero pods outside working hours."""
+
+    mode: Literal["always-on", "schedule"] = "always-on"
+    """`always-on`: never fewer than `minReplicas` pods; `schedule`: zero pods (and GPUs) from
+    `sleep` to `wake` (README, "Idle at zero")."""
+    time_zone: Annotated[str, AfterValidator(_time_zone), Shown("IANA time zone")] = "Asia/Shanghai"
+    """Time zone of `wake` and `sleep`."""
+    wake: Annotated[Optional[Annotated[str, AfterValidator(_cron), Shown("cron schedule")]],
+                    DerivedDefault("(required with `schedule`)")] = None
+    """When the service wakes to `minReplicas` pods (cron, e.g. `0 8 * * 1-5`)."""
+    sleep: Annotated[Optional[Annotated[str, AfterValidator(_cron), Shown("cron schedule")]],
+                     DerivedDefault("(required with `schedule`)")] = None
+    """When the service goes to zero pods (cron, e.g. `0 20 * * 1-5`)."""
+
+
 class AutoscalingSettings(_Section):
     """`autoscaling`: the HPA on ingress QPS."""
 
@@ -464,6 +509,8 @@ class AutoscalingSettings(_Section):
     """Seconds the QPS must stay low before scaling in: a GPU pod is slow to bring back."""
     scale_down_pods_per_minute: Annotated[int, Field(ge=1, le=1000)] = 1
     """Pods removed per minute at most."""
+    idle: IdleSettings = IdleSettings()
+    """Sleeping at zero pods outside working hours."""
 
 
 class IngressSettings(_Section):

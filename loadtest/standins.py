@@ -173,6 +173,10 @@ class KubernetesStandIn:
     served: Optional[Callable[[], int]] = None
     """The version the Ingress (named like the Deployment) routes to; None: no Ingress."""
     model: str = "chnsenticorp"
+    replicas: int = 1
+    """The Deployment's scale (its scale subresource reads and patches it)."""
+    scale_calls: list = field(default_factory=list)
+    """(method, replicas) of every scale request, with the service-account token it carried."""
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -181,6 +185,9 @@ class KubernetesStandIn:
         app.router.add_get(f"/apis/apps/v1/namespaces/{ns}/deployments/{self.deployment}", self._deployment)
         app.router.add_get(f"/api/v1/namespaces/{ns}/pods", self._pods)
         app.router.add_get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{self.deployment}", self._ingress)
+        scale = f"/apis/apps/v1/namespaces/{ns}/deployments/{self.deployment}/scale"
+        app.router.add_get(scale, self._scale)
+        app.router.add_patch(scale, self._scale)
         if self.jobs is not None:
             self.jobs.routes(app)
         return app
@@ -199,6 +206,16 @@ class KubernetesStandIn:
                        "conditions": [{"type": "ScalingActive", "status": "True" if metric is not None else "False",
                                        "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
         })
+
+    async def _scale(self, request: web.Request) -> web.Response:
+        if request.method == "PATCH":
+            if request.content_type != "application/merge-patch+json":
+                return web.json_response({"kind": "Status", "code": 415}, status=415)
+            self.replicas = int((await request.json())["spec"]["replicas"])
+        self.scale_calls.append((request.method, self.replicas, request.headers.get("Authorization")))
+        return web.json_response({"apiVersion": "autoscaling/v1", "kind": "Scale",
+                                  "metadata": {"name": self.deployment, "namespace": self.namespace},
+                                  "spec": {"replicas": self.replicas}, "status": {"replicas": self.replicas}})
 
     async def _ingress(self, request: web.Request) -> web.Response:
         if self.served is None:

@@ -93,11 +93,11 @@ class ClusterReader:
 
     def served_version(self) -> Optional[int]:
         """Which version the endpoint routes to now: the Ingress's rewrite target, parsed the way
-        the stack's retire check parses it (components/version_check.py, standard library only)."""
+        the stack's retire check parses it (components/job_script.py, standard library only)."""
         if self.ingress is None or self.model is None:
             return None
         # Imported here: the rest of the watcher needs nothing of the program.
-        from components.version_check import served_by  # noqa: PLC0415
+        from components.job_script import served_by  # noqa: PLC0415
 
         try:
             ingress = self.networking.read_namespaced_ingress(self.ingress, self.namespace)

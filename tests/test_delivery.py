@@ -195,7 +195,7 @@ def test_render_bad_config_exits_with_the_named_key(tmp_path, capsys):
     (lambda t: t.replace("    maxReplicas: 4\n", "    maxReplicas: 4\n    maxReplicas: 40\n"),
      "Pulumi.broken.yaml:30:5", "key 'maxReplicas' is written twice in the same mapping (first at line 29)"),
     (lambda t: t + "  elastic-inference:autoscaling:\n    minReplicas: 2\n",
-     "Pulumi.broken.yaml:41:3",
+     "Pulumi.broken.yaml:47:3",
      "key 'elastic-inference:autoscaling' is written twice in the same mapping (first at line 27)"),
     (lambda t: t.replace("    minReplicas: 1\n", "    minReplicas: [1\n"), "Pulumi.broken.yaml:29:16",
      "while parsing a flow sequence: expected ',' or ']'"),

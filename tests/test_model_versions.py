@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 from conftest import MODEL_VERSION, write_saved_model
 
-from components import version_check, version_gate
+from components import job_script, version_gate
 from components.public_endpoint import ANNOTATION_REWRITE
 from components.serving_spec import GATE_COMPONENT, MODEL_CONFIG_POLL_SECONDS
 from config import ConfigError
@@ -178,12 +178,16 @@ def test_the_gate_objects_validate_strictly(dev_config, project_dir):
                 kubernetes_validate.validate(manifest, version, strict=True)
 
 
-def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_api(dev_config, project_dir):
+def test_the_gate_jobs_run_once_as_non_root_with_an_account_that_only_reads(dev_config, project_dir):
     result = run_program(load_new(dev_config, project_dir))
-    role = result.kind("Role")
-    assert role["rules"] == [{"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
-                              "resourceNames": [result.kind("Ingress")["metadata"]["name"]], "verbs": ["get"]}]
-    for name, kind in jobs(result).items():
+    role = result.kind("Role", "bert-tfserving-version-gate")
+    # The live Ingress (the retire check) and whether the Deployment sleeps (the serve gate).
+    assert role["rules"] == [
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
+         "resourceNames": [result.kind("Ingress")["metadata"]["name"]], "verbs": ["get"]},
+        {"apiGroups": ["apps"], "resources": ["deployments/scale"],
+         "resourceNames": [result.kind("Deployment")["metadata"]["name"]], "verbs": ["get"]}]
+    for kind in jobs(result).values():
         job = result.kind("Job", kind)
         pod = job["spec"]["template"]["spec"]
         assert job["spec"]["backoffLimit"] == 0
@@ -193,7 +197,8 @@ def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_
         assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
         assert pod["containers"][0]["image"] == "python:3.12-slim-bookworm"
         assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == GATE_COMPONENT
-        assert pod["automountServiceAccountToken"] is (name == "retire-check-job")
+        assert pod["automountServiceAccountToken"] is True
+        assert pod["serviceAccountName"] == "bert-tfserving-version-gate"
         assert len(kind) <= 63
     # The checks' pods are never taken for serving pods (Service, PDB, HPA selectors).
     selector = result.kind("Deployment")["spec"]["selector"]["matchLabels"]
@@ -204,11 +209,11 @@ def test_the_gate_jobs_run_once_as_non_root_and_only_the_retire_check_reads_the_
     assert gate.custom_timeouts["create"] == f"{version_gate.serve_gate_seconds(False) // 60 + 2}m"
 
 
-# --- the checks themselves (components/version_check.py) ------------------------------------------
+# --- the checks themselves (components/job_script.py) ------------------------------------------
 
 
 def ingress_serving(version: int) -> dict:
-    return {"metadata": {"annotations": {version_check.REWRITE: f"/v1/models/m/versions/{version}:predict"}}}
+    return {"metadata": {"annotations": {job_script.REWRITE: f"/v1/models/m/versions/{version}:predict"}}}
 
 
 @pytest.mark.parametrize("ingress, keep, problem", [
@@ -218,7 +223,7 @@ def ingress_serving(version: int) -> dict:
     (ingress_serving(1), [2], "model.versions drops version 1, which the endpoint serves now"),
 ])
 def test_the_retire_check_refuses_to_unload_the_version_the_endpoint_serves(ingress, keep, problem):
-    found = version_check.retire_problem(ingress, "m", keep)
+    found = job_script.retire_problem(ingress, "m", keep)
     assert (found if found is None else found.split(":")[0]) == problem
 
 
@@ -239,7 +244,7 @@ def test_the_serve_gate_passes_when_every_pod_has_every_version():
     pods = {"10.0.0.1:8501": server({1: ("AVAILABLE", ""), 2: ("AVAILABLE", "")}),
             "10.0.0.2:8501": server({1: ("AVAILABLE", ""), 2: ("AVAILABLE", "")})}
     get = lambda url: pods[url.split("/")[2]](url)  # noqa: E731
-    assert version_check.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=0) is None
+    assert job_script.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=0) is None
 
 
 def test_the_serve_gate_waits_for_a_loading_version_then_passes():
@@ -250,7 +255,7 @@ def test_the_serve_gate_waits_for_a_loading_version_then_passes():
         clock[0] += seconds
         states[2] = ("AVAILABLE", "")
 
-    problem = version_check.serve_problem(lambda: ["10.0.0.1:8501"], lambda url: server(states)(url), "m", [2],
+    problem = job_script.serve_problem(lambda: ["10.0.0.1:8501"], lambda url: server(states)(url), "m", [2],
                                           timeout=60, wait=wait, clock=lambda: clock[0])
     assert problem is None and clock[0] == 5
 
@@ -260,7 +265,7 @@ def test_a_version_that_failed_to_load_is_reported_by_pod_and_the_switch_stops()
             "10.0.0.2:8501": server({1: ("AVAILABLE", "")})}
     get = lambda url: pods[url.split("/")[2]](url)  # noqa: E731
     clock = [0.0]
-    problem = version_check.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=10,
+    problem = job_script.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=10,
                                           wait=lambda s: clock.__setitem__(0, clock[0] + s), clock=lambda: clock[0])
     assert problem is not None
     assert "10.0.0.1:8501 version 2: END (Not found: saved_model.pb)" in problem
@@ -292,7 +297,7 @@ def test_the_check_script_runs_standalone_with_the_standard_library(tmp_path):
                  and node.module}
     assert imported <= {"__future__", "json", "re", "socket", "ssl", "sys", "time", "urllib", "collections",
                         "typing"}
-    assert version_check.main(["serve", "x"]) == 2
+    assert job_script.main(["serve", "x"]) == 2
     assert json.dumps  # the script's output format is plain text; json is what it parses
 
 

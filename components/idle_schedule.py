@@ -1,0 +1,125 @@
+"""IdleSchedule: zero serving pods (and GPUs) outside working hours, back to minReplicas at wake.
+
+Why a schedule and not scale-to-zero on traffic (README, "Idle at zero", has the evidence): the
+HPA cannot go below one replica without the HPAScaleToZero feature gate, and the QPS metric
+vanishes when nobody calls (the metrics adapter returns no value for an empty SLS query:
+pkg/metrics/sls/ingress.go at e891b487). What the HPA does allow is this: while its target has
+zero replicas it stands aside ("scaling is disabled since the replica count of the target is
+zero", reconcileAutoscaler in kubernetes pkg/controller/podautoscaler/horizontal.go), and once
+the replicas are back it scales on QPS again. So two CronJobs set the Deployment's replicas
+through its scale subresource: `sleep` to 0, `wake` to minReplicas. The HPA keeps scaling above
+that all day. Pulumi never fights them: the Deployment carries no `replicas` (the HPA owns it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .serving_spec import RUN_AS_UID, ServingInputs
+from .version_gate import CHECK_SCRIPT, account_manifests, bind
+
+IDLE_COMPONENT = "idle-schedule"
+
+
+def idle_labels(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/instance": name, "app.kubernetes.io/component": IDLE_COMPONENT}
+
+
+def idle_account(s: ServingInputs) -> str:
+    return f"{s.name[:52]}-idle"
+
+
+def scaler_role_manifests(s: ServingInputs) -> tuple[dict, dict, dict]:
+    """May read and set the serving Deployment's scale, nothing else."""
+    return account_manifests(s, idle_account(s), idle_labels(s.name), [
+        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": [s.name],
+         "verbs": ["get", "patch"]}])
+
+
+def cron_job_manifest(s: ServingInputs, action: str, schedule: str, time_zone: str, replicas: int) -> dict:
+    """A CronJob that sets the replicas at `schedule` in `time_zone` (`.spec.timeZone`, stable since
+    Kubernetes 1.27). A missed run (the controller down) runs late within the hour, never twice
+    at once; each run retries twice before it is reported failed."""
+    labels = idle_labels(s.name)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": f"{s.name[:45]}-{action}", "namespace": s.namespace, "labels": labels},
+        "spec": {
+            "schedule": schedule,
+            "timeZone": time_zone,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "backoffLimit": 2,
+                    "activeDeadlineSeconds": 300,
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "serviceAccountName": idle_account(s),
+                            "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_UID,
+                                                "runAsGroup": RUN_AS_UID,
+                                                "seccompProfile": {"type": "RuntimeDefault"}},
+                            "containers": [{
+                                "name": action,
+                                "image": s.check_image,
+                                "command": ["python", "-c", CHECK_SCRIPT.read_text(encoding="utf-8"), "scale",
+                                            s.namespace, s.name, str(replicas)],
+                                "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
+                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
+                                              "limits": {"cpu": "200m", "memory": "128Mi"}},
+                                "securityContext": {"allowPrivilegeEscalation": False,
+                                                    "readOnlyRootFilesystem": True,
+                                                    "capabilities": {"drop": ["ALL"]}},
+                            }],
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdleScheduleArgs:
+    serving: ServingInputs
+    time_zone: str
+    wake: str
+    """Cron schedule of the wake to `min_replicas`."""
+    sleep: str
+    """Cron schedule of the sleep to zero."""
+    min_replicas: int
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What it waits for (the workload). An Args field: see components/wiring.py."""
+
+
+class IdleSchedule(pulumi.ComponentResource):
+    """The sleep and wake CronJobs and the account that may scale the Deployment.
+    Outputs: `wake`, `sleep` (the CronJobs' names)."""
+
+    wake: pulumi.Output[str]
+    sleep: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IdleScheduleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("elastic-inference:scaling:IdleSchedule", name, None, opts)
+        s = args.serving
+        binding = bind(name, scaler_role_manifests(s), self, args.depends_on)
+        jobs = {}
+        for action, schedule, replicas in (("sleep", args.sleep, 0), ("wake", args.wake, args.min_replicas)):
+            manifest = cron_job_manifest(s, action, schedule, args.time_zone, replicas)
+            jobs[action] = k8s.batch.v1.CronJob(
+                f"{name}-{action}", metadata=manifest["metadata"], spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, binding]))
+        self.wake = jobs["wake"].metadata.apply(lambda m: m.name or "")
+        self.sleep = jobs["sleep"].metadata.apply(lambda m: m.name or "")
+        self.register_outputs({"wake": self.wake, "sleep": self.sleep})
