@@ -10,6 +10,7 @@ short table. Exit codes: 0 done, 2 bad input (config, trace, --set, prices), nam
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -18,8 +19,11 @@ from typing import Any, Optional
 from config.errors import ConfigError
 
 from . import params, plot, prices, traces
-from .simulate import Run, simulate, summary
+from .simulate import Run, schedule_of, simulate, summary
 from .stack import StackPlan, plan_of
+
+# A fixed Monday midnight (China Standard Time): plans of the same trace are the same on any day.
+DEFAULT_START = datetime.datetime(2026, 11, 23, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -33,13 +37,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def plan(stacks: list[StackPlan], offered: list[float], values: params.Values,
-         table: Optional[prices.PriceTable]) -> dict[str, Any]:
+         table: Optional[prices.PriceTable], start: datetime.datetime) -> dict[str, Any]:
     """Simulate each stack; the content of plan.json."""
     discount = values["spotDiscount"] if table is None or table.spot_discount is None else table.spot_discount
     out: dict[str, Any] = {"seconds": len(offered), "stacks": {}}
     for stack in stacks:
         a = stack.settings.autoscaling
-        run: Run = simulate(offered, stack.hpa, stack.capacity, values, a.target_qps)
+        schedule = schedule_of(a.idle, a.min_replicas, start, len(offered))
+        run: Run = simulate(offered, stack.hpa, stack.capacity, values, a.target_qps, schedule)
         hourly = table.hourly(stack.capacity.instance_type) if table is not None else None
         used = list(run.used) + (["spotDiscount"] if hourly is not None and table is not None
                                  and table.spot_discount is None and stack.capacity.spot_share else [])
@@ -50,7 +55,9 @@ def plan(stacks: list[StackPlan], offered: list[float], values: params.Values,
                     "targetQps": a.target_qps},
             "unmeasured": values.unmeasured(used),
             "priced": hourly is not None,
-            "summary": summary(run, hourly, discount),
+            "idle": {"mode": a.idle.mode, "asleepAtStart": schedule.asleep_at_start,
+                     "events": [{"t": t, "replicas": r} for t, r in schedule.events]},
+            "summary": summary(run, hourly, discount, schedule),
             "timeline": run.timeline.columns(),
             "_run": run,
         }
@@ -70,6 +77,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--calibrate", type=Path, metavar="REPORT",
                         help="fit metricDelay and podStart from a load-test report.json of the real cluster")
     parser.add_argument("--prices", type=Path, metavar="FILE", help="price table for the cost (planner/prices.py)")
+    parser.add_argument("--start", type=datetime.datetime.fromisoformat, default=DEFAULT_START,
+                        help="wall-clock time of the trace's first second, for an idle schedule "
+                             "(ISO 8601; default %(default)s, a Monday midnight in UTC+8)")
     parser.add_argument("--no-chart", action="store_true", help="skip plan.png")
     args = parser.parse_args(argv)
 
@@ -95,12 +105,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    result = plan(stacks, offered, values, table)
+    start = args.start if args.start.tzinfo else args.start.replace(tzinfo=datetime.UTC)
+    result = plan(stacks, offered, values, table, start)
     args.out.mkdir(parents=True, exist_ok=True)
     runs = [(name, entry.pop("_run").timeline) for name, entry in result["stacks"].items()]
     document = {
         "trace": args.trace,
         "seconds": result["seconds"],
+        "start": start.isoformat(),
         "values": values.describe(),
         "prices": None if table is None else {"date": str(table.date), "source": table.source,
                                                "currency": table.currency},

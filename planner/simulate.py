@@ -18,9 +18,13 @@ settled and its pods (and nodes) are Ready.
 
 from __future__ import annotations
 
+import datetime
 import math
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Optional
+
+from config.schema import IdleSettings
 
 from .hpa import Controller, HpaSpec, Tolerances
 from .params import Values
@@ -255,7 +259,54 @@ def pod_capacity(values: Values, target_qps: float) -> float:
     return 1.5 * target_qps if math.isnan(cap) else cap
 
 
-def simulate(offered: list[float], hpa: HpaSpec, capacity: Capacity, values: Values, target_qps: float) -> Run:
+@dataclass(frozen=True)
+class Schedule:
+    """The idle schedule's effect on a trace: asleep at the start or not, and the seconds at which
+    the sleep or wake CronJob sets the replicas (components/idle_schedule.py)."""
+
+    asleep_at_start: bool = False
+    events: tuple[tuple[int, int], ...] = ()
+    """(second, replicas) in time order."""
+
+
+def schedule_of(idle: IdleSettings, min_replicas: int, start: datetime.datetime, seconds: int) -> Schedule:
+    """Where the stack's sleep and wake fall in a trace that starts at `start`."""
+    if idle.mode != "schedule" or idle.wake is None or idle.sleep is None:
+        return Schedule()
+    # Imported here: only a stack with an idle schedule needs the cron parser.
+    from croniter import croniter  # noqa: PLC0415
+
+    zone = zoneinfo.ZoneInfo(idle.time_zone)
+    begin = start.astimezone(zone)
+    events: list[tuple[int, int]] = []
+    last: dict[int, datetime.datetime] = {}
+    for schedule, replicas in ((idle.sleep, 0), (idle.wake, min_replicas)):
+        it = croniter(schedule, begin)
+        last[replicas] = croniter(schedule, begin).get_prev(datetime.datetime)
+        while True:
+            at = it.get_next(datetime.datetime)
+            offset = int((at - begin).total_seconds())
+            if offset >= seconds:
+                break
+            events.append((offset, replicas))
+    asleep = last[0] > last[min_replicas]  # the latest firing before the start was a sleep
+    return Schedule(asleep, tuple(sorted(events)))
+
+
+def wake_waits(timeline: Timeline, schedule: Schedule) -> list[Optional[int]]:
+    """For each wake: seconds until the first pod is ready (what the first caller waits; None:
+    not within the trace). Requests before the wake got the ingress's 503: nobody served them."""
+    out: list[Optional[int]] = []
+    for t, replicas in schedule.events:
+        if replicas == 0:
+            continue
+        ready = next((u for u in range(t, len(timeline.ready_replicas)) if timeline.ready_replicas[u] > 0), None)
+        out.append(None if ready is None else ready - t)
+    return out
+
+
+def simulate(offered: list[float], hpa: HpaSpec, capacity: Capacity, values: Values, target_qps: float,
+             schedule: Schedule = Schedule()) -> Run:
     """Run the loop over `offered` (requests per second, one per second)."""
     sync = max(1, round(values["hpaSyncPeriod"]))
     window = max(1, round(values["metricWindow"]))
@@ -278,6 +329,9 @@ def simulate(offered: list[float], hpa: HpaSpec, capacity: Capacity, values: Val
         return float(int(count / window))
 
     steady = min(hpa.max_replicas, max(hpa.min_replicas, math.ceil(first / target_qps) if first else 0))
+    if schedule.asleep_at_start:
+        steady = 0
+    scheduled = dict(schedule.events)
     fleet: Fleet = EciFleet(capacity, steady, values) if capacity.mode == "eci" else NodeFleet(capacity, steady, values)
     used = ["hpaSyncPeriod", "tolerance", "metricWindow", "metricDelay", "podCapacityQps", *fleet.used]
     if not math.isnan(values["podStart"]):
@@ -287,6 +341,8 @@ def simulate(offered: list[float], hpa: HpaSpec, capacity: Capacity, values: Val
     replicas, reading = steady, metric(0)
     changed, next_ready, ready = True, -math.inf, 0
     for t in range(len(offered)):
+        if t in scheduled:
+            replicas = scheduled[t]  # the sleep or wake CronJob patches the scale
         if t % sync == 0:
             reading = metric(t)
             replicas = controller.reconcile(t, replicas, len(fleet.pods), round(reading * 1000))
@@ -336,7 +392,8 @@ def bursts(timeline: Timeline) -> list[Burst]:
     return out
 
 
-def summary(run: Run, price_per_hour: Optional[float], spot_discount: float) -> dict:
+def summary(run: Run, price_per_hour: Optional[float], spot_discount: float,
+            schedule: Schedule = Schedule()) -> dict:
     """The plan's `summary` for one stack."""
     tl = run.timeline
     offered = sum(tl.offered_qps)
@@ -355,6 +412,7 @@ def summary(run: Run, price_per_hour: Optional[float], spot_discount: float) -> 
         "peak_ready_replicas": max(tl.ready_replicas, default=0),
         "mean_ready_replicas": round(sum(tl.ready_replicas) / n, 3),
         "peak_nodes": max(tl.nodes, default=0),
+        "wake_to_ready_seconds": wake_waits(tl, schedule),
         "gpu_hours": round(run.gpu_seconds / 3600, 3),
         "instance_hours": round(run.instance_seconds / 3600, 3),
         "cost": cost,

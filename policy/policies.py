@@ -22,6 +22,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.idle_schedule import IDLE_COMPONENT
 from components.public_endpoint import ANNOTATION_ALLOW, ANNOTATION_RPS
 from config.instance_types import CATALOG
 from config.schema import image_pin_problem
@@ -54,6 +55,8 @@ KEY_NAMES = re.compile(
 )
 DEFAULT_ECI_MAX_REPLICAS = 20
 DEFAULT_TLS_STACKS = ["prod"]
+DEFAULT_ALWAYS_ON_STACKS = ["prod"]
+CRON_JOB = "kubernetes:batch/v1:CronJob"
 
 
 def _stack_of(urn: str) -> str:
@@ -240,6 +243,17 @@ def ingress_host_and_tls(args: ResourceValidationArgs, report: Report) -> None:
             report(f"stack {_stack_of(args.urn)!r} requires TLS for {sorted(h for h in hosts - covered if h)}")
 
 
+def idle_schedule_not_always_on(args: ResourceValidationArgs, report: Report) -> None:
+    """A stack listed in alwaysOnStacks never gets the idle schedule's CronJobs (zero pods at night)."""
+    if args.resource_type != CRON_JOB:
+        return
+    labels = (args.props.get("metadata") or {}).get("labels") or {}
+    always_on = args.get_config().get("alwaysOnStacks", DEFAULT_ALWAYS_ON_STACKS)
+    if labels.get("app.kubernetes.io/component") == IDLE_COMPONENT and _stack_of(args.urn) in always_on:
+        report(f"stack {_stack_of(args.urn)!r} must stay always-on (policy config alwaysOnStacks): "
+               "set autoscaling.idle.mode to always-on")
+
+
 # ingress-nginx annotations that restrict who reaches an Ingress, or how fast
 # (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/annotations.md at dbb11b92).
 # The two the stack writes come from the component that writes them.
@@ -323,6 +337,11 @@ GUARDRAILS = [
               public_endpoint_restricted, per_stack=False),
     Guardrail("images-pinned", "Container images are pinned to a tag or digest, never latest.",
               images_pinned, per_stack=False),
+    Guardrail("idle-schedule-not-always-on",
+              "Stacks in alwaysOnStacks get no idle schedule (they keep minReplicas around the clock).",
+              idle_schedule_not_always_on, per_stack=False,
+              config={"alwaysOnStacks": {"type": "array", "items": {"type": "string"},
+                                         "default": DEFAULT_ALWAYS_ON_STACKS}}),
     Guardrail("kubernetes-objects-namespaced",
               "Every namespaced Kubernetes object names a namespace other than default.",
               namespaced_objects, per_stack=False),

@@ -295,7 +295,7 @@ def test_the_check_script_runs_standalone_with_the_standard_library(tmp_path):
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                  and node.module}
-    assert imported <= {"__future__", "json", "re", "socket", "ssl", "sys", "time", "urllib", "collections",
+    assert imported <= {"__future__", "json", "os", "re", "socket", "ssl", "sys", "time", "urllib", "collections",
                         "typing"}
     assert job_script.main(["serve", "x"]) == 2
     assert json.dumps  # the script's output format is plain text; json is what it parses

@@ -3,6 +3,7 @@ stacks read as the program reads them, traces, calibration, and the command's ou
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import random
@@ -30,6 +31,8 @@ from tests.harness import ROOT
 from tools.offline import run_program, stack_file_config
 
 INT32, INT64 = 2**31 - 1, 2**63 - 1
+# The README's sample plan runs during working hours (dev sleeps at night: tests/test_idle.py).
+SAMPLE_START = "2026-11-23T10:00:00+08:00"
 
 # --- The replica calculator: kubernetes/kubernetes pkg/controller/podautoscaler ----------------
 # replica_calculator_test.go TestReplicaCalcScaleUpPerPodCMExternal (3 pods, 8600m of a 2150m
@@ -415,7 +418,7 @@ def test_no_price_file_ships_and_the_readme_says_why():
 def test_the_sample_plan_and_the_readme_figures_are_what_the_planner_says_now(tmp_path):
     out = tmp_path / "plan"
     assert main(["--stack", "dev", "--compare", "prod", "--trace", "step:10:100:300", "--duration", "2400",
-                 "--out", str(out), "--no-chart"]) == 0
+                 "--start", SAMPLE_START, "--out", str(out), "--no-chart"]) == 0
     fresh = json.loads((out / "plan.json").read_text(encoding="utf-8"))["stacks"]
     sample = json.loads((ROOT / "docs" / "planner-sample" / "plan.json").read_text(encoding="utf-8"))["stacks"]
     assert {k: v["summary"] for k, v in fresh.items()} == {k: v["summary"] for k, v in sample.items()}
@@ -426,3 +429,34 @@ def test_the_sample_plan_and_the_readme_figures_are_what_the_planner_says_now(tm
     for s in (dev, prod):
         assert f"| {s['share_above_capacity']:.1%} | {s['peak_ready_replicas']} | {s['mean_ready_replicas']:.2f} | " \
                f"{s['gpu_hours']:.2f} |" in readme
+
+
+# --- the idle schedule in the plan ------------------------------------------------------------------
+
+def test_the_plan_sleeps_and_wakes_where_the_stacks_schedule_says():
+    from config.schema import IdleSettings  # noqa: PLC0415
+    from planner.simulate import schedule_of  # noqa: PLC0415
+
+    idle = IdleSettings(mode="schedule", time_zone="Asia/Shanghai", wake="0 8 * * 1-5", sleep="0 20 * * 1-5")
+    monday = datetime.datetime(2026, 11, 23, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    week = schedule_of(idle, 1, monday, 7 * 86400)
+    assert week.asleep_at_start  # Monday 00:00: the latest firing before it was Friday 20:00, a sleep
+    hours = [(t / 3600, r) for t, r in week.events]
+    assert hours == [(h + 24 * d, r) for d in range(5) for h, r in ((8, 1), (20, 0))]
+    assert not schedule_of(idle, 1, monday.replace(hour=10), 3600).asleep_at_start
+
+
+def test_an_idle_week_costs_the_working_hours_only(tmp_path):
+    out = tmp_path / "plan"
+    assert main(["--stack", "dev", "--compare", "prod", "--trace", "step:0:0:1", "--duration", str(7 * 86400),
+                 "--out", str(out), "--no-chart"]) == 0
+    stacks = json.loads((out / "plan.json").read_text(encoding="utf-8"))["stacks"]
+    values = params.defaults()
+    dev, prod = stacks["dev"]["summary"], stacks["prod"]["summary"]
+    # dev: one ECI pod from each wake (billed from its image pull) to each sleep, five days.
+    billed_per_day = 12 * 3600 - values["eciStart"]
+    assert dev["gpu_hours"] == pytest.approx(5 * billed_per_day / 3600, abs=0.01)
+    assert prod["gpu_hours"] == pytest.approx(7 * 48, abs=0.01)  # two 1-GPU nodes around the clock
+    # The first caller after each wake waits for the ECI, the cached image and the model.
+    wait = values["eciStart"] + values["imageCacheHit"] + values["modelLoad"]
+    assert dev["wake_to_ready_seconds"] == [wait] * 5 and prod["wake_to_ready_seconds"] == []

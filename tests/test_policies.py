@@ -238,7 +238,7 @@ def test_an_unsafe_change_is_blocked(prod_config):
 
 def test_every_policy_is_mandatory_and_named_uniquely():
     names = [policy.name for policy in p.POLICIES]
-    assert len(names) == len(set(names)) == 8
+    assert len(names) == len(set(names)) == 9
     assert all(policy.enforcement_level == p.EnforcementLevel.MANDATORY for policy in p.POLICIES)
     # Each guardrail runs as the kind of policy its check expects.
     for guardrail, policy in zip(p.GUARDRAILS, p.POLICIES, strict=True):
@@ -327,3 +327,17 @@ def test_resource_violations_say_what_is_wrong(check, type_, props, message):
         props = deployment(image="tensorflow/serving:latest")
     reports = run_resource_policy(check, type_, props)
     assert reports and reports[0].startswith(message), reports
+
+
+@pytest.mark.parametrize("stack, component, violations", [
+    ("prod", "idle-schedule", 1),   # prod keeps its minimum around the clock
+    ("dev", "idle-schedule", 0),
+    ("prod", "something-else", 0),  # only the idle schedule's CronJobs
+])
+def test_an_idle_schedule_is_refused_in_an_always_on_stack(stack, component, violations):
+    props = {"metadata": {"name": "bert-tfserving-sleep", "namespace": "inference",
+                          "labels": {"app.kubernetes.io/component": component}}}
+    found = run_resource_policy(p.idle_schedule_not_always_on, p.CRON_JOB, props, stack=stack)
+    assert len(found) == violations
+    if violations:
+        assert "autoscaling.idle.mode" in found[0]
