@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Optional
 
+from kubernetes import client
+from kubernetes.client import ApiException
+
 from . import incluster, processes
 from .driver import drive
 from .profile import standard_profile
@@ -99,6 +102,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                        help="seconds allowed between QPS crossing the threshold and replicas rising")
     judge.add_argument("--max-error-rate", type=float, default=0.01, help="failed requests allowed, as a fraction")
     judge.add_argument("--sample-period", type=float, default=5, help="seconds between reads of the HPA and pods")
+    judge.add_argument("--from-zero", action="store_true",
+                       help="start from zero pods: scale the Deployment to 0 first, then wake it to minReplicas "
+                            "at the start (as the idle schedule does) and measure the first caller's wait")
+    judge.add_argument("--wake-within", type=float, default=900,
+                       help="with --from-zero: seconds allowed from the wake to the first answer")
     drivers = parser.add_argument_group("drivers (one schedule, split round robin, merged into one report)")
     drivers.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                          help="local driver processes (one Python process tops out near 2,000 requests/s)")
@@ -134,6 +142,22 @@ def resolve(args: argparse.Namespace) -> dict:
     if not args.payload.is_file():
         raise UsageError(f"--payload {args.payload}: no such file")
     return values
+
+
+def set_replicas(api, namespace: str, deployment: str, replicas: int) -> None:
+    """Patch the Deployment's scale subresource (what the idle schedule's CronJobs do)."""
+    client.AppsV1Api(api).patch_namespaced_deployment_scale(deployment, namespace, {"spec": {"replicas": replicas}})
+
+
+def sleep_to_zero(api, namespace: str, deployment: str, timeout: float = 600, poll: float = 2) -> None:
+    """Scale the Deployment to zero and wait until none of its pods is left."""
+    set_replicas(api, namespace, deployment, 0)
+    reader = ClusterReader(api, namespace, deployment, deployment)
+    deadline = time.monotonic() + timeout
+    while client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=reader.selector()).items:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pods of {deployment} still present after {timeout:.0f}s")
+        time.sleep(poll)
 
 
 def model_of(predict_url: str) -> Optional[str]:
@@ -216,6 +240,10 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
     watcher = asyncio.create_task(watch(reader, origin, done, args.sample_period, samples))
     loop = asyncio.get_running_loop()
     reports: list = []
+    if args.from_zero:
+        # The wake, as the idle schedule's CronJob does it, at time zero of the run.
+        await loop.run_in_executor(None, functools.partial(
+            set_replicas, api, values["namespace"], values["deployment"], values["min_replicas"]))
     try:
         if args.in_cluster:
             plan = incluster.JobPlan(
@@ -267,12 +295,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KubeconfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.from_zero:
+        try:
+            sleep_to_zero(api, values["namespace"], values["deployment"])
+        except (TimeoutError, ApiException) as exc:
+            print(f"error: --from-zero could not bring {values['deployment']} to zero pods: {exc}", file=sys.stderr)
+            return 2
     outcomes, samples, reports = asyncio.run(run_load(args, values, profile, payload, api))
     rows = timeline(outcomes, samples, profile)
     lost = [f"driver {r.index} ({r.pod or 'no pod'}): {r.problem}" for r in reports if r.problem]
     result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],
                      min_replicas=values["min_replicas"], scale_out_within=args.scale_out_within,
-                     max_error_rate=args.max_error_rate, lost_drivers=lost if reports else None)
+                     max_error_rate=args.max_error_rate, lost_drivers=lost if reports else None,
+                     wake_within=args.wake_within if args.from_zero else None)
     drivers = ({"mode": "in-cluster", "count": args.parallel, "image": args.image,
                 "reports": [{"index": r.index, "pod": r.pod, "problem": r.problem} for r in reports]}
                if args.in_cluster else {"mode": "local", "count": args.processes})

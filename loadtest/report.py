@@ -123,9 +123,21 @@ def verdict(
     scale_out_within: float,
     max_error_rate: float,
     lost_drivers: Optional[Sequence[str]] = None,
+    wake_within: Optional[float] = None,
 ) -> Verdict:
     """Pass when the pods scaled out soon enough after QPS crossed the threshold, the load was
-    served within the error budget, and the pods scaled back in during the quiet phase."""
+    served within the error budget, and the pods scaled back in during the quiet phase.
+
+    `wake_within` (a run that starts from zero pods, `--from-zero`): the first answer must come
+    within that many seconds of the wake; the requests before it are the wake's cost, reported by
+    the `woke` check and left out of the error rate."""
+    woke_at: Optional[float] = None
+    waiting: list[Outcome] = []
+    if wake_within is not None:
+        answered = [o.sent + o.latency for o in outcomes if o.ok and o.sent is not None and o.latency is not None]
+        woke_at = min(answered, default=None)
+        waiting = [o for o in outcomes if woke_at is None or o.scheduled < woke_at]
+        outcomes = [o for o in outcomes if woke_at is not None and o.scheduled >= woke_at]
     threshold = target_qps * min_replicas
     checks: list[Check] = []
     good = [s for s in sorted(samples, key=lambda s: s.t) if s.error is None]
@@ -183,6 +195,14 @@ def verdict(
     else:
         checks.append(Check("scaled-in", True, f"back to {min_replicas} replica(s) {back - quiet_start:.0f}s "
                                                "into the quiet phase"))
+    if wake_within is not None:
+        if woke_at is None:
+            checks.append(Check("woke", False, f"no request was answered after the wake ({len(waiting)} sent)"))
+        else:
+            checks.append(Check("woke", woke_at <= wake_within,
+                                f"the first answer came {woke_at:.0f}s after the wake from zero pods (allowed "
+                                f"{wake_within:g}s); {len(waiting)} requests before it got "
+                                + (", ".join(f"{n} {c}" for n, c in causes(waiting).items()) or "no answer")))
     if lost_drivers is not None:
         # Several drivers: each must have brought its samples home (the lost ones are counted as
         # failed requests above; this says which driver and why).

@@ -88,6 +88,9 @@ class TfServingStandIn:
     """The version the (stand-in) Ingress routes the public predict path to."""
     answered: Counter = field(default_factory=Counter)
     """Predictions answered, per version."""
+    ready: Callable[[], bool] = lambda: True
+    """Whether any serving pod is ready; if not, 503 as ingress-nginx answers a Service without
+    endpoints."""
 
     def qps(self, window: float = 10.0) -> float:
         """Predict requests per second over the last `window` seconds."""
@@ -105,6 +108,8 @@ class TfServingStandIn:
         self.requests += 1
         self.arrivals.append(time.monotonic())
         number = self.requests
+        if not self.ready():
+            return web.Response(status=503, text="503 Service Temporarily Unavailable")
         version = self.served()
         await asyncio.sleep(self.latency)
         if self.fail_every and number % self.fail_every == 0:
@@ -177,6 +182,8 @@ class KubernetesStandIn:
     """The Deployment's scale (its scale subresource reads and patches it)."""
     scale_calls: list = field(default_factory=list)
     """(method, replicas) of every scale request, with the service-account token it carried."""
+    scaled_at: float = 0.0
+    """time.monotonic() of the last scale patch."""
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -209,9 +216,11 @@ class KubernetesStandIn:
 
     async def _scale(self, request: web.Request) -> web.Response:
         if request.method == "PATCH":
-            if request.content_type != "application/merge-patch+json":
+            # The job script sends a merge patch, the Kubernetes client a strategic merge patch.
+            if request.content_type not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
                 return web.json_response({"kind": "Status", "code": 415}, status=415)
             self.replicas = int((await request.json())["spec"]["replicas"])
+            self.scaled_at = time.monotonic()
         self.scale_calls.append((request.method, self.replicas, request.headers.get("Authorization")))
         return web.json_response({"apiVersion": "autoscaling/v1", "kind": "Scale",
                                   "metadata": {"name": self.deployment, "namespace": self.namespace},

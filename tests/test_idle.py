@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
+import re
 import subprocess
 import sys
+import time
 
 import kubernetes_validate
 import pytest
@@ -132,3 +135,29 @@ def test_a_wake_that_finds_no_deployment_fails_loudly(tmp_path):
     with BackgroundServer(KubernetesStandIn(deployment="other").app()) as api:
         result = run_script(api.url, tmp_path, "scale", "inference", "bert-tfserving", "1")
     assert result.returncode == 1 and "deployment inference/bert-tfserving not found" in result.stderr
+
+
+def test_a_load_run_from_zero_pods_measures_what_the_first_caller_waits(tmp_path):
+    """`--from-zero`: the tool scales the Deployment to zero, wakes it at time zero as the wake
+    CronJob does, and reports when the first answer came; the 503s before it are the wake's cost,
+    not errors of the woken service."""
+    from loadtest import __main__ as cli  # noqa: PLC0415 - the load tool, for this test only
+    from loadtest.standins import TfServingStandIn, target_flags  # noqa: PLC0415
+
+    kube = KubernetesStandIn(replicas=2)
+    kube.state = lambda: (kube.replicas, kube.replicas, 1.0)
+    # The pod becomes ready 2 s after the wake (a stand-in cold start).
+    serving = TfServingStandIn(ready=lambda: kube.replicas > 0 and time.monotonic() - kube.scaled_at >= 2.0)
+    with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
+        cli.main([*target_flags(tf.url, api.url), "--peak-rps", "20", "--warmup", "4", "--ramp", "1",
+                  "--hold", "1", "--cooldown", "1", "--sample-period", "0.5", "--out", str(tmp_path), "--no-progress",
+                  "--processes", "1", "--from-zero", "--wake-within", "30"])
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    checks = {c["name"]: c for c in report["verdict"]["checks"]}
+    assert checks["woke"]["passed"] is True
+    assert re.search(r"first answer came [23]s after the wake", checks["woke"]["detail"]), checks["woke"]["detail"]
+    assert "HTTP 503" in checks["woke"]["detail"]
+    # The woken service then answered everything.
+    assert checks["error-rate"]["passed"] is True and checks["error-rate"]["detail"].startswith("0 of ")
+    # Asleep first (0), then the wake to minReplicas (1).
+    assert [c[1] for c in kube.scale_calls if c[0] == "PATCH"] == [0, 1]
