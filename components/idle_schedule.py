@@ -20,8 +20,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .serving_spec import RUN_AS_UID, ServingInputs
-from .version_gate import CHECK_SCRIPT, account_manifests, bind
+from .serving_spec import ServingInputs
+from .version_gate import account_manifests, bind, script_pod_spec
 
 IDLE_COMPONENT = "idle-schedule"
 
@@ -64,25 +64,8 @@ def cron_job_manifest(s: ServingInputs, action: str, schedule: str, time_zone: s
                     "activeDeadlineSeconds": 300,
                     "template": {
                         "metadata": {"labels": labels},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "serviceAccountName": idle_account(s),
-                            "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_UID,
-                                                "runAsGroup": RUN_AS_UID,
-                                                "seccompProfile": {"type": "RuntimeDefault"}},
-                            "containers": [{
-                                "name": action,
-                                "image": s.check_image,
-                                "command": ["python", "-c", CHECK_SCRIPT.read_text(encoding="utf-8"), "scale",
-                                            s.namespace, s.name, str(replicas)],
-                                "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
-                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
-                                              "limits": {"cpu": "200m", "memory": "128Mi"}},
-                                "securityContext": {"allowPrivilegeEscalation": False,
-                                                    "readOnlyRootFilesystem": True,
-                                                    "capabilities": {"drop": ["ALL"]}},
-                            }],
-                        },
+                        "spec": script_pod_spec(s, action, "scale", [s.namespace, s.name, str(replicas)],
+                                                idle_account(s)),
                     },
                 },
             },

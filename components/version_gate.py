@@ -55,18 +55,18 @@ def serve_gate_seconds(jit_compile: bool) -> int:
     return CONFIG_PROPAGATION_SECONDS + startup_seconds(jit_compile)
 
 
-def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequence[str], deadline: int, *,
-                       account: Optional[str]) -> dict:
-    """A Job `<name>-<check>-<hash>` running `job_script.py <command> <args>` once (no retries:
-    a failed check is the answer)."""
-    content = {"check": check, "args": list(args)}
+def script_pod_spec(s: ServingInputs, container: str, command: str, args: Sequence[str],
+                    account: Optional[str]) -> dict:
+    """A pod that runs `job_script.py <command> <args>` once, as non-root, read-only, small; with
+    the API token of `account` (None: no token). The version gate's Jobs and the idle schedule's
+    CronJobs run it."""
     pod_spec: dict = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": account is not None,
         "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_UID, "runAsGroup": RUN_AS_UID,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [{
-            "name": "check",
+            "name": container,
             "image": s.check_image,
             "command": ["python", "-c", CHECK_SCRIPT.read_text(encoding="utf-8"), command, *args],
             "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
@@ -77,6 +77,15 @@ def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequenc
     }
     if account is not None:
         pod_spec["serviceAccountName"] = account
+    return pod_spec
+
+
+def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequence[str], deadline: int, *,
+                       account: Optional[str]) -> dict:
+    """A Job `<name>-<check>-<hash>` running `job_script.py <command> <args>` once (no retries:
+    a failed check is the answer)."""
+    content = {"check": check, "args": list(args)}
+    pod_spec = script_pod_spec(s, "check", command, args, account)
     labels = gate_labels(s.name)
     return {
         "apiVersion": "batch/v1",
