@@ -195,9 +195,13 @@ def config_map_manifest(s: ServingInputs) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, f"{s.name}-config"), "data": data}
 
 
+def served_config_map_name(name: str) -> str:
+    return f"{name}-served"
+
+
 def served_config_map_manifest(s: ServingInputs) -> dict:
     """The served version, for the readiness probe (a file the kubelet refreshes in place)."""
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, f"{s.name}-served"),
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, served_config_map_name(s.name)),
             "data": {SERVED_FILE: str(s.served_version)}}
 
 
@@ -343,7 +347,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
             {"name": "model", "persistentVolumeClaim": {"claimName": s.claim_name, "readOnly": True}},
             {"name": "config", "configMap": {"name": config_map_name}},
             # Optional: on the first deployment it is created only after the pods are ready.
-            {"name": "served", "configMap": {"name": f"{s.name}-served", "optional": True}},
+            {"name": "served", "configMap": {"name": served_config_map_name(s.name), "optional": True}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         ],
     }
