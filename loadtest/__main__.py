@@ -276,7 +276,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         values = resolve(args)
         profile = standard_profile(values["target_qps"], values["min_replicas"], peak_rps=args.peak_rps,
-                                   warmup=args.warmup, ramp=args.ramp, hold=args.hold, quiet=args.cooldown)
+                                   warmup=args.warmup, ramp=args.ramp, hold=args.hold, cooldown=args.cooldown)
         check_drivers(args, sum(phase.count() for phase in profile.phases))
     except (UsageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,9 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+# The last phase of the standard profile, in which the pods should scale back in (`--cooldown`).
+COOL_DOWN = "cool-down"
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -77,12 +80,12 @@ def standard_profile(
     warmup: float = 60,
     ramp: float = 60,
     hold: float = 300,
-    quiet: float = 600,
+    cooldown: float = 600,
 ) -> Profile:
-    """Warm-up at half the scale-out threshold, ramp to the peak, hold, then quiet.
+    """Warm-up at half the scale-out threshold, ramp to the peak, hold, then cool down.
 
     The threshold is targetQps x minReplicas: above it the HPA must add pods. The peak defaults
-    to three times that. The quiet phase keeps a trickle (10% of one pod's target) instead of
+    to three times that. The cool-down phase keeps a trickle (10% of one pod's target) instead of
     zero: with no requests the SLS query returns no data, the metric goes missing and the HPA
     stops scaling altogether (ScalingActive=False) instead of scaling in.
     """
@@ -97,6 +100,6 @@ def standard_profile(
             Phase("warm-up", warmup, warm, warm),
             Phase("ramp", ramp, warm, peak),
             Phase("hold", hold, peak, peak),
-            Phase("quiet", quiet, trickle, trickle),
+            Phase(COOL_DOWN, cooldown, trickle, trickle),
         )
     )

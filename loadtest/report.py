@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from .driver import Outcome
-from .profile import Profile
+from .profile import COOL_DOWN, Profile
 from .watcher import Sample
 
 
@@ -126,7 +126,7 @@ def verdict(
     wake_within: Optional[float] = None,
 ) -> Verdict:
     """Pass when the pods scaled out soon enough after QPS crossed the threshold, the load was
-    served within the error budget, and the pods scaled back in during the quiet phase.
+    served within the error budget, and the pods scaled back in during the cool-down phase.
 
     `wake_within` (a run that starts from zero pods, `--from-zero`): the first answer must come
     within that many seconds of the wake; the requests before it are the wake's cost, reported by
@@ -181,20 +181,21 @@ def verdict(
                         f"{failed} of {total} requests failed ({rate:.2%}, allowed {max_error_rate:.2%})"
                         + (f": {by_cause}" if by_cause else "")))
 
-    quiet_start = next(start for name, start, _ in profile.boundaries() if name == "quiet") \
-        if any(p.name == "quiet" for p in profile.phases) else profile.duration
+    cooldown_start = next(start for name, start, _ in profile.boundaries() if name == COOL_DOWN) \
+        if any(p.name == COOL_DOWN for p in profile.phases) else profile.duration
     peak = max((s.current_replicas or 0 for s in good), default=0)
-    back = next((s.t for s in good if s.t >= quiet_start and s.current_replicas is not None
+    back = next((s.t for s in good if s.t >= cooldown_start and s.current_replicas is not None
                  and s.current_replicas <= min_replicas), None)
     if not good:
         checks.append(Check("scaled-in", False, not_measured))
     elif peak <= min_replicas:
         checks.append(Check("scaled-in", False, "never scaled out, so nothing to scale in"))
     elif back is None:
-        checks.append(Check("scaled-in", False, f"replicas still above {min_replicas} at the end of the quiet phase"))
+        checks.append(Check("scaled-in", False,
+                            f"replicas still above {min_replicas} at the end of the cool-down phase"))
     else:
-        checks.append(Check("scaled-in", True, f"back to {min_replicas} replica(s) {back - quiet_start:.0f}s "
-                                               "into the quiet phase"))
+        checks.append(Check("scaled-in", True, f"back to {min_replicas} replica(s) {back - cooldown_start:.0f}s "
+                                               "into the cool-down phase"))
     if wake_within is not None:
         if woke_at is None:
             checks.append(Check("woke", False, f"no request was answered after the wake ({len(waiting)} sent)"))

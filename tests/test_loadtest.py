@@ -49,9 +49,9 @@ def test_ramp_spacing_tightens_as_the_rate_rises():
 
 
 def test_standard_profile_crosses_the_threshold_and_keeps_a_trickle():
-    profile = standard_profile(10, 2, warmup=60, ramp=60, hold=300, quiet=600)
+    profile = standard_profile(10, 2, warmup=60, ramp=60, hold=300, cooldown=600)
     names = [p.name for p in profile.phases]
-    assert names == ["warm-up", "ramp", "hold", "quiet"]
+    assert names == ["warm-up", "ramp", "hold", "cool-down"]
     warm, ramp, hold, quiet = profile.phases
     assert warm.start_rps < 20 < hold.start_rps == 60  # threshold = targetQps x minReplicas = 20
     assert quiet.start_rps > 0  # a missing metric would stop the HPA from scaling in
@@ -138,7 +138,7 @@ def test_parse_quantity(text, value):
 
 # --- verdict and report (pure) --------------------------------------------------------------
 
-PROFILE = Profile((Phase("warm-up", 10, 5, 5), Phase("hold", 20, 30, 30), Phase("quiet", 30, 1, 1)))
+PROFILE = Profile((Phase("warm-up", 10, 5, 5), Phase("hold", 20, 30, 30), Phase("cool-down", 30, 1, 1)))
 
 
 def outcomes_for(profile: Profile, fail_every: int = 0) -> list[Outcome]:

@@ -19,7 +19,7 @@ from loadtest.standins import BackgroundServer, JobsStandIn, KubernetesStandIn, 
 from tests.test_kubernetes import ACK_VERSIONS
 
 PROFILE = Profile((Phase("warm-up", 2, 20, 20), Phase("ramp", 2, 20, 60), Phase("hold", 3, 60, 60),
-                   Phase("quiet", 2, 5, 5)))
+                   Phase("cool-down", 2, 5, 5)))
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 64])
