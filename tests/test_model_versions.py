@@ -334,3 +334,21 @@ def test_a_switch_to_a_version_that_is_not_loaded_shows_as_failures(tmp_path):
     """The control: what the gate prevents is visible to the load test."""
     report, serving = watch_a_switch(tmp_path, frozenset({MODEL_VERSION}), NEW)
     assert report["errors_by_cause"].get("HTTP 404", 0) > 0 and serving.answered[NEW] == 0
+
+
+def test_the_script_trusts_the_clusters_own_ca_over_https(monkeypatch, tmp_path):
+    """In a pod the API server's certificate is signed by the cluster's CA, which only the service
+    account's ca.crt carries: the system's CAs would refuse it."""
+    (tmp_path / "token").write_text("t", encoding="utf-8")
+    seen = {}
+
+    def context(**kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop before any connection")
+
+    monkeypatch.setattr(job_script, "ACCOUNT", str(tmp_path))
+    monkeypatch.setattr(job_script, "API", "https://kubernetes.default.svc")
+    monkeypatch.setattr(job_script.ssl, "create_default_context", context)
+    with pytest.raises(RuntimeError):
+        job_script.api("/apis/apps/v1/namespaces/n/deployments/d/scale")
+    assert seen == {"cafile": f"{tmp_path}/ca.crt"}

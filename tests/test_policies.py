@@ -341,3 +341,20 @@ def test_an_idle_schedule_is_refused_in_an_always_on_stack(stack, component, vio
     assert len(found) == violations
     if violations:
         assert "autoscaling.idle.mode" in found[0]
+
+
+def test_a_deployment_without_gpu_limits_counts_one_gpu_a_pod():
+    """Without a GPU limit to read (or before the Deployment is known), a pod is taken to need one
+    GPU: a 3-node pool of 1-GPU nodes holds 3 such pods, not fewer."""
+    assert stack_reports(p.hpa_within_capacity, [pool(3), resource(p.HPA, hpa(3))]) == []
+    no_gpu = resource(p.DEPLOYMENT, deployment(gpu=None))
+    assert stack_reports(p.hpa_within_capacity, [pool(3), no_gpu, resource(p.HPA, hpa(3))]) == []
+
+
+def test_the_packs_type_tokens_are_the_ones_the_program_registers(dev_config, prod_config):
+    """A policy keyed on a type the program never registers would pass everything."""
+    registered = {r.type for config, stack in ((dev_config, "dev"), (prod_config, "prod"))
+                  for r in run_program(config, stack).resources}
+    for token in (p.BUCKET, p.BUCKET_ACL, p.BUCKET_SSE, p.BUCKET_PAB, p.NODE_POOL, p.DEPLOYMENT, p.HPA, p.INGRESS,
+                  p.PV, p.CONFIG_MAP, p.CRON_JOB):
+        assert token in registered, token

@@ -228,3 +228,17 @@ def test_each_builder_returns_a_whole_valid_manifest():
         "PersistentVolume", "PersistentVolumeClaim", "HorizontalPodAutoscaler", "Ingress"]
     for manifest in built:
         kubernetes_validate.validate(manifest, "1.33.0", strict=True)
+
+
+def test_the_version_label_fits_a_label_value():
+    """A label value is at most 63 characters: a long tag is cut there, not one past it."""
+    tag = "2.19.1-gpu-" + "x" * 70
+    version = serving_spec.image_version(f"registry.example.com/team/serving:{tag}")
+    assert version == tag[:63] and len(version) == 63
+
+
+def test_the_hpa_reads_an_external_metric():
+    """The metrics adapter serves sls_ingress_qps as an External metric; any other type would not
+    be found."""
+    (metric,) = autoscaler.hpa_manifest(hpa_args(), route="r")["spec"]["metrics"]
+    assert metric["type"] == "External" and metric["external"]["metric"]["name"] == "sls_ingress_qps"
