@@ -329,3 +329,16 @@ def test_eci_reads_the_annotations_by_their_documented_names(dev_config):
         "k8s.aliyun.com/eci-spot-fallback": "true",
         "k8s.aliyun.com/eci-auto-imc": "true",
     }
+
+
+def test_the_eci_annotations_are_the_names_eci_documents():
+    """ECI reads these exact keys (help.aliyun.com/en/eci/user-guide/create-a-pod-by-specifying-the-gpu-
+    specification, .../use-imagecache-to-accelerate-the-creation-of-pods, the spot-instance pages);
+    a misspelt key is silently ignored by ECI."""
+    from components import eci_capacity  # noqa: PLC0415
+
+    assert (eci_capacity.ANNOTATION_SPECS, eci_capacity.ANNOTATION_GPU_DRIVER, eci_capacity.ANNOTATION_IMAGE_CACHE,
+            eci_capacity.ANNOTATION_SPOT, eci_capacity.ANNOTATION_SPOT_PRICE_LIMIT,
+            eci_capacity.ANNOTATION_SPOT_FALLBACK) == (
+        "k8s.aliyun.com/eci-use-specs", "k8s.aliyun.com/eci-gpu-driver-version", "k8s.aliyun.com/eci-auto-imc",
+        "k8s.aliyun.com/eci-spot-strategy", "k8s.aliyun.com/eci-spot-price-limit", "k8s.aliyun.com/eci-spot-fallback")

@@ -170,3 +170,17 @@ def test_model_files_are_sorted_and_skip_hidden(tmp_path):
     assert [(f.version, f.relative_path) for f in files] == [
         (v, rel) for v in (1, 2) for rel in MODEL_FILES
     ]
+
+
+@pytest.mark.parametrize("tags, owner", [
+    ({"app": "elastic-inference", "stack": "prod"}, "stack 'prod' of elastic-inference"),
+    ({"stack": "prod"}, "something other than this stack"),            # a stack tag alone is not ours
+    ({"app": "elastic-inference"}, "something other than this stack"),  # nor the app tag alone
+    ({}, "something other than this stack"),
+])
+def test_a_taken_bucket_names_its_owner_only_from_both_tags(tags, owner):
+    from config.account import bucket_problem  # noqa: PLC0415
+
+    key, message = bucket_problem("acme-models", True, tags, "dev")
+    assert key == "storage.bucket" and f"belongs to {owner}" in message
+    assert bucket_problem("acme-models", True, {"app": "elastic-inference", "stack": "dev"}, "dev") is None
