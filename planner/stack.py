@@ -6,7 +6,6 @@ so a change to the autoscaler's policies changes the plan too.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -16,8 +15,8 @@ from components.serving_spec import REST_PORT
 from config import Settings
 from config.instance_types import CATALOG
 from config.rules import parse_quantity, pods_per_node
-from tools.offline import PROJECT, ROOT, settings_of, stack_file_config
-from tools.render import placeholder_model
+from tools.offline import settings_of, stack_file_config
+from tools.render import project_dir
 
 from .hpa import HpaSpec
 from .simulate import Capacity
@@ -39,13 +38,8 @@ def read_settings(stack: str, stack_file: Optional[Path] = None) -> tuple[Settin
     the model, so a stand-in SavedModel sits where `model.source` points (the model's own checks
     are `pulumi preview`'s business). Raises `ConfigError` as the program would."""
     config = stack_file_config(stack, stack_file)
-    cwd = os.getcwd()
-    with placeholder_model(config, PROJECT) as workdir:
-        os.chdir(workdir if workdir is not None else ROOT)
-        try:
-            return settings_of(config, stack)
-        finally:
-            os.chdir(cwd)
+    with project_dir(config, placeholder=True):
+        return settings_of(config, stack)
 
 
 def hpa_of(s: Settings) -> HpaSpec:

@@ -131,17 +131,24 @@ def placeholder_model(config: dict[str, Any], project: str) -> Iterator[Optional
         yield tmp
 
 
-def evaluate(stack: str, stack_file: Optional[Path] = None, placeholder: bool = False) -> StackResult:
-    """Run the program for a stack file, as a preview, from the repository root (or from a
-    directory holding a placeholder SavedModel where `model.source` points)."""
-    config = stack_file_config(stack, stack_file)
+@contextlib.contextmanager
+def project_dir(config: dict[str, Any], placeholder: bool) -> Iterator[None]:
+    """Work from the repository root, or from a directory holding a placeholder SavedModel where
+    `model.source` points; back to the previous directory afterwards."""
     cwd = os.getcwd()
     with placeholder_model(config, PROJECT) if placeholder else contextlib.nullcontext(None) as workdir:
         os.chdir(workdir if workdir is not None else ROOT)
         try:
-            return run_program(config, stack=stack, preview=True)
+            yield
         finally:
             os.chdir(cwd)
+
+
+def evaluate(stack: str, stack_file: Optional[Path] = None, placeholder: bool = False) -> StackResult:
+    """Run the program for a stack file, as a preview (see `project_dir` for `placeholder`)."""
+    config = stack_file_config(stack, stack_file)
+    with project_dir(config, placeholder):
+        return run_program(config, stack=stack, preview=True)
 
 
 def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder: bool = False) -> Path:
