@@ -200,7 +200,7 @@ class ProgressLine:
             self.scheduled = [o.scheduled for o in outcomes]
         while self.settled < len(outcomes):
             o = outcomes[self.settled]
-            if o.latency is None and not (o.sent is None and o.error is not None):
+            if not o.settled:
                 break  # in flight, or not yet due
             self.ok += o.ok
             if not o.ok:

@@ -34,6 +34,11 @@ class Outcome:
     def ok(self) -> bool:
         return self.status == 200 and self.error is None
 
+    @property
+    def settled(self) -> bool:
+        """Answered, failed, or dropped without being sent: nothing more will happen to it."""
+        return self.latency is not None or (self.sent is None and self.error is not None)
+
 
 Progress = Callable[[float, Sequence[Outcome]], None]
 

@@ -45,7 +45,7 @@ def _tick_reporter(worker: int):
         index = cursor[0]
         while index < len(outcomes):
             o = outcomes[index]
-            if o.latency is None and not (o.sent is None and o.error is not None):
+            if not o.settled:
                 break
             sent += o.sent is not None
             if o.ok:
