@@ -13,8 +13,6 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from config.schema import AutoscalingSettings
-
 from .wiring import name_of
 
 METRIC = "sls_ingress_qps"
@@ -33,14 +31,6 @@ class ScalingBehavior:
     scale_down_pods_per_minute: int
     """Pods removed per minute at most."""
 
-    @classmethod
-    def of(cls, a: AutoscalingSettings) -> ScalingBehavior:
-        """The behaviour knobs of a stack's `autoscaling` config (the program and the planner)."""
-        return cls(scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
-                   scale_up_pods_per_minute=a.scale_up_pods_per_minute,
-                   scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
-                   scale_down_pods_per_minute=a.scale_down_pods_per_minute)
-
 
 @dataclass(frozen=True, kw_only=True)
 class AutoscalerArgs:
@@ -52,10 +42,8 @@ class AutoscalerArgs:
     """HPA name."""
     deployment_name: pulumi.Input[str]
     """The Deployment to scale (from the real object)."""
-    service_name: pulumi.Input[str]
-    """The Service the Ingress routes to (from the real object): the route label comes from it."""
-    service_port: int
-    """The backend port as the Ingress names it."""
+    route: str
+    """The ingress-nginx upstream of the Service the Ingress routes to (`sls.ingress.route`)."""
     sls_project: str
     """SLS project of the ingress access logs."""
     sls_logstore: str
@@ -75,15 +63,6 @@ class AutoscalerArgs:
     An Args field, not `opts.depends_on`: see components/wiring.py."""
 
 
-def ingress_route(namespace: str, service: str, port: int) -> str:
-    """The nginx-ingress upstream name the SLS logs carry: <namespace>-<service>-<port>.
-
-    `port` must be the backend port exactly as the Ingress names it (a number here); a wrong
-    route silently measures nothing, or the whole cluster's traffic.
-    """
-    return f"{namespace}-{service}-{port}"
-
-
 def quantity(value: float) -> str:
     """A Kubernetes quantity for a QPS target: whole numbers plain, fractions in milli-units."""
     if float(value).is_integer():
@@ -91,11 +70,11 @@ def quantity(value: float) -> str:
     return f"{round(value * 1000)}m"
 
 
-def hpa_manifest(a: AutoscalerArgs, route: pulumi.Input[str]) -> dict:
+def hpa_manifest(a: AutoscalerArgs) -> dict:
     """autoscaling/v2 HPA: replicas = ceil(total QPS / target) between min and max.
 
-    `a.deployment_name` and `route` may be Outputs: pulumi-kubernetes resolves them inside the
-    dict, so the manifest is built once, without an apply.
+    `a.deployment_name` may be an Output: pulumi-kubernetes resolves it inside the dict, so the
+    manifest is built once, without an apply.
     """
     b = a.behavior
     return {
@@ -116,7 +95,7 @@ def hpa_manifest(a: AutoscalerArgs, route: pulumi.Input[str]) -> dict:
                                 "matchLabels": {
                                     "sls.project": a.sls_project,
                                     "sls.logstore": a.sls_logstore,
-                                    "sls.ingress.route": route,
+                                    "sls.ingress.route": a.route,
                                 }
                             },
                         },
@@ -158,10 +137,8 @@ class Autoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:scaling:Autoscaler", name, None, opts)
-        self.route = pulumi.Output.from_input(args.service_name).apply(
-            lambda service: ingress_route(args.namespace, service, args.service_port)
-        )
-        manifest = hpa_manifest(args, self.route)
+        self.route = pulumi.Output.from_input(args.route)
+        manifest = hpa_manifest(args)
         hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=manifest["metadata"],

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
 from .volume_spec import (
+    RamUserReader,
     RoleCredential,
+    RrsaReader,
     SecretCredential,
     VolumeCredential,
     VolumeInputs,
@@ -30,16 +32,12 @@ class ModelVolumeArgs:
 
     volume: VolumeInputs
     """Namespace, base name, bucket, endpoint and prefix of the model."""
-    auth: str
-    """ramUser: a RAM user whose key the CSI driver reads from a Secret; rrsa: an OIDC role."""
+    reader: Union[RamUserReader, RrsaReader]
+    """Who reads: a RAM user whose key the CSI driver reads from a Secret, or an RRSA role."""
     stack: str
     """Stack name (RAM names are per account, so they carry it)."""
     cluster_id: str
     """Cluster whose CSI plugin mounts the volume (RRSA trusts its OIDC provider)."""
-    oidc_provider_arn: Optional[str] = None
-    """With rrsa: the cluster's RRSA OIDC provider, which the role trusts."""
-    oidc_issuer_url: Optional[str] = None
-    """With rrsa: the issuer of the cluster's service account tokens."""
     upload: Sequence[pulumi.Resource] = ()
     """The model's upload (the ModelStore): the PV waits for it, and through the PV everything
     that mounts the volume does. Only the PV lists it, so no other resource's dependencies grow
@@ -87,8 +85,8 @@ class ModelVolume(pulumi.ComponentResource):
             rotate_strategy="DeleteOldestNonDefaultVersionWhenLimitExceeded",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if args.auth == "rrsa":
-            reader = self._rrsa_role(name, args, policy)
+        if isinstance(args.reader, RrsaReader):
+            reader = self._rrsa_role(name, args, args.reader, policy)
         else:
             reader = self._ram_user_secret(name, args, policy, after)
 
@@ -152,14 +150,12 @@ class ModelVolume(pulumi.ComponentResource):
         )
         return _Reader(SecretCredential(secret_name=secret_name), (secret, attachment))
 
-    def _rrsa_role(self, name: str, args: ModelVolumeArgs, policy: alicloud.ram.Policy) -> _Reader:
-        # config/account.py looked the provider up (and rejected rrsa where RRSA is off).
-        assert args.oidc_provider_arn is not None and args.oidc_issuer_url is not None
+    def _rrsa_role(self, name: str, args: ModelVolumeArgs, rrsa: RrsaReader, policy: alicloud.ram.Policy) -> _Reader:
         role_name = _ram_name(args, "oss-rrsa")
         role = alicloud.ram.Role(
             f"{name}-rrsa-role",
             role_name=role_name,
-            assume_role_policy_document=rrsa_trust_policy(args.oidc_provider_arn, args.oidc_issuer_url),
+            assume_role_policy_document=rrsa_trust_policy(rrsa.provider_arn, rrsa.issuer_url),
             description="Assumed by the ACK CSI ossfs pods (RRSA) to read the served model",
             force=True,
             opts=pulumi.ResourceOptions(parent=self),

@@ -12,12 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from config.schema import DEFAULT_CHECK_IMAGE
-
 from .placement import Placement
+from .versions.served import served_mount, served_probe, served_volume
 
-GRPC_PORT = 8500
-REST_PORT = 8501
 CONFIG_DIR = "/etc/tfserving"
 MODEL_ROOT = "/models"
 MODEL_CONFIG_FILE = "models.config"
@@ -53,12 +50,6 @@ PROVISION_SECONDS = 25 * 60
 # config/images.py knows): a version added or removed in the ConfigMap is loaded or unloaded in
 # place, once the kubelet has refreshed the mounted file (about a minute).
 MODEL_CONFIG_POLL_SECONDS = 30
-# The version the endpoint serves, as a file the readiness probe reads: kept apart from the model
-# config so it changes only after that version is AVAILABLE on every ready pod (version_gate.py).
-SERVED_DIR = "/etc/tfserving-served"
-SERVED_FILE = "version"
-# The label of the pods that may call the servers' REST port to check a version (version_gate.py).
-GATE_COMPONENT = "version-gate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +63,8 @@ class ServingInputs:
     """Deployment, Service, ServiceAccount and PDB name."""
     image: str
     """Serving image, pinned."""
+    image_version: str
+    """The image's tag or digest, for the `app.kubernetes.io/version` label."""
     gpus: int
     """nvidia.com/gpu per pod."""
     cpu: str
@@ -88,8 +81,12 @@ class ServingInputs:
     """The model volume's PVC."""
     poll_seconds: int
     """`--file_system_poll_wait_seconds`."""
-    check_image: str = DEFAULT_CHECK_IMAGE
-    """Image of the version gate's check Jobs (config `serving.checkImage`)."""
+    check_image: str
+    """Image of the version gate's check Jobs and the idle schedule's CronJobs."""
+    rest_port: int
+    """TF Serving's REST port (`--rest_api_port`): the Service, the Ingress, the probes."""
+    grpc_port: int
+    """TF Serving's gRPC port (`--port`)."""
     jit_compile: bool = False
     """Some GPU it may land on runs the image only through PTX compiled at start-up
     (config/images.py): give the compile a writable cache and time."""
@@ -103,6 +100,9 @@ class NetworkPeers:
     """Namespace of the ingress controller (REST port)."""
     ingress_pod_labels: Optional[Mapping[str, str]]
     """Its pods' labels; None admits every pod of the namespace."""
+    check_pod_labels: Mapping[str, str]
+    """Labels of the version gate's pods, in the serving namespace (they ask each server for a
+    version's state)."""
     grpc_client_namespaces: tuple[str, ...] = ()
     """Namespaces whose pods call the gRPC port."""
     metrics_namespaces: tuple[str, ...] = ()
@@ -119,29 +119,16 @@ def model_base_path(model_name: str) -> str:
     return f"{MODEL_ROOT}/{model_name}"
 
 
-def image_version(image: str) -> str:
-    """The tag (or digest) of an image reference, for the app.kubernetes.io/version label."""
-    last = image.rsplit("/", 1)[-1]
-    if "@sha256:" in last:
-        return last.split("@sha256:", 1)[1][:12]
-    return last.split(":", 1)[1][:63]
-
-
 def selector_labels(name: str) -> dict[str, str]:
     """The immutable Deployment selector: never add to it (changing it forces a replacement)."""
     return {"app.kubernetes.io/name": "tensorflow-serving", "app.kubernetes.io/instance": name}
 
 
-def gate_labels(name: str) -> dict[str, str]:
-    """The labels of the version gate's pods (and what the NetworkPolicy admits)."""
-    return {"app.kubernetes.io/instance": name, "app.kubernetes.io/component": GATE_COMPONENT}
-
-
-def recommended_labels(name: str, image: str) -> dict[str, str]:
+def recommended_labels(name: str, image_version: str) -> dict[str, str]:
     """Kubernetes recommended labels on every object of the workload."""
     return {
         **selector_labels(name),
-        "app.kubernetes.io/version": image_version(image),
+        "app.kubernetes.io/version": image_version,
         "app.kubernetes.io/component": "inference-server",
         "app.kubernetes.io/part-of": "elastic-inference",
         "app.kubernetes.io/managed-by": "pulumi",
@@ -153,7 +140,7 @@ def object_meta(s: ServingInputs, name: Optional[str] = None) -> dict:
     return {
         "name": s.name if name is None else name,
         "namespace": s.namespace,
-        "labels": recommended_labels(s.name, s.image),
+        "labels": recommended_labels(s.name, s.image_version),
     }
 
 
@@ -195,21 +182,11 @@ def config_map_manifest(s: ServingInputs) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, f"{s.name}-config"), "data": data}
 
 
-def served_config_map_name(name: str) -> str:
-    return f"{name}-served"
-
-
-def served_config_map_manifest(s: ServingInputs) -> dict:
-    """The served version, for the readiness probe (a file the kubelet refreshes in place)."""
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, served_config_map_name(s.name)),
-            "data": {SERVED_FILE: str(s.served_version)}}
-
-
 def server_args(s: ServingInputs) -> list[str]:
     """tensorflow_model_server flags."""
     return [
-        f"--port={GRPC_PORT}",
-        f"--rest_api_port={REST_PORT}",
+        f"--port={s.grpc_port}",
+        f"--rest_api_port={s.rest_port}",
         f"--model_config_file={CONFIG_DIR}/{MODEL_CONFIG_FILE}",
         f"--monitoring_config_file={CONFIG_DIR}/{MONITORING_CONFIG_FILE}",
         # The default 1 s poll is one OSS LIST per second per pod through ossfs
@@ -234,24 +211,6 @@ def workload_timeout(jit_compile: bool) -> str:
     return f"{rollout_seconds(jit_compile) // 60}m"
 
 
-def served_probe(model_name: str) -> dict:
-    """Ready only when the served version is AVAILABLE, read from the served-version file.
-
-    `/v1/models/<name>` answers 200 while a version is still LOADING (kubeflow/kubeflow#2987);
-    the metadata of a specific version needs a loaded servable and answers 404 until it is
-    AVAILABLE. The version comes from a file, not from the probe's path, so a switch changes no
-    pod template (no restart): an exec probe in bash (every tensorflow/serving image has it: its
-    Dockerfile.gpu entrypoint is a bash script, at 1.15.0 and 2.19.1) asks the server over
-    /dev/tcp. Before the file exists (the first deployment) it asks for the newest version.
-    """
-    script = (
-        f'v=$(cat {SERVED_DIR}/{SERVED_FILE} 2>/dev/null); p=/v1/models/{model_name}${{v:+/versions/$v}}/metadata; '
-        f'exec 3<>/dev/tcp/127.0.0.1/{REST_PORT} && printf "GET %s HTTP/1.0\r\n\r\n" "$p" >&3 '
-        '&& read -r _ code _ <&3 && [ "$code" = 200 ]'
-    )
-    return {"exec": {"command": ["/bin/bash", "-c", script]}}
-
-
 def service_account_manifest(s: ServingInputs) -> dict:
     """A dedicated identity without an API token: the server never talks to Kubernetes."""
     return {
@@ -272,8 +231,8 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
     if s.gpus > 0:
         resources["requests"]["nvidia.com/gpu"] = str(s.gpus)
         resources["limits"]["nvidia.com/gpu"] = str(s.gpus)
-    labels = recommended_labels(s.name, s.image)
-    ready = served_probe(s.model_name)
+    labels = recommended_labels(s.name, s.image_version)
+    ready = served_probe(s.model_name, s.rest_port)
     container = {
         "name": "tensorflow-serving",
         "image": s.image,
@@ -283,8 +242,8 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         "command": [SERVER_BINARY],
         "args": server_args(s),
         "ports": [
-            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
-            {"name": "http", "containerPort": REST_PORT, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": s.grpc_port, "protocol": "TCP"},
+            {"name": "http", "containerPort": s.rest_port, "protocol": "TCP"},
         ],
         "resources": resources,
         "startupProbe": {
@@ -313,7 +272,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         "volumeMounts": [
             {"name": "model", "mountPath": model_base_path(s.model_name), "readOnly": True},
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-            {"name": "served", "mountPath": SERVED_DIR, "readOnly": True},
+            served_mount(),
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
@@ -346,8 +305,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         "volumes": [
             {"name": "model", "persistentVolumeClaim": {"claimName": s.claim_name, "readOnly": True}},
             {"name": "config", "configMap": {"name": config_map_name}},
-            # Optional: on the first deployment it is created only after the pods are ready.
-            {"name": "served", "configMap": {"name": served_config_map_name(s.name), "optional": True}},
+            served_volume(s.name),
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         ],
     }
@@ -363,7 +321,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         # node under the pod: scale-in must be able to give GPU nodes back.
         "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
         "prometheus.io/scrape": "true",
-        "prometheus.io/port": str(REST_PORT),
+        "prometheus.io/port": str(s.rest_port),
         "prometheus.io/path": METRICS_PATH,
         **dict(placement.pod_annotations),
     }
@@ -398,8 +356,8 @@ def service_manifest(s: ServingInputs) -> dict:
             "type": "ClusterIP",
             "selector": selector_labels(s.name),
             "ports": [
-                {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
-                {"name": "http", "port": REST_PORT, "targetPort": "http", "protocol": "TCP"},
+                {"name": "grpc", "port": s.grpc_port, "targetPort": "grpc", "protocol": "TCP"},
+                {"name": "http", "port": s.rest_port, "targetPort": "http", "protocol": "TCP"},
             ],
         },
     }
@@ -420,7 +378,7 @@ def pods_service_manifest(s: ServingInputs) -> dict:
         "spec": {
             "clusterIP": "None",
             "selector": selector_labels(s.name),
-            "ports": [{"name": "http", "port": REST_PORT, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [{"name": "http", "port": s.rest_port, "targetPort": "http", "protocol": "TCP"}],
         },
     }
 
@@ -455,15 +413,15 @@ def network_policy_manifest(s: ServingInputs, peers: NetworkPeers) -> dict:
     Ports are the pods' container ports. Kubelet probes come from the pod's own node, which a
     NetworkPolicy always admits (kubernetes.io/docs/concepts/services-networking/network-policies).
     """
-    rest = [{"protocol": "TCP", "port": REST_PORT}]
+    rest = [{"protocol": "TCP", "port": s.rest_port}]
     rules = [{"from": [_namespace_peer(peers.ingress_namespace, peers.ingress_pod_labels)], "ports": rest},
-             # The version gate's pods ask each server whether a version is AVAILABLE.
-             {"from": [{"podSelector": {"matchLabels": gate_labels(s.name)}}], "ports": rest}]
+             # The version gate's pods ask each server whether a version is AVAILABLE (versions/).
+             {"from": [{"podSelector": {"matchLabels": dict(peers.check_pod_labels)}}], "ports": rest}]
     if peers.metrics_namespaces:
         rules.append({"from": [_namespace_peer(n) for n in peers.metrics_namespaces], "ports": rest})
     if peers.grpc_client_namespaces:
         rules.append({"from": [_namespace_peer(n) for n in peers.grpc_client_namespaces],
-                      "ports": [{"protocol": "TCP", "port": GRPC_PORT}]})
+                      "ports": [{"protocol": "TCP", "port": s.grpc_port}]})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

@@ -11,8 +11,6 @@ import pulumi_kubernetes as k8s
 
 from .placement import Placement
 from .serving_spec import (
-    GRPC_PORT,
-    REST_PORT,
     NetworkPeers,
     ServingInputs,
     config_map_manifest,
@@ -61,12 +59,13 @@ class TfServing(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     deployment_name: pulumi.Output[str]
     config_map_name: pulumi.Output[str]
-    rest_port: int = REST_PORT
-    grpc_port: int = GRPC_PORT
+    rest_port: int
+    grpc_port: int
 
     def __init__(self, name: str, args: TfServingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:serving:TfServing", name, None, opts)
         spec, placement = args.serving, args.placement
+        self.rest_port, self.grpc_port = spec.rest_port, spec.grpc_port
         after = list(args.depends_on)
 
         sa = service_account_manifest(spec)

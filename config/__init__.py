@@ -6,6 +6,6 @@ Importing this package does no work; `load_settings()` does it, and raises `Conf
 
 from .errors import ConfigError
 from .loader import load_settings
-from .settings import Settings, StorageLocation
+from .settings import Settings
 
-__all__ = ["ConfigError", "Settings", "StorageLocation", "load_settings"]
+__all__ = ["ConfigError", "Settings", "load_settings"]

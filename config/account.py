@@ -26,7 +26,8 @@ from typing import Any, Optional
 
 import pulumi_alicloud as alicloud
 
-Problem = tuple[str, str]
+from .errors import Problem
+from .schema import StackConfig
 
 # The tags the stack puts on the bucket it creates; a bucket with both is this stack's own.
 APP_TAG = ("app", "elastic-inference")
@@ -135,3 +136,49 @@ def rrsa_problem(cluster_id: str, issuer: Optional[RrsaIssuer]) -> Optional[Prob
         f"rrsa needs RRSA enabled on cluster {cluster_id} (ACK console: the cluster's Basic "
         "Information, Security and Audit, RRSA OIDC), and it is off or the cluster was not found; "
         "enable it, or use storage.auth ramUser"))
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the account and the cluster said about a valid config."""
+
+    problems: list[Problem]
+    """What stops the run, by the key it concerns."""
+    warnings: list[str]
+    """What the run should say, and goes on."""
+    rrsa: Optional[RrsaIssuer]
+    """The cluster's RRSA provider (with `storage.auth: rrsa`)."""
+    vswitch_ids: Optional[tuple[str, ...]]
+    """The node pool's vSwitches, configured or the cluster's (nodepool mode)."""
+
+
+def look_up(cfg: StackConfig, stack: str, *, bucket: Optional[str], pool: str) -> Findings:
+    """Ask the account and the cluster what the config leaves to them: whether the bucket the stack
+    creates (`bucket`; None when the model is already in OSS) is someone else's, whether the cluster
+    is Pro where a feature needs it, its RRSA provider, the node pool's vSwitches (`pool`: the
+    pool's name) and whether the pool is new."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    if bucket is not None:
+        taken = bucket_problem(bucket, cfg.storage.bucket is not None, bucket_tags(bucket), stack)
+        problems += [taken] if taken else []
+    if cfg.capacity.mode == "eci" and cfg.capacity.eci.scheduling == "burst":
+        edition = edition_problem(cfg.cluster_id, cluster_edition(cfg.cluster_id))
+        problems += [edition] if edition else []
+    rrsa: Optional[RrsaIssuer] = None
+    if cfg.storage.auth == "rrsa":
+        rrsa = rrsa_issuer(cfg.cluster_id)
+        missing = rrsa_problem(cfg.cluster_id, rrsa)
+        problems += [missing] if missing else []
+    vswitch_ids: Optional[tuple[str, ...]] = None
+    if cfg.capacity.mode == "nodepool":
+        pools, configured = node_pools(cfg.cluster_id), cfg.capacity.node_pool.vswitch_ids
+        if configured is not None:
+            vswitch_ids = tuple(configured)
+        else:
+            found, none = default_vswitches(pools, pool)
+            vswitch_ids = tuple(found)
+            problems += [none] if none else []
+        new_pool = new_pool_warning(pools, pool, cfg.capacity.node_pool.compensate_with_on_demand)
+        warnings += [new_pool] if new_pool else []
+    return Findings(problems=problems, warnings=warnings, rrsa=rrsa, vswitch_ids=vswitch_ids)

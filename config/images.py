@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Optional, Union
 
+from .image_ref import image_reference
 from .instance_types import Gpu
-from .schema import image_reference
 
 Version = tuple[int, int]
 

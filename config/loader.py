@@ -2,8 +2,11 @@
 
 This is the only module that calls `pulumi.Config`. It registers nothing: when any value is
 wrong it raises `ConfigError` listing every problem, before a single resource (not even a
-provider) exists. Only a valid config goes on to the read-only account look-ups of
-`account.py` (account id, bucket owner, worker vSwitches), whose findings are reported the same way.
+provider) exists. The steps, each in its own module: the schema (`schema.py`, its errors in the
+user's words by `problems.py`), the rules between keys and on disk (`rules.py`), the read-only
+account look-ups (`account.py`: account id, bucket owner, cluster edition, RRSA, worker vSwitches)
+for a valid config only, whose findings are reported the same way, and the derived values
+(`derived.py`). Warnings are logged only once nothing stops the run.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
-from . import account, rules, schema
-from .errors import ConfigError
-from .settings import Settings, StorageLocation
+from . import account, derived, rules, schema
+from .errors import ConfigError, Problem
+from .problems import allowed_keys, format_validation_error
+from .settings import Settings
 from .yaml_files import read_yaml
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
@@ -55,16 +59,6 @@ def load_project_schema(path: Path = PROJECT_FILE) -> dict[str, dict[str, Any]]:
             continue  # another namespace's value, not a schema of ours
         declared[key.split(":", 1)[-1]] = decl if isinstance(decl, dict) else {"value": decl}
     return declared
-
-
-class _Redacted:
-    def __repr__(self) -> str:
-        return "[secret]"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _coerce_declared(key: str, raw: str, decl: dict) -> Any:
@@ -134,7 +128,7 @@ def secret_keys(project: str) -> set[str]:
     return {k for k in project_keys(project) if runtime_config.is_config_secret(f"{project}:{k}")}
 
 
-def region_problem(region: Optional[str]) -> Optional[tuple[str, str]]:
+def region_problem(region: Optional[str]) -> Optional[Problem]:
     """`alicloud:region` must be set and be one the provider accepts."""
     if not region:
         return ("alicloud:region", "is required: `pulumi config set alicloud:region cn-beijing`")
@@ -146,10 +140,10 @@ def region_problem(region: Optional[str]) -> Optional[tuple[str, str]]:
             + "; region ids look like cn-beijing, cn-hangzhou, ap-southeast-1, eu-central-1")
 
 
-def namespace_problems(project: str, keys: list[str]) -> list[tuple[str, str]]:
+def namespace_problems(project: str, keys: list[str]) -> list[Problem]:
     """A key under a namespace nothing in this stack reads is a typo whose section would
     silently fall back to defaults (`elastic-inferance:autoscaling`)."""
-    known = [f"{project}:{k}" for k in schema.allowed_keys(schema.StackConfig)] + ["alicloud:region"]
+    known = [f"{project}:{k}" for k in allowed_keys(schema.StackConfig)] + ["alicloud:region"]
     problems = []
     for key in keys:
         namespace = key.split(":", 1)[0] if ":" in key else ""
@@ -163,7 +157,7 @@ def namespace_problems(project: str, keys: list[str]) -> list[tuple[str, str]]:
     return problems
 
 
-def plaintext_credential_problems(keys: list[str]) -> list[tuple[str, str]]:
+def plaintext_credential_problems(keys: list[str]) -> list[Problem]:
     """A cloud credential written in the stack file in plain text (committed with it)."""
     return [
         (key, f"is stored in plain text in the stack file; store it encrypted with `pulumi config set "
@@ -178,140 +172,45 @@ def read_region() -> Optional[str]:
     return pulumi.Config("alicloud").get("region") or os.environ.get("ALICLOUD_REGION")
 
 
-def format_validation_error(exc: ValidationError, secret: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
-    """One `(dotted key, message)` per pydantic error, in the user's camelCase and in words.
-
-    Values under a key in `secret` are shown as [secret], never in plain text.
-    """
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        if loc and loc[0] in secret:
-            err = {**err, "input": _Redacted()}
-        # Drop pydantic's internal union/validator labels from the location.
-        loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "constrained-")))
-        loc = tuple(p for p in loc if p not in ("int", "float", "str", "list[str]", "bool", "[key]"))
-        path = schema.camel_path(loc) or "(top level)"
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            section = schema.section_at(loc)
-            allowed = schema.allowed_keys(section) if section else []
-            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            message = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-            if allowed:
-                message += f"; allowed here: {', '.join(allowed)}"
-        elif kind == "missing":
-            message = "is required and not set"
-        else:
-            text = err["msg"]
-            text = text.removeprefix("Value error, ")
-            message = f"{text[0].lower()}{text[1:]} (got {_short(err['input'])})"
-        problems.append((path, message))
-    # A union reports the same location once per branch; keep the first of each.
-    seen, unique = set(), []
-    for problem in problems:
-        if problem[0] not in seen:
-            seen.add(problem[0])
-            unique.append(problem)
-    return unique
-
-
-def load_settings() -> Settings:
-    """Read, validate and resolve the current stack's config. Raises `ConfigError`."""
-    project = pulumi.get_project()
-    stack = pulumi.get_stack()
-    declared = load_project_schema()
-    raw = read_raw_config(project, declared)
-
+def validated(project: str) -> tuple[schema.StackConfig, Optional[str], list[Problem]]:
+    """The stack's config through the schema, its region, and the problems found around it
+    (namespaces, credentials, the region). Raises `ConfigError` when the schema refuses it,
+    with those problems too."""
+    raw = read_raw_config(project, load_project_schema())
     keys = all_config_keys()
     problems = namespace_problems(project, keys) + plaintext_credential_problems(keys)
     region = read_region()
     wrong_region = region_problem(region)
     problems += [wrong_region] if wrong_region else []
-
     try:
         cfg = schema.StackConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(problems + format_validation_error(exc, frozenset(secret_keys(project)))) from None
+    return cfg, region, problems
 
+
+def load_settings() -> Settings:
+    """Read, validate and resolve the current stack's config. Raises `ConfigError`."""
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    cfg, region, problems = validated(project)
     source, source_problems = rules.parse_model_source(cfg.model.source)
-    problems += source_problems
-    problems += rules.check_cross_fields(cfg, source)
+    problems += source_problems + rules.check_cross_fields(cfg, source)
     gpu_problems, gpu = rules.check_gpu_image(cfg)
     problems += gpu_problems
     if source is not None:
         problems += rules.check_model_dir(source, cfg.model.versions)
-    if problems:
+    if source is None or region is None or problems:
         raise ConfigError(problems)
-    assert source is not None and region is not None
-    if gpu is not None and gpu.jit:
-        pulumi.log.warn(
-            f"{cfg.serving.image} has no machine code for the GPU of some listed instance type: every new "
-            "pod there compiles its kernels at start-up (up to 30 minutes, budgeted in the startup "
-            "probe); list types whose GPU it has kernels for to avoid it (README, \"GPU, image and driver\")")
 
     # The config is valid; now what it leaves to the account (read-only look-ups, before
     # anything is registered). Their findings are reported like the config's own.
     account_id = account.account_id()
-    if source.managed:
-        bucket = (
-            cfg.storage.bucket
-            if cfg.storage.bucket is not None
-            else rules.default_bucket_name(account_id, project, stack, cfg.model.name)
-        )
-        prefix = (
-            cfg.storage.prefix
-            if cfg.storage.prefix is not None
-            else rules.default_prefix(cfg.model.name)
-        )
-        taken = account.bucket_problem(bucket, cfg.storage.bucket is not None, account.bucket_tags(bucket), stack)
-        problems += [taken] if taken else []
-    else:
-        assert source.oss_bucket is not None and source.oss_prefix is not None  # parse_model_source
-        bucket, prefix = source.oss_bucket, source.oss_prefix
-    if cfg.capacity.mode == "eci" and cfg.capacity.eci.scheduling == "burst":
-        edition = account.edition_problem(cfg.cluster_id, account.cluster_edition(cfg.cluster_id))
-        problems += [edition] if edition else []
-    rrsa: Optional[account.RrsaIssuer] = None
-    if cfg.storage.auth == "rrsa":
-        rrsa = account.rrsa_issuer(cfg.cluster_id)
-        missing = account.rrsa_problem(cfg.cluster_id, rrsa)
-        problems += [missing] if missing else []
-    vswitch_ids: Optional[tuple[str, ...]] = None
-    if cfg.capacity.mode == "nodepool":
-        pools, own = account.node_pools(cfg.cluster_id), rules.node_pool_name(cfg.serving.name)
-        configured = cfg.capacity.node_pool.vswitch_ids
-        if configured is not None:
-            vswitch_ids = tuple(configured)
-        else:
-            found, missing = account.default_vswitches(pools, own)
-            vswitch_ids = tuple(found)
-            problems += [missing] if missing else []
-        warning = account.new_pool_warning(pools, own, cfg.capacity.node_pool.compensate_with_on_demand)
-        if warning:
-            pulumi.log.warn(warning)
-        driver = rules.driver_warning(cfg, gpu)
-        if driver:
-            pulumi.log.warn(driver)
-    if problems:
-        raise ConfigError(problems)
-    return Settings(
-        project=project,
-        stack=stack,
-        region=region,
-        account_id=account_id,
-        cluster_id=cfg.cluster_id,
-        protect=cfg.protect,
-        model=cfg.model,
-        model_source=source,
-        storage=StorageLocation(bucket=bucket, prefix=prefix, auth=cfg.storage.auth, managed=source.managed,
-                                noncurrent_version_days=cfg.storage.noncurrent_version_days),
-        capacity=cfg.capacity,
-        pool_vswitch_ids=vswitch_ids,
-        rrsa=rrsa,
-        serving=cfg.serving,
-        gpu=gpu,
-        autoscaling=cfg.autoscaling,
-        ingress=cfg.ingress,
-        network=cfg.network,
-    )
+    location = derived.bucket_location(cfg, source, project, stack, account_id)
+    found = account.look_up(cfg, stack, bucket=location[0] if source.managed else None,
+                            pool=derived.node_pool_name(cfg.serving.name))
+    if found.problems:
+        raise ConfigError(found.problems)
+    for warning in rules.warnings(cfg, gpu) + found.warnings:
+        pulumi.log.warn(warning)
+    return derived.resolve(cfg, project=project, stack=stack, region=region, account_id=account_id, source=source,
+                           location=location, gpu=gpu, rrsa=found.rrsa, vswitch_ids=found.vswitch_ids)

@@ -1,13 +1,13 @@
-"""Rules that span several keys or look at the disk, and the values derived from config.
+"""Rules that span several keys or look at the disk.
 
 All functions are pure (the disk checks only read), return problems as `(dotted key, message)`
-pairs instead of raising, so the loader can report every problem at once.
+pairs instead of raising, so the loader can report every problem at once. The values derived
+from config are in `derived.py`.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Optional
 
 from . import images
+from .errors import Problem
+from .image_ref import is_gpu_image
 from .instance_types import CATALOG, FAMILIES, InstanceType, family, gpu_of, node_allocatable
-from .schema import MODEL_NAME, OSS_BUCKET, OSS_PREFIX, IdleSettings, StackConfig, image_reference
-
-Problem = tuple[str, str]
+from .patterns import OSS_BUCKET, OSS_PREFIX
+from .schema import IdleSettings, StackConfig
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
@@ -27,17 +28,22 @@ SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 class ModelSource:
     """Where the SavedModel comes from: a local directory to upload, or an OSS location."""
 
-    local_dir: Optional[Path]
+    local_dir: Optional[Path] = None
     """Local base directory (holding `<version>/saved_model.pb`); None for an oss:// source."""
-    oss_bucket: Optional[str]
-    """Bucket of an oss:// source; None for a local one."""
-    oss_prefix: Optional[str]
-    """Key prefix of an oss:// source; None for a local one."""
+    oss: Optional[tuple[str, str]] = None
+    """Bucket and key prefix of an oss:// source; None for a local one."""
 
     @property
     def managed(self) -> bool:
         """True when this stack uploads the model (and so owns the bucket)."""
         return self.local_dir is not None
+
+    @property
+    def oss_location(self) -> tuple[str, str]:
+        """(bucket, prefix) of an oss:// source."""
+        if self.oss is None:
+            raise ValueError("a local model source has no OSS location")
+        return self.oss
 
 
 _OSS_URI = re.compile(r"^oss://(?P<bucket>[^/]+)(/(?P<prefix>.*?))?/?$")
@@ -46,7 +52,7 @@ _OSS_URI = re.compile(r"^oss://(?P<bucket>[^/]+)(/(?P<prefix>.*?))?/?$")
 def parse_model_source(source: str) -> tuple[Optional[ModelSource], list[Problem]]:
     """Split `model.source` into a local directory or an OSS bucket and prefix."""
     if not source.startswith("oss://"):
-        return ModelSource(Path(source), None, None), []
+        return ModelSource(local_dir=Path(source)), []
     match = _OSS_URI.match(source)
     bucket = match.group("bucket") if match else ""
     prefix = (match.group("prefix") or "") if match else ""
@@ -69,7 +75,7 @@ def parse_model_source(source: str) -> tuple[Optional[ModelSource], list[Problem
         )
     if problems:
         return None, problems
-    return ModelSource(None, bucket, prefix), []
+    return ModelSource(oss=(bucket, prefix)), []
 
 
 def check_model_dir(source: ModelSource, versions: list[int]) -> list[Problem]:
@@ -125,13 +131,10 @@ def idle_problems(idle: IdleSettings, now: Optional[datetime.datetime] = None) -
     """A schedule needs both times, each firing within a year, and two different times."""
     if idle.mode != "schedule":
         return []
+    if idle.wake is None or idle.sleep is None:
+        return [(f"autoscaling.idle.{key}", "is required with autoscaling.idle.mode schedule")
+                for key in ("wake", "sleep") if getattr(idle, key) is None]
     problems: list[Problem] = []
-    for key in ("wake", "sleep"):
-        if getattr(idle, key) is None:
-            problems.append((f"autoscaling.idle.{key}", "is required with autoscaling.idle.mode schedule"))
-    if problems:
-        return problems
-    assert idle.wake is not None and idle.sleep is not None
     now = now or datetime.datetime.now(datetime.UTC)
     for key, schedule in (("wake", idle.wake), ("sleep", idle.sleep)):
         if next_firing(schedule, idle.time_zone, now) is None:
@@ -168,9 +171,7 @@ def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[
                 f"must not exceed capacity.nodePool.maxSize ({pool.min_size} > {pool.max_size})",
             )
         )
-    repository, tag = image_reference(cfg.serving.image)
-    # The tag says CPU or GPU; an image known only by its digest, by its name.
-    if "gpu" in (tag if tag is not None else repository.rsplit("/", 1)[-1]) and cfg.serving.gpus < 1:
+    if is_gpu_image(cfg.serving.image) and cfg.serving.gpus < 1:
         problems.append(
             (
                 "serving.gpus",
@@ -196,22 +197,23 @@ def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[
             "that the role trusts, and no Alibaba Cloud document says virtual nodes support RRSA "
             "volumes; use storage.auth ramUser (a least-privilege RAM user whose key stays in a "
             "Secret), or capacity.mode nodepool")))
-    if source is not None and not source.managed:
+    if source is not None and source.oss is not None:
         # The model is already in OSS: the storage location is the source, not a second place.
-        if cfg.storage.bucket is not None and cfg.storage.bucket != source.oss_bucket:
+        oss_bucket, oss_prefix = source.oss
+        if cfg.storage.bucket is not None and cfg.storage.bucket != oss_bucket:
             problems.append(
                 (
                     "storage.bucket",
                     f"is {cfg.storage.bucket!r} but model.source is in bucket "
-                    f"{source.oss_bucket!r}; leave storage.bucket unset for an oss:// source",
+                    f"{oss_bucket!r}; leave storage.bucket unset for an oss:// source",
                 )
             )
-        if cfg.storage.prefix is not None and cfg.storage.prefix != source.oss_prefix:
+        if cfg.storage.prefix is not None and cfg.storage.prefix != oss_prefix:
             problems.append(
                 (
                     "storage.prefix",
                     f"is {cfg.storage.prefix!r} but model.source has prefix "
-                    f"{source.oss_prefix!r}; leave storage.prefix unset for an oss:// source",
+                    f"{oss_prefix!r}; leave storage.prefix unset for an oss:// source",
                 )
             )
     return problems
@@ -312,18 +314,17 @@ def check_gpu_image(cfg: StackConfig) -> tuple[list[Problem], Optional[images.Gp
         return [("serving.imageBuild", (
             f"must not be set for {s.image!r}, whose build is known ({known.source}: CUDA "
             f"{known.cuda_text}, {', '.join(known.kernels)})"))], None
-    if known is None and s.image_build is None:
+    if s.image_build is not None:
+        major, minor = (int(x) for x in s.image_build.cuda.split("."))
+        build = images.ImageBuild((major, minor), tuple(s.image_build.kernels), "serving.imageBuild")
+    elif known is not None:
+        build = known
+    else:
         return [("serving.imageBuild", (
             f"is required for {s.image!r}: this project knows the CUDA build only of the "
             "tensorflow/serving GPU tags " + ", ".join(sorted(images.SERVING_IMAGES)) + "; state "
             "the image's CUDA release and kernel targets (for a registry copy of one of those "
             "tags, copy its row from config/images.py)"))], None
-    if known is not None:
-        build = known
-    else:
-        assert s.image_build is not None
-        major, minor = (int(x) for x in s.image_build.cuda.split("."))
-        build = images.ImageBuild((major, minor), tuple(s.image_build.kernels), "serving.imageBuild")
     problems: list[Problem] = []
     jit = False
     for index, name in enumerate(cfg.capacity.instance_types):
@@ -372,29 +373,15 @@ def driver_warning(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> Op
             "or newer; pin one from ACK's list (README, \"GPU, image and driver\")")
 
 
-def default_bucket_name(account_id: str, project: str, stack: str, model_name: str) -> str:
-    """A valid, deterministic, globally-unlikely-to-clash OSS bucket name.
-
-    It depends only on what identifies the data: whose it is (the account), which stack of which
-    project, which model. Never on the cluster: moving a stack to another cluster must not
-    replace the bucket (its name forces replacement). Deterministic so that two previews agree
-    (no random suffix); the account in the hash keeps it from clashing with another account's
-    stack of the same name, since bucket names are global.
-    """
-    digest = hashlib.sha256(f"{account_id}/{project}/{stack}/{model_name}".encode()).hexdigest()[:8]
-    stem = re.sub(r"[^a-z0-9-]+", "-", f"{stack}-{model_name}".lower()).strip("-")
-    stem = re.sub(r"-{2,}", "-", stem)[: 63 - len("ei--") - len(digest)].strip("-")
-    name = f"ei-{stem}-{digest}" if stem else f"ei-{digest}"
-    assert re.match(OSS_BUCKET, name), name
-    return name
+def jit_warning(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> Optional[str]:
+    """A listed GPU that runs the image only through PTX: every new pod there compiles first."""
+    if runtime is None or not runtime.jit:
+        return None
+    return (f"{cfg.serving.image} has no machine code for the GPU of some listed instance type: every new "
+            "pod there compiles its kernels at start-up (up to 30 minutes, budgeted in the startup "
+            "probe); list types whose GPU it has kernels for to avoid it (README, \"GPU, image and driver\")")
 
 
-def node_pool_name(serving_name: str) -> str:
-    """The GPU node pool's name (ACK node pool names: at most 63 characters)."""
-    return f"{serving_name}-gpu"[:63]
-
-
-def default_prefix(model_name: str) -> str:
-    """`models/<model.name>`: one place per model in a shared bucket."""
-    assert re.match(MODEL_NAME, model_name), model_name
-    return f"models/{model_name}"
+def warnings(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> list[str]:
+    """What a valid config should be told, and goes on."""
+    return [w for w in (jit_warning(cfg, runtime), driver_warning(cfg, runtime)) if w is not None]

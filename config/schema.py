@@ -1,12 +1,14 @@
 """The stack configuration schema: the public contract of CONFIG.md as typed, frozen models.
 
-Every object key's default lives here and only here (scalar keys take theirs from
-`Pulumi.yaml`, see `loader.py`). Field names are snake_case in Python and camelCase in the
-stack file; validation errors are reported with the camelCase dotted path the user wrote.
+Types and field docs only. Every object key's default lives here and only here (scalar keys take
+theirs from `Pulumi.yaml`, see `loader.py`). Field names are snake_case in Python and camelCase in
+the stack file; validation errors are reported with the camelCase dotted path the user wrote
+(`problems.py`).
 
 Pydantic does the per-field work (types, ranges, patterns, unknown keys) because its errors
-carry the exact location of each problem; rules that span several keys or touch the disk live
-in `rules.py`.
+carry the exact location of each problem. Elsewhere in this package: the name rules
+(`patterns.py`), image references (`image_ref.py`), rules that span several keys or touch the disk
+(`rules.py`), derived values (`derived.py`) and what the account says (`account.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import ipaddress
 import re
 import typing
 import zoneinfo
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import (
@@ -29,82 +30,30 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-# --- Name rules of the systems that receive the names ---------------------------------------
-
-# Kubernetes: RFC 1123 label (namespaces), RFC 1035 label (Service names), RFC 1123 subdomain.
-DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-DNS1035_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
-DNS1123_SUBDOMAIN = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-# Ingress host: a DNS-1123 subdomain with at least one dot, optionally a leading wildcard label.
-INGRESS_HOST = (
-    r"^(?=.{1,253}$)(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-    r"(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
+from .image_ref import image_pin_problem
+from .patterns import (
+    CLUSTER_ID,
+    DNS1035_LABEL,
+    DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
+    DRIVER_VERSION,
+    ECS_INSTANCE_TYPE,
+    IMAGE,
+    INGRESS_HOST,
+    INT64_MAX,
+    KEY_PAIR,
+    LABEL_KEY,
+    LABEL_VALUE,
+    MODEL_NAME,
+    OSS_BUCKET,
+    OSS_PREFIX,
+    QUANTITY,
+    SLS_LOGSTORE,
+    SLS_PROJECT,
+    VSWITCH_ID,
+    pattern,
 )
-# OSS bucket: 3-63 characters, lowercase letters, digits and hyphens, no hyphen at either end.
-OSS_BUCKET = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
-# OSS object key prefix as we use it: path segments without empty, '.' or '..' parts.
-OSS_PREFIX = r"^(?!.*(^|/)\.{1,2}(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"
-# TF Serving model name: it appears in URLs (/v1/models/<name>) and in Kubernetes labels.
-MODEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-# ACK cluster id: 'c' and 32 hex digits.
-CLUSTER_ID = r"^c[0-9a-f]{32}$"
-ECS_INSTANCE_TYPE = r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$"
-VSWITCH_ID = r"^vsw-[a-z0-9]+$"
-# SLS project: 3-63, lowercase, digits, '-'; logstore also allows '_'.
-SLS_PROJECT = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
-SLS_LOGSTORE = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"
-# A Kubernetes resource quantity as we accept it (no exponents, no signs).
-QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
-# Image reference: [registry/]repo[:tag][@sha256:digest]; the tag or digest part is checked below.
-IMAGE = r"^[a-z0-9]+([._/-]?[a-z0-9]+|[.:][0-9]+/)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
-LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"  # optional DNS prefix and '/'
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
-KEY_PAIR = r"^[A-Za-z][A-Za-z0-9._:-]{1,127}$"
-DRIVER_VERSION = r"^[0-9]{3}\.[0-9]{1,3}(\.[0-9]{1,3})?$"
-INT64_MAX = 2**63 - 1
-
-
-# What each rule means in words: a regex in an error message helps nobody.
-RULE_TEXT = {
-    DNS1123_LABEL: "a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
-    "starting and ending with a letter or digit",
-    DNS1035_LABEL: "a DNS-1035 label: at most 63 lowercase letters, digits and '-', "
-    "starting with a letter and ending with a letter or digit",
-    DNS1123_SUBDOMAIN: "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', "
-    "each part starting and ending with a letter or digit",
-    INGRESS_HOST: "a lowercase DNS host name with at least one dot "
-    "(e.g. bert.example.com, or *.example.com)",
-    OSS_BUCKET: "an OSS bucket name: 3-63 lowercase letters, digits and '-', "
-    "starting and ending with a letter or digit",
-    OSS_PREFIX: "an object key prefix: path segments of letters, digits, '.', '_' and '-' "
-    "separated by '/', no leading or trailing '/', no '.' or '..' segments",
-    KEY_PAIR: "an ECS key pair name: 2-128 letters, digits, '.', '_', ':' or '-', starting with a letter",
-    DRIVER_VERSION: "an NVIDIA driver version from ACK's list, such as 550.144.03",
-    MODEL_NAME: "lowercase letters, digits, '-' and '_', starting with a letter or digit, "
-    "at most 63 characters",
-    CLUSTER_ID: "an ACK cluster id: 'c' followed by 32 lowercase hex digits",
-    ECS_INSTANCE_TYPE: "an ECS instance type such as ecs.gn6i-c4g1.xlarge",
-    VSWITCH_ID: "a vSwitch id such as vsw-2ze0123456789abcdefgh",
-    SLS_LOGSTORE: "an SLS logstore name: 3-63 lowercase letters, digits, '_' and '-'",
-    QUANTITY: "a Kubernetes quantity such as 4, 500m, 12Gi",
-    IMAGE: "an image reference such as registry/repo:tag or repo@sha256:<digest>",
-}
-
-
-def _pattern(regex: str, max_length: Optional[int] = None, what: Optional[str] = None):
-    """A string rule whose error says in words (`what`, or RULE_TEXT) what is allowed."""
-    compiled = re.compile(regex)
-    text = what if what is not None else RULE_TEXT[regex]
-
-    def check(value: str) -> str:
-        if not compiled.match(value) or (max_length is not None and len(value) > max_length):
-            raise ValueError(f"must be {text}")
-        return value
-
-    return AfterValidator(check)
+from .table_hints import DerivedDefault, Shown
 
 
 def _quantity(value: object) -> object:
@@ -114,35 +63,6 @@ def _quantity(value: object) -> object:
     if isinstance(value, (int, float)):
         return format(value, "g")
     return value
-
-
-# Tags that move by design: `latest` and its variants (tensorflow/serving publishes `latest-gpu`,
-# `latest-devel`), and nightly builds (`nightly`, `nightly-gpu`).
-FLOATING_TAG = re.compile(r"^(latest|nightly)([-_.].*)?$|[-_.](latest|nightly)$", re.IGNORECASE)
-
-
-def image_reference(image: str) -> tuple[str, Optional[str]]:
-    """`[registry[:port]/]repository[:tag][@digest]` -> (everything before the tag, the tag or None).
-    A ':' before the last '/' is a registry port, never a tag."""
-    reference = image.split("@", 1)[0]
-    if ":" not in reference.rsplit("/", 1)[-1]:
-        return reference, None
-    repository, tag = reference.rsplit(":", 1)
-    return repository, tag
-
-
-def image_pin_problem(image: str) -> Optional[str]:
-    """Why an image is not pinned (no tag or digest, or a tag that floats), or None when it is.
-
-    A digest pins whatever tag stands beside it, except a floating one, which only misleads.
-    A rollout must be reproducible. Shared by the config check and the policy pack."""
-    _, tag = image_reference(image)
-    if "@sha256:" not in image and tag is None:
-        return "needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.1-gpu)"
-    if tag is not None and FLOATING_TAG.search(tag):
-        return (f"must not use the floating tag {tag!r} (latest and nightly tags move); pin a version "
-                "tag or a digest")
-    return None
 
 
 def _pinned_image(value: str) -> str:
@@ -198,32 +118,17 @@ def _unique(values: list) -> list:
     return values
 
 
-@dataclass(frozen=True)
-class Shown:
-    """What the README's configuration table calls a value of this type (tools/config_table.py)."""
-
-    kind: str
-
-
-@dataclass(frozen=True)
-class DerivedDefault:
-    """The table's default for a key whose default is derived from other values, or that is
-    required only in some cases."""
-
-    text: str
-
-
-Quantity = Annotated[str, BeforeValidator(_quantity), _pattern(QUANTITY), Shown("quantity")]
-Dns1123Label = Annotated[str, _pattern(DNS1123_LABEL), Shown("DNS-1123 label")]
-Dns1035Label = Annotated[str, _pattern(DNS1035_LABEL), Shown("DNS-1035 label")]
-Dns1123Subdomain = Annotated[str, _pattern(DNS1123_SUBDOMAIN), Shown("DNS-1123 subdomain")]
-InstanceType = Annotated[str, _pattern(ECS_INSTANCE_TYPE), Shown("instance type")]
+Quantity = Annotated[str, BeforeValidator(_quantity), pattern(QUANTITY), Shown("quantity")]
+Dns1123Label = Annotated[str, pattern(DNS1123_LABEL), Shown("DNS-1123 label")]
+Dns1035Label = Annotated[str, pattern(DNS1035_LABEL), Shown("DNS-1035 label")]
+Dns1123Subdomain = Annotated[str, pattern(DNS1123_SUBDOMAIN), Shown("DNS-1123 subdomain")]
+InstanceType = Annotated[str, pattern(ECS_INSTANCE_TYPE), Shown("instance type")]
 Cidr = Annotated[str, AfterValidator(_cidr), Shown("CIDR")]
-VswitchId = Annotated[str, _pattern(VSWITCH_ID), Shown("vSwitch id")]
+VswitchId = Annotated[str, pattern(VSWITCH_ID), Shown("vSwitch id")]
 ModelVersion = Annotated[int, Field(ge=0, le=INT64_MAX), Shown("integer")]
 LabelKey = Annotated[
     str,
-    _pattern(
+    pattern(
         LABEL_KEY,
         what="a Kubernetes label key: an optional DNS prefix and '/', then at most 63 letters, "
         "digits, '-', '_' or '.', starting and ending with a letter or digit",
@@ -231,7 +136,7 @@ LabelKey = Annotated[
 ]
 LabelValue = Annotated[
     str,
-    _pattern(
+    pattern(
         LABEL_VALUE,
         what="a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting "
         "and ending with a letter or digit",
@@ -288,7 +193,7 @@ class _Section(BaseModel):
 class ModelSettings(_Section):
     """`model`: what TensorFlow Serving serves."""
 
-    name: Annotated[str, _pattern(MODEL_NAME), Shown("model name")]
+    name: Annotated[str, pattern(MODEL_NAME), Shown("model name")]
     """TF Serving model name (the URL path `/v1/models/<name>`): lowercase letters, digits, `-`
     and `_`."""
     source: Annotated[str, StringConstraints(min_length=1), Shown("path or oss:// URI")]
@@ -302,23 +207,18 @@ class ModelSettings(_Section):
     """The version the public endpoint serves; one of `versions`. Switching it moves the traffic
     once that version is AVAILABLE on every ready pod, without restarting any."""
 
-    @property
-    def served_version(self) -> int:
-        """`serve`, or the highest loaded version."""
-        return self.serve if self.serve is not None else max(self.versions)
-
 
 class StorageSettings(_Section):
     """`storage`: where the model lives in OSS and how the cluster reads it."""
 
     bucket: Annotated[
-        Optional[Annotated[str, _pattern(OSS_BUCKET), Shown("bucket name")]],
+        Optional[Annotated[str, pattern(OSS_BUCKET), Shown("bucket name")]],
         DerivedDefault("`ei-<stack>-<model>-<hash>`"),
     ] = None
     """OSS bucket of the model. The default is deterministic, derived from the account, project,
     stack and model, never the cluster (`rules.default_bucket_name`)."""
     prefix: Annotated[
-        Optional[Annotated[str, _pattern(OSS_PREFIX, max_length=512), Shown("key prefix")]],
+        Optional[Annotated[str, pattern(OSS_PREFIX, max_length=512), Shown("key prefix")]],
         DerivedDefault("`models/<model.name>`"),
     ] = None
     """Object key prefix of the model's base directory."""
@@ -382,14 +282,14 @@ class NodePoolSettings(_Section):
     }
     """Node labels of the pool; the serving pods select them."""
     key_name: Annotated[
-        Optional[Annotated[str, _pattern(KEY_PAIR), Shown("key pair name")]],
+        Optional[Annotated[str, pattern(KEY_PAIR), Shown("key pair name")]],
         DerivedDefault("(required in nodepool mode)"),
     ] = None
     """ECS key pair of the nodes (ACK requires one on managed pools)."""
     system_disk_size: Annotated[int, Field(ge=40, le=2048)] = 120
     """GiB of the encrypted ESSD system disk: the serving image alone is several GB."""
     gpu_driver_version: Annotated[
-        Optional[Annotated[str, _pattern(DRIVER_VERSION), Shown("driver version")]],
+        Optional[Annotated[str, pattern(DRIVER_VERSION), Shown("driver version")]],
         DerivedDefault("(ACK's default for the cluster version)"),
     ] = None
     """NVIDIA driver of the pool's new nodes (the node pool label
@@ -415,11 +315,11 @@ class CapacitySettings(_Section):
 class ImageBuildSettings(_Section):
     """`serving.imageBuild`: the CUDA build of a serving image that config/images.py does not know."""
 
-    cuda: Annotated[str, _pattern(r"^[0-9]{1,2}\.[0-9]{1,2}$", what="a CUDA release such as 12.2"),
+    cuda: Annotated[str, pattern(r"^[0-9]{1,2}\.[0-9]{1,2}$", what="a CUDA release such as 12.2"),
                     Shown("CUDA release")]
     """CUDA release the image was built with (its base image's, e.g. `nvidia/cuda:12.2.0-...` is 12.2)."""
     kernels: Annotated[
-        list[Annotated[str, _pattern(r"^(sm|compute)_[0-9]{2}$", what="sm_XY or compute_XY, such as sm_75"),
+        list[Annotated[str, pattern(r"^(sm|compute)_[0-9]{2}$", what="sm_XY or compute_XY, such as sm_75"),
                        Shown("kernel target")]],
         Field(min_length=1), AfterValidator(_unique),
     ]
@@ -440,7 +340,7 @@ class ServingSettings(_Section):
     name: Dns1035Label = "bert-tfserving"
     """Deployment and Service name; keep it stable, the HPA's route label is derived from it."""
     image: Annotated[
-        str, _pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
+        str, pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
     ] = "tensorflow/serving:1.15.0-gpu"
     """Serving image, pinned to a tag or digest (`latest` is rejected)."""
     image_build: Annotated[
@@ -456,7 +356,7 @@ class ServingSettings(_Section):
     memory: Quantity = "12Gi"
     """Memory request and limit per pod."""
     check_image: Annotated[
-        str, _pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
+        str, pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
     ] = DEFAULT_CHECK_IMAGE
     """Image of the version gate's check Jobs (standard-library Python 3): a registry mirror where
     the cluster cannot pull from Docker Hub."""
@@ -492,13 +392,13 @@ class AutoscalingSettings(_Section):
     """Requests per second per pod: the HPA scales out above it and in below it."""
     sls_project: Annotated[
         Optional[Annotated[
-            str, _pattern(SLS_PROJECT, what="an SLS project name: 3-63 lowercase letters, digits and '-'"),
+            str, pattern(SLS_PROJECT, what="an SLS project name: 3-63 lowercase letters, digits and '-'"),
             Shown("SLS project"),
         ]],
         DerivedDefault("`k8s-log-<clusterId>`"),
     ] = None
     """SLS project of the ingress access logs."""
-    sls_logstore: Annotated[str, _pattern(SLS_LOGSTORE), Shown("SLS logstore")] = "nginx-ingress"
+    sls_logstore: Annotated[str, pattern(SLS_LOGSTORE), Shown("SLS logstore")] = "nginx-ingress"
     """SLS logstore of the ingress access logs."""
     scale_up_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
     """Seconds of high readings before scaling out (0: the first one; the metric is already
@@ -516,7 +416,7 @@ class AutoscalingSettings(_Section):
 class IngressSettings(_Section):
     """`ingress`: the Internet-facing endpoint."""
 
-    host: Annotated[str, _pattern(INGRESS_HOST), Shown("host name")]
+    host: Annotated[str, pattern(INGRESS_HOST), Shown("host name")]
     """Host name the Ingress answers for."""
     class_name: Dns1123Subdomain = "nginx"
     """IngressClass of the controller that publishes the endpoint."""
@@ -556,7 +456,7 @@ class NetworkSettings(_Section):
 class StackConfig(_Section):
     """Everything under `elastic-inference:` in a stack file, validated field by field."""
 
-    cluster_id: Annotated[str, _pattern(CLUSTER_ID), Shown("cluster id")]
+    cluster_id: Annotated[str, pattern(CLUSTER_ID), Shown("cluster id")]
     """Existing ACK cluster to deploy into: `c` followed by 32 hex digits."""
     protect: bool
     """Protect the model bucket and objects from `pulumi destroy` (true in prod)."""
@@ -567,43 +467,3 @@ class StackConfig(_Section):
     autoscaling: AutoscalingSettings = AutoscalingSettings()
     ingress: IngressSettings
     network: NetworkSettings = NetworkSettings()
-
-
-def camel_path(loc: tuple) -> str:
-    """`('autoscaling', 'maxReplica')` -> `autoscaling.maxReplica`; list indexes as `[0]`."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def allowed_keys(model: type[BaseModel]) -> list[str]:
-    """The camelCase keys a section accepts, for 'unknown key' messages."""
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def section_at(loc: tuple) -> Optional[type[BaseModel]]:
-    """The model class that owns the key at `loc` (for listing its allowed siblings)."""
-    model: Optional[type[BaseModel]] = StackConfig
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        assert model is not None
-        field = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
-        )
-        if field is None:
-            return None
-        annotation = field.annotation
-        # Unwrap Optional[...] to the section class.
-        candidates = getattr(annotation, "__args__", (annotation,))
-        model = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if model is None:
-            return None
-    return model
-

@@ -97,7 +97,7 @@ class ClusterReader:
         if self.ingress is None or self.model is None:
             return None
         # Imported here: the rest of the watcher needs nothing of the program.
-        from components.job_script import served_by  # noqa: PLC0415
+        from components.versions.checks import served_by  # noqa: PLC0415
 
         try:
             ingress = self.networking.read_namespaced_ingress(self.ingress, self.namespace)

@@ -24,7 +24,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Optional
 
-from config.schema import IdleSettings
+from config.settings import IdleSchedule
 
 from .hpa import Controller, HpaSpec, Tolerances
 from .params import Values
@@ -262,16 +262,17 @@ def pod_capacity(values: Values, target_qps: float) -> float:
 @dataclass(frozen=True)
 class Schedule:
     """The idle schedule's effect on a trace: asleep at the start or not, and the seconds at which
-    the sleep or wake CronJob sets the replicas (components/idle_schedule.py)."""
+    the sleep or wake CronJob sets the replicas (components/idle/schedule.py)."""
 
     asleep_at_start: bool = False
     events: tuple[tuple[int, int], ...] = ()
     """(second, replicas) in time order."""
 
 
-def schedule_of(idle: IdleSettings, min_replicas: int, start: datetime.datetime, seconds: int) -> Schedule:
-    """Where the stack's sleep and wake fall in a trace that starts at `start`."""
-    if idle.mode != "schedule" or idle.wake is None or idle.sleep is None:
+def schedule_of(idle: Optional[IdleSchedule], min_replicas: int, start: datetime.datetime,
+                seconds: int) -> Schedule:
+    """Where the stack's sleep and wake fall in a trace that starts at `start` (None: always on)."""
+    if idle is None:
         return Schedule()
     # Imported here: only a stack with an idle schedule needs the cron parser.
     from croniter import croniter  # noqa: PLC0415

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from components.autoscaler import AutoscalerArgs, ScalingBehavior, hpa_manifest
-from components.serving_spec import REST_PORT
+from components.autoscaler import hpa_manifest
+from components.stack import autoscaler_args
 from config import Settings
+from config import settings as cfg
 from config.instance_types import CATALOG
 from config.rules import parse_quantity, pods_per_node
 from tools.offline import settings_of, stack_file_config
@@ -43,26 +44,21 @@ def read_settings(stack: str, stack_file: Optional[Path] = None) -> tuple[Settin
 
 
 def hpa_of(s: Settings) -> HpaSpec:
-    a = s.autoscaling
-    args = AutoscalerArgs(
-        namespace=s.serving.namespace, name=s.serving.name, deployment_name=s.serving.name,
-        service_name=s.serving.name, service_port=REST_PORT, sls_project=s.sls_project, sls_logstore=a.sls_logstore,
-        min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
-        behavior=ScalingBehavior.of(a))
-    return HpaSpec.from_manifest(hpa_manifest(args, route="planned")["spec"])
+    """The HPA the program would apply for this stack (components/stack.py `autoscaler_args`)."""
+    return HpaSpec.from_manifest(hpa_manifest(autoscaler_args(s, s.serving.name, {}))["spec"])
 
 
 def capacity_of(s: Settings) -> Capacity:
     """The capacity mode of a stack: the first listed instance type, as ECI tries and as the pool
     prefers them (the pool's cost-optimized choice among several types is not modelled)."""
-    first = s.capacity.instance_types[0]
+    c = s.capacity
+    first = c.instance_types[0]
     spec = CATALOG[first]  # config/ already refused a type without a catalog row
     gpus = s.serving.gpus
-    if s.capacity.mode == "eci":
-        eci = s.capacity.eci
+    if isinstance(c, cfg.Eci):
         return Capacity(mode="eci", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus, pods_per_node=1,
-                        image_cache=eci.image_cache, spot_share=1.0 if eci.spot else 0.0)
-    pool = s.capacity.node_pool
+                        image_cache=c.image_cache, spot_share=1.0 if c.spot is not None else 0.0)
+    pool = c
     per_node = pods_per_node(spec, parse_quantity(s.serving.cpu), parse_quantity(s.serving.memory) / 2**30, gpus)
     return Capacity(mode="nodepool", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus,
                     pods_per_node=max(1, per_node), spot_share=1 - pool.on_demand_percentage / 100,

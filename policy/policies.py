@@ -22,10 +22,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components.idle_schedule import IDLE_COMPONENT
+from components.idle.schedule import IDLE_COMPONENT
 from components.public_endpoint import ANNOTATION_ALLOW, ANNOTATION_RPS
+from config.image_ref import image_pin_problem
 from config.instance_types import CATALOG
-from config.schema import image_pin_problem
 
 Report = Callable[..., None]
 

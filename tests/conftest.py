@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
-from harness import stack_file_config
+from harness import RUNS, run_program, stack_file_config
 
 MODEL_VERSION = 1623831335
 
@@ -42,3 +43,17 @@ def dev_config(project_dir) -> dict:
 @pytest.fixture
 def prod_config(project_dir) -> dict:
     return copy.deepcopy(stack_file_config("prod"))
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """The shipped stacks (dev and prod, in update and preview mode), run once per test process
+    and shared by every test that only reads what they register."""
+    base = tmp_path_factory.mktemp("project")
+    write_saved_model(base / "models" / "chnsenticorp", MODEL_VERSION)
+    cwd = os.getcwd()
+    os.chdir(base)
+    try:
+        return {(stack, preview): run_program(stack_file_config(stack), stack, preview) for stack, preview in RUNS}
+    finally:
+        os.chdir(cwd)

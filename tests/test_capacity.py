@@ -7,8 +7,10 @@ import copy
 
 import kubernetes_validate
 import pytest
-from harness import StackResult, run_expecting_error, run_program
+from harness import NS, StackResult, run_expecting_error, run_program
+from inputs import serving_inputs
 
+from components import serving_spec
 from components.eci_capacity import (
     ANNOTATION_GPU_DRIVER,
     ANNOTATION_IMAGE_CACHE,
@@ -18,10 +20,10 @@ from components.eci_capacity import (
     ANNOTATION_SPOT_PRICE_LIMIT,
     ECI_LABEL,
 )
+from components.placement import Placement
 from config import ConfigError
 from tools.offline import node_pool
 
-NS = "elastic-inference:"
 POOL = "alicloud:cs/nodePool:NodePool"
 ADDON = "alicloud:cs/kubernetesAddon:KubernetesAddon"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -342,3 +344,52 @@ def test_the_eci_annotations_are_the_names_eci_documents():
             eci_capacity.ANNOTATION_SPOT_FALLBACK) == (
         "k8s.aliyun.com/eci-use-specs", "k8s.aliyun.com/eci-gpu-driver-version", "k8s.aliyun.com/eci-auto-imc",
         "k8s.aliyun.com/eci-spot-strategy", "k8s.aliyun.com/eci-spot-price-limit", "k8s.aliyun.com/eci-spot-fallback")
+
+
+@pytest.mark.parametrize("memory,fits", [("12288Mi", True), ("13G", True), ("12884901888", True),
+                                         ("200Gi", False), ("214748364800", False)])
+def test_memory_in_any_unit_is_checked_against_the_instance(dev_config, memory, fits):
+    dev_config[NS + "serving"]["memory"] = memory
+    if fits:
+        assert run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0][
+            "resources"]["limits"]["memory"] == memory
+    else:
+        error, result = run_expecting_error(dev_config)
+        assert isinstance(error, ConfigError) and "capacity.instanceTypes[0]" in str(error)
+        assert not result.resources
+
+
+def test_compensate_with_on_demand_defaults_to_true(prod_config):
+    """The README's default, with the key left out of the stack file."""
+    del prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"]
+    pool = run_program(prod_config, "prod").one("alicloud:cs/nodePool:NodePool").inputs
+    assert pool["compensateWithOnDemand"] is True
+
+
+def test_the_pool_repairs_nodes_but_never_upgrades_them_on_its_own(prod_config):
+    """Auto repair replaces broken GPU nodes; auto upgrade and CVE patching would restart the
+    serving pods outside any rollout, so they stay off (an operator upgrades on purpose)."""
+    pool = run_program(prod_config, "prod").one("alicloud:cs/nodePool:NodePool").inputs
+    assert pool["management"] == {"enable": True, "autoRepair": True, "autoUpgrade": False, "autoVulFix": False}
+
+
+def test_placement_lands_in_the_pod_spec():
+    placement = Placement(
+        node_selector={"inference": "tensorflow"},
+        tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
+        pod_labels={"alibabacloud.com/eci": "true"},
+        pod_annotations={"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"},
+    )
+    template = serving_spec.deployment_manifest(serving_inputs(), placement, "cm")["spec"]["template"]
+    assert template["spec"]["nodeSelector"] == {"inference": "tensorflow"}
+    assert template["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert template["metadata"]["labels"]["alibabacloud.com/eci"] == "true"
+    assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-use-specs"] == "ecs.gn6i-c4g1.xlarge"
+    # Placement labels never enter the immutable selector.
+    selector = serving_spec.deployment_manifest(serving_inputs(), placement, "cm")["spec"]["selector"]["matchLabels"]
+    assert "alibabacloud.com/eci" not in selector
+
+
+def test_no_placement_means_no_constraints():
+    pod = serving_spec.deployment_manifest(serving_inputs(), Placement(), "cm")["spec"]["template"]["spec"]
+    assert "nodeSelector" not in pod and "tolerations" not in pod

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 from conftest import MODEL_VERSION
-from harness import run_expecting_error, run_program
+from harness import NS, run_expecting_error, run_program
+from inputs import stack_config
+from pydantic import ValidationError
 
 from config import ConfigError
+from config.derived import default_bucket_name
+from config.image_ref import image_pin_problem
 from config.loader import PROVIDER_REGIONS, load_project_schema
-from config.rules import default_bucket_name, parse_model_source
-from config.schema import OSS_BUCKET, image_pin_problem
-
-NS = "elastic-inference:"
+from config.patterns import OSS_BUCKET
+from config.rules import parse_model_source, parse_quantity
 
 
 def _parent(cfg: dict, path: str, create: bool) -> tuple[dict, str]:
@@ -297,7 +299,7 @@ def test_default_bucket_name_is_valid_and_stable(stack):
 def test_parse_oss_source(uri, bucket, prefix):
     source, problems = parse_model_source(uri)
     assert problems == []
-    assert (source.oss_bucket, source.oss_prefix, source.managed) == (bucket, prefix, False)
+    assert (source.oss, source.managed) == ((bucket, prefix), False)
 
 
 def test_missing_model_dir_message_says_where_relative_paths_are_read(dev_config, project_dir):
@@ -376,3 +378,42 @@ def test_project_file_declarations_of_other_namespaces_are_not_ours(tmp_path):
                        "  elastic-inference:protect: {type: boolean, default: false}\n  clusterId: {type: string}\n")
     assert load_project_schema(project) == {"protect": {"type": "boolean", "default": False},
                                             "clusterId": {"type": "string"}}
+
+
+@pytest.mark.parametrize("seconds,accepted", [(0, True), (86400, True), (86401, False), (-1, False)])
+def test_file_system_poll_seconds_edges(dev_config, seconds, accepted):
+    dev_config[NS + "serving"]["fileSystemPollSeconds"] = seconds
+    if accepted:
+        args = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert f"--file_system_poll_wait_seconds={seconds}" in args
+    else:
+        error, result = run_expecting_error(dev_config)
+        assert "serving.fileSystemPollSeconds" in str(error) and not result.resources
+
+
+@pytest.mark.parametrize("text,value", [
+    ("12Gi", 12 * 2**30), ("12288Mi", 12 * 2**30), ("12582912Ki", 12 * 2**30), ("1Ti", 2**40),
+    ("13G", 13e9), ("13000M", 13e9), ("13000000k", 13e9), ("12884901888", 12 * 2**30), ("500m", 0.5),
+    ("1.5Gi", 1.5 * 2**30), ("1P", 1e15), ("1Pi", 2**50), ("1E", 1e18), ("1Ei", 2**60), ("1T", 1e12),
+])
+def test_every_quantity_unit_means_what_kubernetes_says(text, value):
+    assert parse_quantity(text) == value
+
+
+def test_a_scalar_key_left_out_takes_the_project_files_default(dev_config):
+    """`protect` is declared with its default in Pulumi.yaml; a stack file may leave it out."""
+    del dev_config[NS + "protect"]
+    assert run_program(dev_config).one("alicloud:oss/bucket:Bucket").protect is False
+
+
+def test_one_problem_reads_in_the_singular(dev_config):
+    dev_config[NS + "serving"]["gpus"] = 9
+    error, _ = run_expecting_error(dev_config)
+    assert str(error).startswith("stack configuration has 1 problem (nothing was created):\n  - serving.gpus: ")
+
+
+def test_validated_settings_cannot_be_changed_afterwards(dev_config):
+    """Config is read and validated once; nothing downstream can alter what was validated."""
+    cfg = stack_config(dev_config)
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.autoscaling.max_replicas = 400  # type: ignore[misc]

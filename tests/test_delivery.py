@@ -12,7 +12,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from harness import FAKE_ACCESS_KEY_SECRET, FAKE_KUBECONFIG, ROOT, run_program
+from harness import FAKE_ACCESS_KEY_SECRET, FAKE_KUBECONFIG, NS, ROOT, run_program
 
 from tools import destroy_guard, render
 
@@ -373,3 +373,42 @@ def test_the_render_marks_every_secret_value_the_same_documented_way(tmp_path):
     secret = next(d for d in yaml.safe_load_all((tmp_path / "dev" / "kubernetes.yaml").read_text())
                   if d["kind"] == "Secret")
     assert secret["stringData"] == {"akId": "[secret]", "akSecret": "[secret]"}
+
+
+def test_the_render_shows_whole_objects_and_the_plan_keeps_timeouts(tmp_path):
+    """A reviewer reads the render instead of a live preview: every field the program sets is
+    there (spec, data), and the plan keeps what changes how the engine acts (timeouts, protect)."""
+    target = render.render("prod", tmp_path, placeholder=True)
+    docs = {(d["kind"], d["metadata"]["name"]): d
+            for d in yaml.safe_load_all((target / "kubernetes.yaml").read_text(encoding="utf-8"))}
+    result = render.evaluate("prod", placeholder=True)
+    for manifest in result.manifests():
+        if manifest["kind"] == "Secret":
+            continue
+        assert docs[(manifest["kind"], manifest["metadata"]["name"])] == json.loads(json.dumps(manifest)), \
+            manifest["kind"]
+    assert docs[("Deployment", "bert-tfserving")]["spec"]["template"]["spec"]["containers"]
+    assert "monitoring.config" in docs[("ConfigMap", next(n for k, n in docs if k == "ConfigMap"))]["data"]
+    plan = json.loads((target / "plan.json").read_text(encoding="utf-8"))
+    # The reader is told the object list is illustrative.
+    assert plan["modelFiles"] == "placeholder"
+    fields = {"type", "name", "parent", "protect", "retainOnDelete", "dependsOn", "customTimeouts",
+              "ignoreChanges", "replaceOnChanges", "inputs"}
+    assert all(set(r) == fields for r in plan["resources"])
+    assert len({(r["type"], r["name"]) for r in plan["resources"]}) == len(plan["resources"])
+    deployment = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    assert deployment["customTimeouts"] == {"create": "40m", "update": "40m"}
+    bucket = next(r for r in plan["resources"] if r["type"] == "alicloud:oss/bucket:Bucket")
+    assert bucket["protect"] is True
+
+
+def test_render_warnings_go_to_stderr(prod_config, tmp_path, capsys):
+    """What `pulumi preview` would warn about reaches the reviewer on stderr, apart from the result."""
+    prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"] = False
+    stack_file = tmp_path / "Pulumi.warned.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": prod_config}))
+    assert render.main(["--stack", "warned", "--stack-file", str(stack_file), "--out", str(tmp_path),
+                        "--placeholder-model"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: capacity.nodePool.compensateWithOnDemand: false" in captured.err
+    assert "warning: " not in captured.out

@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import StackResult, run_expecting_error, run_program
+from harness import NS, StackResult, run_expecting_error, run_program
+from inputs import endpoint_args
 
 from components import public_endpoint
-from components.serving_spec import GRPC_PORT, REST_PORT, RUN_AS_UID
+from components.serving_spec import RUN_AS_UID
 from config import ConfigError
+from config.derived import GRPC_PORT, REST_PORT
 
-NS = "elastic-inference:"
 # ingress-nginx rejects an Exact or Prefix path outside this character class when strict path
 # validation is on (the default since controller v1.12): kubernetes/ingress-nginx
 # internal/ingress/inspector/rules.go `validPathType`, at dbb11b92. The predict path has a ':'.
@@ -140,3 +141,24 @@ def test_rrsa_needs_rrsa_turned_on_in_the_cluster(prod_config):
     with pytest.raises(ConfigError, match=r"storage\.auth: rrsa needs RRSA enabled on cluster c"):
         run_program(prod_config, "prod", result=result, cluster={"spec": "ack.pro.small", "rrsa": False})
     assert not result.resources
+
+
+@pytest.mark.parametrize("host", ["bert.example.com:443", "bert.example.com/", "https://bert.example.com",
+                                  "Bert.example.com", "localhost", "bert.example.com."])
+def test_an_ingress_host_is_a_bare_dns_name(dev_config, host):
+    dev_config[NS + "ingress"]["host"] = host
+    error, result = run_expecting_error(dev_config)
+    assert isinstance(error, ConfigError) and "ingress.host" in str(error)
+    assert not result.resources
+
+
+def test_ingress_uses_the_port_number_and_tls_only_when_asked():
+    plain = public_endpoint.ingress_manifest(endpoint_args())
+    # Without TLS or restrictions, the one annotation routes the public path to the served version.
+    assert "tls" not in plain["spec"]
+    rewrite = {public_endpoint.ANNOTATION_REWRITE: "/v1/models/bert/versions/3:predict"}
+    assert plain["metadata"]["annotations"] == rewrite
+    assert plain["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"number": 8501}
+    tls = public_endpoint.ingress_manifest(endpoint_args(tls_secret_name="cert"))
+    assert tls["spec"]["tls"] == [{"hosts": ["a.example.com"], "secretName": "cert"}]
+    assert public_endpoint.endpoint_url("a.example.com", True) == "https://a.example.com"

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import run_expecting_error, run_program, stack_file_config
+from harness import NS, run_expecting_error, run_program, stack_file_config
+from inputs import stack_config
 
 from components import serving_spec
-from config import ConfigError, images
+from config import ConfigError, images, rules
 from config.images import Fit, ImageBuild
 from config.instance_types import (
     A10,
@@ -26,7 +27,6 @@ from config.instance_types import (
     node_allocatable,
 )
 
-NS = "elastic-inference:"
 SERVING_1_15 = images.SERVING_IMAGES["1.15.0-gpu"]
 SERVING_2_19 = images.SERVING_IMAGES["2.19.1-gpu"]
 MIRROR = "registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu"
@@ -264,3 +264,40 @@ def test_a_node_keeps_room_for_its_system_and_gives_the_rest_to_pods():
         cpu, memory = node_allocatable(spec)
         assert 0.85 * spec.vcpus <= cpu < spec.vcpus, name
         assert 0.8 * spec.memory_gib <= memory < spec.memory_gib, name
+
+
+@pytest.mark.parametrize("image,gpus,refused", [
+    ("registry-vpc.cn-beijing.aliyuncs.com:5000/gpu-team/serving:2.19.1", 0, False),
+    ("tensorflow/serving:2.19.1-gpu", 0, True),
+    ("registry-vpc.cn-beijing.aliyuncs.com:5000/acme/serving:2.19.1-gpu", 0, True),
+], ids=["cpu-tag-in-a-gpu-named-repo", "gpu-tag", "gpu-tag-behind-a-port"])
+def test_a_gpu_image_needs_a_gpu_judged_by_its_tag(dev_config, image, gpus, refused):
+    dev_config[NS + "serving"].update(image=image, gpus=gpus)
+    if refused:
+        error, _ = run_expecting_error(dev_config)
+        assert "serving.gpus: must be at least 1 for the GPU image" in str(error)
+    else:
+        result = run_program(dev_config)
+        assert "nvidia.com/gpu" not in result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0][
+            "resources"]["limits"]
+
+
+def test_every_catalog_row_is_usable(dev_config):
+    """Each listed type is one a pool can use: a small pod fits it, and the image drives its GPU
+    or the refusal names exactly that GPU."""
+    for name in CATALOG:
+        dev_config[NS + "capacity"] = {"mode": "nodepool", "instanceTypes": [name],
+                                       "nodePool": {"keyName": "gpu-nodes", "maxSize": 10}}
+        dev_config[NS + "serving"].update(cpu="1", memory="1Gi", image="tensorflow/serving:2.19.1-gpu")
+        dev_config[NS + "autoscaling"]["maxReplicas"] = 1
+        assert rules.check_capacity(stack_config(dev_config)) == [], name
+
+
+def test_eci_refuses_an_image_needing_a_driver_it_does_not_offer(dev_config, monkeypatch):
+    """Should a build need a branch above ECI's newest (550), eci mode refuses it, naming the image."""
+    monkeypatch.setitem(images.DRIVER_CUDA, 570, (12, 8))
+    dev_config[NS + "serving"].update(image="registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu",
+                                      imageBuild={"cuda": "12.8", "kernels": ["compute_70"]})
+    problems, _ = rules.check_gpu_image(stack_config(dev_config))
+    assert problems == [("serving.image", "registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu needs NVIDIA "
+                                          "driver branch 570; ECI offers 470, 535, 550 for these families")]

@@ -13,17 +13,16 @@ import time
 
 import kubernetes_validate
 import pytest
+from harness import ACK_VERSIONS, NS
 
-from components import job_script
-from components.idle_schedule import IDLE_COMPONENT
+from components.idle.schedule import IDLE_COMPONENT, SCALE
+from components.jobs.pod import bootstrap
+from components.versions.spec import CHECKS
 from config import ConfigError
 from config.rules import next_firing
 from loadtest.standins import BackgroundServer, KubernetesStandIn
 from planner.hpa import DEFAULT_DOWN, DEFAULT_UP, Controller, HpaSpec
-from tests.test_kubernetes import ACK_VERSIONS
 from tools.offline import run_program
-
-NS = "elastic-inference:"
 
 
 def cron_jobs(result) -> dict[str, dict]:
@@ -103,8 +102,9 @@ def test_next_firing_reads_the_schedule_in_its_time_zone():
 
 
 def run_script(api_url: str, account, *args: str) -> subprocess.CompletedProcess:
-    """The Jobs' real command (`python -c <script> ...`), pointed at a stand-in API."""
-    return subprocess.run([sys.executable, "-c", job_script.__loader__.get_source(job_script.__name__), *args],
+    """The pods' real command (`python -c <bootstrap> ...`), pointed at a stand-in API."""
+    entry = SCALE if args[0] == "scale" else CHECKS
+    return subprocess.run([sys.executable, "-c", bootstrap(entry), *args],
                           capture_output=True, text=True, timeout=30, check=False,
                           env={"JOB_SCRIPT_API": api_url, "JOB_SCRIPT_ACCOUNT": str(account), "PATH": ""})
 

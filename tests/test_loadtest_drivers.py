@@ -9,6 +9,7 @@ import random
 
 import kubernetes_validate
 import pytest
+from harness import ACK_VERSIONS
 
 from loadtest import __main__ as cli
 from loadtest import incluster, shares
@@ -16,7 +17,6 @@ from loadtest.driver import Outcome
 from loadtest.profile import Phase, Profile
 from loadtest.report import percentile, timeline
 from loadtest.standins import BackgroundServer, JobsStandIn, KubernetesStandIn, TfServingStandIn, target_flags
-from tests.test_kubernetes import ACK_VERSIONS
 
 PROFILE = Profile((Phase("warm-up", 2, 20, 20), Phase("ramp", 2, 20, 60), Phase("hold", 3, 60, 60),
                    Phase("cool-down", 2, 5, 5)))

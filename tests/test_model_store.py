@@ -184,3 +184,10 @@ def test_a_taken_bucket_names_its_owner_only_from_both_tags(tags, owner):
     key, message = bucket_problem("acme-models", True, tags, "dev")
     assert key == "storage.bucket" and f"belongs to {owner}" in message
     assert bucket_problem("acme-models", True, {"app": "elastic-inference", "stack": "dev"}, "dev") is None
+
+
+def test_the_bucket_is_tagged_as_this_stacks(dev_config, prod_config):
+    """The tags are how a later run recognises its own bucket (config/account.py)."""
+    assert run_program(dev_config).one("alicloud:oss/bucket:Bucket").inputs["tags"] == {
+        "app": "elastic-inference", "stack": "dev", "managed-by": "pulumi"}
+    assert run_program(prod_config, "prod").one("alicloud:oss/bucket:Bucket").inputs["tags"]["stack"] == "prod"

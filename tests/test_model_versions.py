@@ -15,17 +15,20 @@ import contract
 import kubernetes_validate
 import pytest
 from conftest import MODEL_VERSION, write_saved_model
+from harness import ACK_VERSIONS, NS
+from inputs import serving_inputs
 
-from components import job_script, version_gate
+from components import serving_spec
+from components.jobs import kube_api
 from components.public_endpoint import ANNOTATION_REWRITE
-from components.serving_spec import GATE_COMPONENT, MODEL_CONFIG_POLL_SECONDS
+from components.serving_spec import MODEL_CONFIG_POLL_SECONDS
+from components.versions import checks, served, spec
+from components.versions.spec import GATE_COMPONENT
 from config import ConfigError
 from loadtest import __main__ as cli
 from loadtest.standins import BackgroundServer, KubernetesStandIn, TfServingStandIn, target_flags
-from tests.test_kubernetes import ACK_VERSIONS
 from tools.offline import run_program
 
-NS = "elastic-inference:"
 NEW = 1700000000
 JOB = "kubernetes:batch/v1:Job"
 
@@ -206,14 +209,14 @@ def test_the_gate_jobs_run_once_as_non_root_with_an_account_that_only_reads(dev_
         labels = result.kind("Job", kind)["spec"]["template"]["metadata"]["labels"]
         assert not selector.items() <= labels.items()
     gate = by_name(result, "serve-gate-job")
-    assert gate.custom_timeouts["create"] == f"{version_gate.serve_gate_seconds(False) // 60 + 2}m"
+    assert gate.custom_timeouts["create"] == f"{spec.serve_gate_budget(False).seconds // 60 + 2}m"
 
 
-# --- the checks themselves (components/job_script.py) ------------------------------------------
+# --- the checks themselves (components/versions/checks.py) ------------------------------------------
 
 
 def ingress_serving(version: int) -> dict:
-    return {"metadata": {"annotations": {job_script.REWRITE: f"/v1/models/m/versions/{version}:predict"}}}
+    return {"metadata": {"annotations": {checks.REWRITE: f"/v1/models/m/versions/{version}:predict"}}}
 
 
 @pytest.mark.parametrize("ingress, keep, problem", [
@@ -223,7 +226,7 @@ def ingress_serving(version: int) -> dict:
     (ingress_serving(1), [2], "model.versions drops version 1, which the endpoint serves now"),
 ])
 def test_the_retire_check_refuses_to_unload_the_version_the_endpoint_serves(ingress, keep, problem):
-    found = job_script.retire_problem(ingress, "m", keep)
+    found = checks.retire_problem(ingress, "m", keep)
     assert (found if found is None else found.split(":")[0]) == problem
 
 
@@ -244,7 +247,7 @@ def test_the_serve_gate_passes_when_every_pod_has_every_version():
     pods = {"10.0.0.1:8501": server({1: ("AVAILABLE", ""), 2: ("AVAILABLE", "")}),
             "10.0.0.2:8501": server({1: ("AVAILABLE", ""), 2: ("AVAILABLE", "")})}
     get = lambda url: pods[url.split("/")[2]](url)  # noqa: E731
-    assert job_script.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=0) is None
+    assert checks.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=0) is None
 
 
 def test_the_serve_gate_waits_for_a_loading_version_then_passes():
@@ -255,7 +258,7 @@ def test_the_serve_gate_waits_for_a_loading_version_then_passes():
         clock[0] += seconds
         states[2] = ("AVAILABLE", "")
 
-    problem = job_script.serve_problem(lambda: ["10.0.0.1:8501"], lambda url: server(states)(url), "m", [2],
+    problem = checks.serve_problem(lambda: ["10.0.0.1:8501"], lambda url: server(states)(url), "m", [2],
                                           timeout=60, wait=wait, clock=lambda: clock[0])
     assert problem is None and clock[0] == 5
 
@@ -265,7 +268,7 @@ def test_a_version_that_failed_to_load_is_reported_by_pod_and_the_switch_stops()
             "10.0.0.2:8501": server({1: ("AVAILABLE", "")})}
     get = lambda url: pods[url.split("/")[2]](url)  # noqa: E731
     clock = [0.0]
-    problem = job_script.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=10,
+    problem = checks.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=10,
                                           wait=lambda s: clock.__setitem__(0, clock[0] + s), clock=lambda: clock[0])
     assert problem is not None
     assert "10.0.0.1:8501 version 2: END (Not found: saved_model.pb)" in problem
@@ -286,36 +289,24 @@ def test_the_check_image_can_come_from_a_mirror(dev_config):
     assert [key for key, _ in error.value.problems] == ["serving.checkImage"]
 
 
-def test_the_check_script_runs_standalone_with_the_standard_library(tmp_path):
-    """The Job runs it as `python -c <file> ...` in a stock image: nothing but the standard library."""
-    import ast  # noqa: PLC0415 - only this test parses the script
-
-    tree = ast.parse(version_gate.CHECK_SCRIPT.read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                 and node.module}
-    assert imported <= {"__future__", "json", "os", "re", "socket", "ssl", "sys", "time", "urllib", "collections",
-                        "typing"}
-    assert job_script.main(["serve", "x"]) == 2
-    assert json.dumps  # the script's output format is plain text; json is what it parses
-
-
 # --- the load test watching a switch (loopback stand-ins) ------------------------------------------
 
 
 def watch_a_switch(tmp_path, loaded: frozenset, to: int) -> tuple[dict, TfServingStandIn]:
-    """A load run during which the (stand-in) Ingress switches from MODEL_VERSION to `to`."""
-    state = {"served": MODEL_VERSION}
-    serving = TfServingStandIn(latency=0.005, loaded=loaded, served=lambda: state["served"])
-    kube = KubernetesStandIn(state=lambda: (1, 1, 2.0), served=lambda: state["served"])
-    switch = threading.Timer(3.0, lambda: state.update(served=to))
+    """A load run during which the (stand-in) Ingress switches from MODEL_VERSION to `to`: after the
+    40th predict request, whatever the machine's speed (about a third of the run's requests)."""
+    server: list[TfServingStandIn] = []
+
+    def served() -> int:
+        return MODEL_VERSION if not server or server[0].requests <= 40 else to
+
+    serving = TfServingStandIn(latency=0.005, loaded=loaded, served=served)
+    server.append(serving)
+    kube = KubernetesStandIn(state=lambda: (1, 1, 2.0), served=served)
     with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
-        switch.start()
         cli.main([*target_flags(tf.url, api.url), "--peak-rps", "40", "--warmup", "2", "--ramp", "1", "--hold", "2",
                   "--cooldown", "1", "--sample-period", "0.5", "--out", str(tmp_path), "--no-progress",
                   "--processes", "1"])
-        switch.join()
     return json.loads((tmp_path / "report.json").read_text(encoding="utf-8")), serving
 
 
@@ -346,9 +337,53 @@ def test_the_script_trusts_the_clusters_own_ca_over_https(monkeypatch, tmp_path)
         seen.update(kwargs)
         raise RuntimeError("stop before any connection")
 
-    monkeypatch.setattr(job_script, "ACCOUNT", str(tmp_path))
-    monkeypatch.setattr(job_script, "API", "https://kubernetes.default.svc")
-    monkeypatch.setattr(job_script.ssl, "create_default_context", context)
+    monkeypatch.setattr(kube_api, "ACCOUNT", str(tmp_path))
+    monkeypatch.setattr(kube_api, "API", "https://kubernetes.default.svc")
+    monkeypatch.setattr(kube_api.ssl, "create_default_context", context)
     with pytest.raises(RuntimeError):
-        job_script.api("/apis/apps/v1/namespaces/n/deployments/d/scale")
+        kube_api.api("/apis/apps/v1/namespaces/n/deployments/d/scale")
     assert seen == {"cafile": f"{tmp_path}/ca.crt"}
+
+
+def test_readiness_asks_for_the_served_version_read_from_its_file(tmp_path):
+    """The probe's shell: with the served-version file it asks for that version's metadata,
+    without it (the first deployment) for the newest version's. Run with a stand-in server."""
+    import subprocess  # noqa: PLC0415 - only this test runs the probe's shell
+    from http.server import BaseHTTPRequestHandler, HTTPServer  # noqa: PLC0415
+
+    asked: list[str] = []
+
+    class Server(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            asked.append(self.path)
+            self.send_response(200 if self.path.endswith("/versions/3/metadata") else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Server)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    script = served.served_probe("bert", 8501)["exec"]["command"][2]
+    script = script.replace(served.SERVED_DIR, str(tmp_path)).replace(
+        "127.0.0.1/8501", f"127.0.0.1/{httpd.server_address[1]}")
+    try:
+        def probe() -> int:
+            return subprocess.run(["bash", "-c", script], check=False, timeout=10).returncode
+
+        assert probe() != 0 and asked[-1] == "/v1/models/bert/metadata"
+        (tmp_path / served.SERVED_FILE).write_text("3", encoding="utf-8")
+        assert probe() == 0 and asked[-1] == "/v1/models/bert/versions/3/metadata"
+        (tmp_path / served.SERVED_FILE).write_text("4", encoding="utf-8")
+        assert probe() != 0 and asked[-1] == "/v1/models/bert/versions/4/metadata"
+    finally:
+        httpd.shutdown()
+
+
+def test_the_model_config_keeps_its_name_when_the_versions_change():
+    """Edited in place (the server polls the file), never renamed: a new name would change the pod
+    template and restart every pod."""
+    a = serving_spec.config_map_manifest(serving_inputs(versions=(1,), served_version=1))
+    b = serving_spec.config_map_manifest(serving_inputs(versions=(1, 2), served_version=1))
+    assert a["metadata"]["name"] == b["metadata"]["name"] == "bert-config"
+    assert a["data"] != b["data"]

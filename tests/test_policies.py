@@ -4,12 +4,15 @@ stacks passing all of them."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Optional
 
+import jsonschema
 import pytest
-from harness import reveal, run_program
+from harness import ROOT, reveal, run_program
 from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
 
+from policy import policies
 from policy import policies as p
 
 URN = "urn:pulumi:{stack}::elastic-inference::{type}::{name}"
@@ -358,3 +361,24 @@ def test_the_packs_type_tokens_are_the_ones_the_program_registers(dev_config, pr
     for token in (p.BUCKET, p.BUCKET_ACL, p.BUCKET_SSE, p.BUCKET_PAB, p.NODE_POOL, p.DEPLOYMENT, p.HPA, p.INGRESS,
                   p.PV, p.CONFIG_MAP, p.CRON_JOB):
         assert token in registered, token
+
+
+def test_policy_config_is_checked_against_its_schema():
+    """A wrong policy-pack config (tlsStacks not a list of stack names) is refused by the schema
+    the pack declares, as the Pulumi CLI validates it, instead of being read as something else."""
+    schemas = {g.name: {"type": "object", "properties": g.config} for g in policies.GUARDRAILS if g.config}
+    validator = jsonschema.Draft7Validator(schemas["ingress-host-and-tls"])
+    assert validator.is_valid({"tlsStacks": ["prod", "staging"]})
+    assert not validator.is_valid({"tlsStacks": [1]})
+    assert not validator.is_valid({"tlsStacks": "prod"})
+    eci = jsonschema.Draft7Validator(schemas["hpa-within-capacity"])
+    assert eci.is_valid({"eciMaxReplicas": 30}) and not eci.is_valid({"eciMaxReplicas": "30"})
+
+
+def test_the_readme_lists_every_guardrail_by_its_name():
+    """Users find a violation's policy in the README's table by the name the CLI prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("| policy | blocks |")
+    table = readme[start:readme.index("\n\n", start)]
+    listed = re.findall(r"^\| `([a-z-]+)` \| ", table, re.MULTILINE)
+    assert listed == [g.name for g in policies.GUARDRAILS]

@@ -11,13 +11,12 @@ import re
 import contract
 import pytest
 from conftest import MODEL_VERSION, write_saved_model
-from harness import StackResult, run_program
+from harness import NS, StackResult, run_program
 
 from components.volume_spec import RAM_NAME
 from config import ConfigError
 from tools.offline import DEFAULT_NODE_POOLS, FAKE_ACCOUNT_ID, bucket, node_pool
 
-NS = "elastic-inference:"
 BUCKET = "alicloud:oss/bucket:Bucket"
 POOL = "alicloud:cs/nodePool:NodePool"
 USER = "alicloud:ram/user:User"

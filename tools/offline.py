@@ -1,5 +1,6 @@
-"""Evaluate the real `__main__.py` without a cloud or the Pulumi CLI, under Pulumi's mock
-engine, and capture what it registers.
+"""Evaluate the real program without a cloud or the Pulumi CLI, under Pulumi's mock engine, and
+capture what it registers: `config.load_settings`, then `components.stack.build`, then the
+exports, as `__main__.py` does them.
 
 The mock monitor is subclassed so that every `RegisterResource` request is recorded as the
 engine would see it: inputs, parent, provider, protect flag, dependencies and timeouts. The
@@ -28,6 +29,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import Stack
 
+from components.stack import build
 from config import Settings, load_settings
 from config.yaml_files import read_yaml
 
@@ -297,6 +299,35 @@ def settings_of(config: dict[str, Any], stack: str) -> tuple[Settings, list[str]
     return loaded[0], result.warnings
 
 
+def _collect_exports(result: StackResult):
+    """The stack's exports, resolved (unknowns kept), into `result`."""
+    root = pulumi.runtime.get_root_resource()
+    assert isinstance(root, Stack)
+    outputs = dict(root.outputs)
+
+    async def collect():
+        for name, value in outputs.items():
+            out = pulumi.Output.from_input(value)
+            result.exports[name] = await out.future(with_unknowns=True)
+            result.secret_exports[name] = await out.is_secret()
+
+    return asyncio.ensure_future(collect())
+
+
+def run_main(config: dict[str, Any], stack: str = "dev", preview: bool = False) -> StackResult:
+    """Run `__main__.py` itself, as the Pulumi CLI's language host does (`runpy`), once."""
+    result = StackResult()
+    _start_engine(config, stack, preview, None, result)
+
+    @pulumi.runtime.test
+    def body():
+        runpy.run_path(str(MAIN), run_name="__main__")
+        return _collect_exports(result)
+
+    body()
+    return result
+
+
 def run_program(
     config: dict[str, Any],
     stack: str = "dev",
@@ -307,7 +338,7 @@ def run_program(
     buckets: Optional[list[dict]] = None,
     cluster: Optional[dict] = None,
 ) -> StackResult:
-    """Run `__main__.py` once with this config; re-raise whatever the program raises.
+    """Run the program once with this config; re-raise whatever the program raises.
 
     Pass `result` to keep what was registered before an exception; `node_pools` to answer the
     cluster's node-pool look-up with other pools than DEFAULT_NODE_POOLS; `buckets` for the
@@ -318,18 +349,9 @@ def run_program(
 
     @pulumi.runtime.test
     def body():
-        runpy.run_path(str(MAIN), run_name="__main__")
-        root = pulumi.runtime.get_root_resource()
-        assert isinstance(root, Stack)
-        outputs = dict(root.outputs)
-
-        async def collect():
-            for name, value in outputs.items():
-                out = pulumi.Output.from_input(value)
-                result.exports[name] = await out.future(with_unknowns=True)
-                result.secret_exports[name] = await out.is_secret()
-
-        return asyncio.ensure_future(collect())
+        for name, value in build(load_settings()).items():
+            pulumi.export(name, value)
+        return _collect_exports(result)
 
     body()
     return result

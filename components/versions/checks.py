@@ -1,17 +1,15 @@
-"""The script of the stack's Jobs, run as `python -c <this file> <command> ...` in a stock Python
-image (standard library only). Three commands:
+"""The version gate's checks, run in a pod as `main(argv)` (components/jobs/pod.py carries this
+file and kube_api.py into a stock Python image; standard library only). Two commands:
 
-- `retire` (the version gate, before the model config): the version the endpoint serves now (the
-  live Ingress's rewrite target) must stay loaded. Unloading it while the Ingress still routes to
-  it would fail every request. Passes when there is no Ingress yet (the first deployment).
-- `serve` (the version gate, before the endpoint switches): every loaded version (the one to serve
-  among them) must be AVAILABLE on every ready serving pod (the headless Service's DNS name lists
-  them). TF Serving answers GET /v1/models/<m>/versions/<v> with `model_version_status[].state`,
-  and an error message when a load failed. Exits non-zero, saying which pod is in which state and
-  why, when not AVAILABLE everywhere within the timeout: the Ingress then keeps serving the old
-  version. A Deployment scaled to zero by the idle schedule has nothing to check: passes.
-- `scale` (the idle schedule's CronJobs): sets the Deployment's replicas through its scale
-  subresource; at zero the HPA stands aside until the wake sets them back.
+- `retire` (before the model config): the version the endpoint serves now (the live Ingress's
+  rewrite target) must stay loaded. Unloading it while the Ingress still routes to it would fail
+  every request. Passes when there is no Ingress yet (the first deployment).
+- `serve` (before the endpoint switches): every loaded version (the one to serve among them) must
+  be AVAILABLE on every ready serving pod (the headless Service's DNS name lists them). TF Serving
+  answers GET /v1/models/<m>/versions/<v> with `model_version_status[].state`, and an error
+  message when a load failed. Exits non-zero, saying which pod is in which state and why, when not
+  AVAILABLE everywhere within the timeout: the Ingress then keeps serving the old version. A
+  Deployment scaled to zero by the idle schedule has nothing to check: passes.
 
 Exit status: 0 done, 1 refused or failed (the message on stderr), 2 bad arguments.
 """
@@ -19,10 +17,8 @@ Exit status: 0 done, 1 refused or failed (the message on stderr), 2 bad argument
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import ssl
 import sys
 import time
 import urllib.error
@@ -30,11 +26,9 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
+from components.jobs.kube_api import api, asleep, read_ingress, report, scale_path
+
 REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
-# In a pod: the API server and the service account's token and CA. The two variables are the
-# tests' way to point the real script at a stand-in API (an http:// URL uses no TLS).
-ACCOUNT = os.environ.get("JOB_SCRIPT_ACCOUNT", "/var/run/secrets/kubernetes.io/serviceaccount")
-API = os.environ.get("JOB_SCRIPT_API", "https://kubernetes.default.svc")
 
 
 def served_by(ingress: dict, model: str) -> Optional[int]:
@@ -53,45 +47,6 @@ def retire_problem(ingress: Optional[dict], model: str, keep: Sequence[int]) -> 
         return None
     return (f"model.versions drops version {served}, which the endpoint serves now: switch model.serve to "
             f"another loaded version first (pulumi up), then retire {served} in a second update")
-
-
-def api(path: str, method: str = "GET", body: Optional[dict] = None,
-        content_type: str = "application/json") -> Optional[dict]:
-    """A call to the Kubernetes API with the pod's service account (None: 404 Not Found)."""
-    with open(f"{ACCOUNT}/token", encoding="utf-8") as handle:
-        token = handle.read().strip()
-    context = ssl.create_default_context(cafile=f"{ACCOUNT}/ca.crt") if API.startswith("https://") else None
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{API}{path}", data=data, method=method,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=10) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return None
-        raise
-
-
-def read_ingress(namespace: str, name: str) -> Optional[dict]:
-    """The live Ingress (None: not found)."""
-    return api(f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/{name}")
-
-
-def scale_path(namespace: str, deployment: str) -> str:
-    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale"
-
-
-def asleep(scale: Optional[dict]) -> bool:
-    """A Deployment the idle schedule scaled to zero (its scale subresource says 0 replicas)."""
-    return scale is not None and (scale.get("spec") or {}).get("replicas") == 0
-
-
-def set_replicas(namespace: str, deployment: str, replicas: int) -> Optional[str]:
-    """Scale the Deployment (a merge patch of its scale subresource); why not, or None."""
-    done = api(scale_path(namespace, deployment), "PATCH", {"spec": {"replicas": replicas}},
-               "application/merge-patch+json")
-    return f"deployment {namespace}/{deployment} not found" if done is None else None
 
 
 def version_state(get: Callable[[str], tuple[int, Any]], address: str, model: str, version: int) -> str:
@@ -158,6 +113,9 @@ def http_get(url: str) -> tuple[int, Any]:
             return exc.code, None
 
 
+USAGE = "usage: retire NAMESPACE INGRESS MODEL V1,V2 | serve HOST PORT MODEL V1,V2 TIMEOUT NAMESPACE DEPLOYMENT"
+
+
 def main(argv: Sequence[str]) -> int:
     try:
         check, *rest = argv
@@ -171,21 +129,12 @@ def main(argv: Sequence[str]) -> int:
                 return 0
             problem = serve_problem(resolve(host, int(port)), http_get, model,
                                     [int(v) for v in versions.split(",")], float(timeout))
-        elif check == "scale":
-            namespace, deployment, replicas = rest
-            problem = set_replicas(namespace, deployment, int(replicas))
         else:
             raise ValueError(check)
     except ValueError as exc:
-        print("usage: retire NAMESPACE INGRESS MODEL V1,V2 | serve HOST PORT MODEL V1,V2 TIMEOUT NAMESPACE DEPLOYMENT"
-              f" | scale NAMESPACE DEPLOYMENT REPLICAS ({exc})",
-              file=sys.stderr)
+        print(f"{USAGE} ({exc})", file=sys.stderr)
         return 2
-    if problem is not None:
-        print(problem, file=sys.stderr)
-        return 1
-    print("ok")
-    return 0
+    return report(problem)
 
 
 if __name__ == "__main__":

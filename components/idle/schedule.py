@@ -20,8 +20,10 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .serving_spec import ServingInputs
-from .version_gate import account_manifests, bind, script_pod_spec
+from ..jobs.pod import account_manifests, bind, script_pod_spec
+from ..serving_spec import RUN_AS_UID, ServingInputs
+
+SCALE = "components.idle.scale"
 
 IDLE_COMPONENT = "idle-schedule"
 
@@ -36,7 +38,7 @@ def idle_account(s: ServingInputs) -> str:
 
 def scaler_role_manifests(s: ServingInputs) -> tuple[dict, dict, dict]:
     """May read and set the serving Deployment's scale, nothing else."""
-    return account_manifests(s, idle_account(s), idle_labels(s.name), [
+    return account_manifests(s.namespace, idle_account(s), idle_labels(s.name), [
         {"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": [s.name],
          "verbs": ["get", "patch"]}])
 
@@ -64,8 +66,8 @@ def cron_job_manifest(s: ServingInputs, action: str, schedule: str, time_zone: s
                     "activeDeadlineSeconds": 300,
                     "template": {
                         "metadata": {"labels": labels},
-                        "spec": script_pod_spec(s, action, "scale", [s.namespace, s.name, str(replicas)],
-                                                idle_account(s)),
+                        "spec": script_pod_spec(s.check_image, RUN_AS_UID, action, SCALE,
+                                                ["scale", s.namespace, s.name, str(replicas)], idle_account(s)),
                     },
                 },
             },
@@ -76,12 +78,15 @@ def cron_job_manifest(s: ServingInputs, action: str, schedule: str, time_zone: s
 @dataclass(frozen=True, kw_only=True)
 class IdleScheduleArgs:
     serving: ServingInputs
+    """The serving workload's plain values (namespace, Deployment name, script image)."""
     time_zone: str
+    """IANA time zone of the two schedules."""
     wake: str
     """Cron schedule of the wake to `min_replicas`."""
     sleep: str
     """Cron schedule of the sleep to zero."""
     min_replicas: int
+    """Replicas the wake sets (the HPA scales above them)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What it waits for (the workload). An Args field: see components/wiring.py."""
 

@@ -1,0 +1,151 @@
+"""The one seam between config and components: `build` turns validated Settings into the
+component tree and returns the stack's outputs.
+
+This is the only module of components/ that imports from config/: every other component gets its
+values through its Args, so it can be built and tested without a stack's config. The tree, top to
+bottom: the model store, the cluster, the capacity (a node pool or ECI, by `capacity.mode`), the
+model volume, the retire check, the serving workload, the serve gate, the autoscaler, the idle
+schedule, the public endpoint. Every Kubernetes object reaches the cluster through its provider,
+handed to the components as an option and inherited by their children (never the ambient
+kubeconfig).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional, Union
+
+import pulumi
+
+from config import Settings
+from config import settings as cfg
+
+from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
+from .cluster import Cluster, ClusterArgs
+from .eci_capacity import EciCapacity, EciCapacityArgs
+from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from .idle.schedule import IdleSchedule, IdleScheduleArgs
+from .model_store import ModelStore, ModelStoreArgs
+from .model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
+from .public_endpoint import PublicEndpoint, PublicEndpointArgs, predict_path
+from .serving_spec import NetworkPeers, ServingInputs, recommended_labels, selector_labels
+from .tf_serving import TfServing, TfServingArgs
+from .versions.gate import RetireCheck, RetireCheckArgs, ServeGate, ServeGateArgs
+from .versions.spec import gate_labels
+from .volume_spec import VolumeInputs
+
+Capacity = Union[GpuNodePool, EciCapacity]
+
+
+def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOptions) -> Capacity:
+    """A spot GPU node pool or ECI, as `capacity.mode` chose; the other mode registers nothing.
+    `opts` carries the Kubernetes provider (`providers=`) for the ECI mode's ResourcePolicy."""
+    if isinstance(c, cfg.NodePool):
+        return GpuNodePool("capacity", GpuNodePoolArgs(
+            cluster_id=s.cluster_id, name=c.name, instance_types=c.instance_types, min_size=c.min_size,
+            max_size=c.max_size, spot_strategy=c.spot_strategy, spot_price_limit=c.spot_price_limit,
+            on_demand_percentage=c.on_demand_percentage, compensate_with_on_demand=c.compensate_with_on_demand,
+            labels=c.labels, key_name=c.key_name, system_disk_size=c.system_disk_size, vswitch_ids=c.vswitch_ids,
+            gpu_driver_version=c.gpu_driver_version), opts)
+    return EciCapacity("capacity", EciCapacityArgs(
+        cluster_id=s.cluster_id, namespace=s.serving.namespace, name=s.serving.name,
+        pod_selector=selector_labels(s.serving.name), instance_types=c.instance_types, scheduling=c.scheduling,
+        spot=c.spot is not None, spot_fallback=c.spot.fallback if c.spot is not None else True,
+        spot_price_limit=c.spot.price_limit if c.spot is not None else None, image_cache=c.image_cache,
+        ecs_node_labels=c.burst_node_labels, gpu_driver=c.gpu_driver), opts)
+
+
+def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
+    """The plain values every serving manifest is built from."""
+    v = s.serving
+    return ServingInputs(
+        namespace=v.namespace, name=v.name, image=v.image, image_version=v.image_version, gpus=v.gpus, cpu=v.cpu,
+        memory=v.memory, model_name=s.model.name, versions=s.model.versions, served_version=s.model.served_version,
+        claim_name=claim_name, poll_seconds=v.file_system_poll_seconds, check_image=v.check_image,
+        rest_port=v.rest_port, grpc_port=v.grpc_port, jit_compile=v.jit_compile)
+
+
+def autoscaler_args(s: Settings, deployment_name: pulumi.Input[str], labels: dict[str, str],
+                    depends_on: Sequence[pulumi.Resource] = ()) -> AutoscalerArgs:
+    """The HPA of a stack: the program's, and the one the planner simulates."""
+    a, b = s.autoscaling, s.autoscaling.behavior
+    return AutoscalerArgs(
+        namespace=s.serving.namespace, name=s.serving.name, deployment_name=deployment_name, route=a.route,
+        sls_project=a.sls_project, sls_logstore=a.sls_logstore, min_replicas=a.min_replicas,
+        max_replicas=a.max_replicas, target_qps=a.target_qps,
+        behavior=ScalingBehavior(scale_up_stabilization_seconds=b.scale_up_stabilization_seconds,
+                                 scale_up_pods_per_minute=b.scale_up_pods_per_minute,
+                                 scale_down_stabilization_seconds=b.scale_down_stabilization_seconds,
+                                 scale_down_pods_per_minute=b.scale_down_pods_per_minute),
+        labels=labels, depends_on=depends_on)
+
+
+def network_peers(s: Settings) -> Optional[NetworkPeers]:
+    """Who may connect to the serving pods; None: no NetworkPolicy (`network.policy: false`)."""
+    n = s.network
+    if n is None:
+        return None
+    return NetworkPeers(ingress_namespace=n.ingress_namespace, ingress_pod_labels=n.ingress_pod_labels,
+                        check_pod_labels=gate_labels(s.serving.name),
+                        grpc_client_namespaces=n.grpc_client_namespaces, metrics_namespaces=n.metrics_namespaces)
+
+
+def build(s: Settings) -> dict[str, Any]:
+    """Register the stack's component tree; return its outputs by name (None where a mode has none)."""
+    ns, name = s.serving.namespace, s.serving.name
+    labels = recommended_labels(name, s.serving.image_version)
+    store = ModelStore("model", ModelStoreArgs(
+        bucket=s.storage.bucket, prefix=s.storage.prefix, region=s.region, local_dir=s.model.local_dir,
+        versions=s.model.versions, protect=s.protect, noncurrent_version_days=s.storage.noncurrent_version_days,
+        tags=s.storage.tags))
+    cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
+                                             labels={"app.kubernetes.io/part-of": "elastic-inference"}))
+    in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
+
+    capacity = capacity_component(s.capacity, s, in_cluster)
+    auth = s.storage.auth
+    volume = ModelVolume("model-volume", ModelVolumeArgs(
+        volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
+                            prefix=s.storage.prefix),
+        reader=RrsaReader(provider_arn=auth.provider_arn, issuer_url=auth.issuer_url)
+        if isinstance(auth, cfg.RrsaAuth) else RamUserReader(),
+        stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]), in_cluster)
+    inputs = serving_inputs(s, volume.planned_claim_name)
+    # A version change: the retire check, the model config (reloaded in place), the serve gate, then
+    # the endpoint (components/versions/).
+    retire = RetireCheck("retire-check", RetireCheckArgs(serving=inputs, ingress_name=name, depends_on=[cluster]),
+                         in_cluster)
+    serving = TfServing("serving", TfServingArgs(
+        serving=inputs, placement=capacity.placement, network=network_peers(s),
+        depends_on=[volume, cluster], model_config_after=[retire]), in_cluster)
+    gate = ServeGate("serve-gate", ServeGateArgs(serving=inputs, depends_on=[serving]), in_cluster)
+    scaler = Autoscaler("autoscaler", autoscaler_args(s, serving.deployment_name, labels,
+                                                      depends_on=[cluster.metrics_adapter]), in_cluster)
+    idle = s.autoscaling.idle
+    if idle is not None:
+        IdleSchedule("idle", IdleScheduleArgs(serving=inputs, time_zone=idle.time_zone, wake=idle.wake,
+                                              sleep=idle.sleep, min_replicas=s.autoscaling.min_replicas,
+                                              depends_on=[scaler]), in_cluster)
+    i = s.ingress
+    endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
+        namespace=ns, name=name, host=i.host, class_name=i.class_name, service_name=serving.service_name,
+        service_port=serving.rest_port, tls_secret_name=i.tls_secret_name, model_name=s.model.name,
+        allow_source_cidrs=i.allow_source_cidrs, rate_limit_rps=i.rate_limit_rps,
+        served_version=s.model.served_version, labels=labels, depends_on=[gate]), in_cluster)
+
+    return {
+        "endpointUrl": endpoint.url,
+        "predictUrl": endpoint.url.apply(lambda u: u + predict_path(s.model.name)),
+        "grpcAddress": serving.service_name.apply(lambda svc: f"{svc}.{ns}.svc.cluster.local:{serving.grpc_port}"),
+        "namespace": cluster.namespace,
+        "deploymentName": serving.deployment_name,
+        "hpaName": scaler.hpa_name,
+        "bucket": store.bucket,
+        "ossEndpoint": store.endpoint,
+        "modelUri": store.model_uri,
+        "servedVersion": gate.served_version,
+        "loadedVersions": sorted(s.model.versions),
+        "capacityMode": "nodepool" if isinstance(s.capacity, cfg.NodePool) else "eci",
+        "capacity": capacity.placement.describe,
+        "nodePoolId": capacity.node_pool_id if isinstance(capacity, GpuNodePool) else None,
+    }

@@ -1,0 +1,172 @@
+"""Every value the stack derives from its config, computed here once: names (the bucket, the
+prefix, the node pool, the SLS project), the served version, the route the HPA measures, the
+image's version label, the bucket's tags, the serving ports, the ECI driver branch; and
+`resolve`, which turns a validated config and what the account said into `Settings`.
+
+Pure functions: the loader calls `resolve` only once every problem is known to be absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Optional
+
+from . import images, settings
+from .account import APP_TAG, STACK_TAG, RrsaIssuer
+from .image_ref import image_version
+from .patterns import MODEL_NAME, OSS_BUCKET
+from .rules import ModelSource
+from .schema import AutoscalingSettings, CapacitySettings, StackConfig
+
+# tensorflow_model_server's ports: `--port` (gRPC) and `--rest_api_port`, their defaults
+# (tensorflow_serving/model_servers/main.cc at 1.15.0 and 2.19.1); the stack passes both explicitly.
+GRPC_PORT = 8500
+REST_PORT = 8501
+
+
+def default_bucket_name(account_id: str, project: str, stack: str, model_name: str) -> str:
+    """A valid, deterministic, globally-unlikely-to-clash OSS bucket name.
+
+    It depends only on what identifies the data: whose it is (the account), which stack of which
+    project, which model. Never on the cluster: moving a stack to another cluster must not
+    replace the bucket (its name forces replacement). Deterministic so that two previews agree
+    (no random suffix); the account in the hash keeps it from clashing with another account's
+    stack of the same name, since bucket names are global.
+    """
+    digest = hashlib.sha256(f"{account_id}/{project}/{stack}/{model_name}".encode()).hexdigest()[:8]
+    stem = re.sub(r"[^a-z0-9-]+", "-", f"{stack}-{model_name}".lower()).strip("-")
+    stem = re.sub(r"-{2,}", "-", stem)[: 63 - len("ei--") - len(digest)].strip("-")
+    name = f"ei-{stem}-{digest}" if stem else f"ei-{digest}"
+    assert re.match(OSS_BUCKET, name), name
+    return name
+
+
+def default_prefix(model_name: str) -> str:
+    """`models/<model.name>`: one place per model in a shared bucket."""
+    assert re.match(MODEL_NAME, model_name), model_name
+    return f"models/{model_name}"
+
+
+def node_pool_name(serving_name: str) -> str:
+    """The GPU node pool's name (ACK node pool names: at most 63 characters)."""
+    return f"{serving_name}-gpu"[:63]
+
+
+def sls_project(configured: Optional[str], cluster_id: str) -> str:
+    """The SLS project of the ingress logs: configured, or ACK's default `k8s-log-<clusterId>`."""
+    return configured if configured is not None else f"k8s-log-{cluster_id}"
+
+
+def served_version(serve: Optional[int], versions: list[int]) -> int:
+    """`model.serve`, or the highest loaded version."""
+    return serve if serve is not None else max(versions)
+
+
+def ingress_route(namespace: str, service: str, port: int) -> str:
+    """The ingress-nginx upstream name that the SLS access logs carry as `proxy_upstream_name`,
+    `<namespace>-<service>-<port>`, and the metrics adapter's `sls.ingress.route` selects.
+
+    `port` must be the backend port exactly as the Ingress names it (a number here); a wrong
+    route silently measures nothing, or the whole cluster's traffic.
+    """
+    return f"{namespace}-{service}-{port}"
+
+
+def bucket_tags(stack: str) -> dict[str, str]:
+    """The tags config/account.py recognises the stack's own bucket by."""
+    return {APP_TAG[0]: APP_TAG[1], STACK_TAG: stack, "managed-by": "pulumi"}
+
+
+def bucket_location(cfg: StackConfig, source: ModelSource, project: str, stack: str,
+                    account_id: str) -> tuple[str, str]:
+    """(bucket, prefix) of the model: configured or generated for a managed model, the `oss://`
+    source's own otherwise."""
+    if source.local_dir is None:
+        return source.oss_location
+    bucket = cfg.storage.bucket if cfg.storage.bucket is not None else default_bucket_name(
+        account_id, project, stack, cfg.model.name)
+    prefix = cfg.storage.prefix if cfg.storage.prefix is not None else default_prefix(cfg.model.name)
+    return bucket, prefix
+
+
+def storage_of(cfg: StackConfig, source: ModelSource, location: tuple[str, str], stack: str,
+               rrsa: Optional[RrsaIssuer]) -> settings.Storage:
+    """Where the model lives and how the volume reads it."""
+    auth: settings.VolumeAuth = (settings.RrsaAuth(provider_arn=rrsa.provider_arn, issuer_url=rrsa.issuer_url)
+                                 if rrsa is not None else settings.RamUserAuth())
+    return settings.Storage(bucket=location[0], prefix=location[1], managed=source.local_dir is not None,
+                            noncurrent_version_days=cfg.storage.noncurrent_version_days, tags=bucket_tags(stack),
+                            auth=auth)
+
+
+def capacity_of(c: CapacitySettings, serving_name: str, vswitch_ids: Optional[tuple[str, ...]],
+                gpu: Optional[images.GpuRuntime]) -> settings.Capacity:
+    """The capacity mode's own settings, and nothing of the other mode."""
+    types = tuple(c.instance_types)
+    if c.mode == "nodepool":
+        pool = c.node_pool
+        # Required in this mode: config/rules.py refused their absence, config/account.py found
+        # the vSwitches; the loader resolves only a config without problems.
+        if pool.key_name is None or vswitch_ids is None:
+            raise ValueError("nodepool settings resolved before their problems were reported")
+        return settings.NodePool(
+            instance_types=types, name=node_pool_name(serving_name), vswitch_ids=vswitch_ids,
+            key_name=pool.key_name, min_size=pool.min_size, max_size=pool.max_size,
+            spot_price_limit=pool.spot_price_limit if pool.spot_strategy == "SpotWithPriceLimit" else None,
+            on_demand_percentage=pool.on_demand_percentage, compensate_with_on_demand=pool.compensate_with_on_demand,
+            labels=dict(pool.labels), system_disk_size=pool.system_disk_size,
+            gpu_driver_version=pool.gpu_driver_version)
+    eci = c.eci
+    return settings.Eci(
+        instance_types=types,
+        spot=settings.EciSpot(price_limit=eci.spot_price_limit, fallback=eci.spot_fallback) if eci.spot else None,
+        image_cache=eci.image_cache,
+        burst_node_labels=dict(eci.ecs_node_labels or {}) if eci.scheduling == "burst" else None,
+        gpu_driver=images.eci_driver(gpu.min_driver) if gpu is not None else None)
+
+
+def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, service: str) -> settings.Autoscaling:
+    idle = a.idle
+    schedule = (settings.IdleSchedule(time_zone=idle.time_zone, wake=idle.wake, sleep=idle.sleep)
+                if idle.mode == "schedule" and idle.wake is not None and idle.sleep is not None else None)
+    return settings.Autoscaling(
+        min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
+        sls_project=sls_project(a.sls_project, cluster_id), sls_logstore=a.sls_logstore,
+        route=ingress_route(namespace, service, REST_PORT),
+        behavior=settings.ScalingBehavior(
+            scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
+            scale_up_pods_per_minute=a.scale_up_pods_per_minute,
+            scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
+            scale_down_pods_per_minute=a.scale_down_pods_per_minute),
+        idle=schedule)
+
+
+def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_id: str, source: ModelSource,
+            location: tuple[str, str], gpu: Optional[images.GpuRuntime], rrsa: Optional[RrsaIssuer],
+            vswitch_ids: Optional[tuple[str, ...]]) -> settings.Settings:
+    """The Settings of a config without problems, with what the account said."""
+    s, n, i = cfg.serving, cfg.network, cfg.ingress
+    return settings.Settings(
+        project=project, stack=stack, region=region, account_id=account_id, cluster_id=cfg.cluster_id,
+        protect=cfg.protect,
+        model=settings.Model(name=cfg.model.name, versions=tuple(cfg.model.versions),
+                             served_version=served_version(cfg.model.serve, cfg.model.versions),
+                             local_dir=source.local_dir),
+        storage=storage_of(cfg, source, location, stack, rrsa),
+        capacity=capacity_of(cfg.capacity, s.name, vswitch_ids, gpu),
+        serving=settings.Serving(
+            namespace=s.namespace, name=s.name, image=s.image, image_version=image_version(s.image), gpus=s.gpus,
+            cpu=s.cpu, memory=s.memory, check_image=s.check_image, file_system_poll_seconds=s.file_system_poll_seconds,
+            jit_compile=gpu is not None and gpu.jit, rest_port=REST_PORT, grpc_port=GRPC_PORT),
+        autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name),
+        ingress=settings.Ingress(
+            host=i.host, class_name=i.class_name, tls_secret_name=i.tls_secret_name,
+            allow_source_cidrs=tuple(i.allow_source_cidrs) if i.allow_source_cidrs is not None else None,
+            rate_limit_rps=i.rate_limit_rps),
+        network=settings.Network(
+            ingress_namespace=n.ingress_namespace,
+            ingress_pod_labels=dict(n.ingress_pod_labels) if n.ingress_pod_labels is not None else None,
+            grpc_client_namespaces=tuple(n.grpc_client_namespaces),
+            metrics_namespaces=tuple(n.metrics_namespaces)) if n.policy else None,
+    )

@@ -1,0 +1,54 @@
+"""Container image references: the one parser behind the pin check (config and the policy pack),
+the known-build lookup (config/images.py), the GPU-tag rule and the version label.
+
+`[registry[:port]/]repository[:tag][@sha256:digest]`, as Docker and containerd read it: a ':'
+before the last '/' is a registry port, never a tag.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+# Tags that move by design: `latest` and its variants (tensorflow/serving publishes `latest-gpu`,
+# `latest-devel`), and nightly builds (`nightly`, `nightly-gpu`).
+FLOATING_TAG = re.compile(r"^(latest|nightly)([-_.].*)?$|[-_.](latest|nightly)$", re.IGNORECASE)
+DIGEST_MARK = "@sha256:"
+
+
+def image_reference(image: str) -> tuple[str, Optional[str]]:
+    """`[registry[:port]/]repository[:tag][@digest]` -> (everything before the tag, the tag or None)."""
+    reference = image.split("@", 1)[0]
+    if ":" not in reference.rsplit("/", 1)[-1]:
+        return reference, None
+    repository, tag = reference.rsplit(":", 1)
+    return repository, tag
+
+
+def image_pin_problem(image: str) -> Optional[str]:
+    """Why an image is not pinned (no tag or digest, or a tag that floats), or None when it is.
+
+    A digest pins whatever tag stands beside it, except a floating one, which only misleads.
+    A rollout must be reproducible. Shared by the config check and the policy pack."""
+    _, tag = image_reference(image)
+    if DIGEST_MARK not in image and tag is None:
+        return "needs an explicit tag or @sha256 digest (e.g. tensorflow/serving:2.19.1-gpu)"
+    if tag is not None and FLOATING_TAG.search(tag):
+        return (f"must not use the floating tag {tag!r} (latest and nightly tags move); pin a version "
+                "tag or a digest")
+    return None
+
+
+def is_gpu_image(image: str) -> bool:
+    """The tag says CPU or GPU (`2.19.1-gpu`); an image known only by its digest, by its name."""
+    repository, tag = image_reference(image)
+    return "gpu" in (tag if tag is not None else repository.rsplit("/", 1)[-1])
+
+
+def image_version(image: str) -> str:
+    """The tag (or the digest's first 12 hex digits) of a pinned image, for the
+    `app.kubernetes.io/version` label (a label value: at most 63 characters)."""
+    last = image.rsplit("/", 1)[-1]
+    if DIGEST_MARK in last:
+        return last.split(DIGEST_MARK, 1)[1][:12]
+    return last.split(":", 1)[1][:63]

@@ -1,0 +1,54 @@
+"""Plain Args for calling the components' pure builders directly (no program, no mock engine)."""
+
+from __future__ import annotations
+
+from harness import NS
+
+from components import autoscaler, public_endpoint, serving_spec, volume_spec
+from config.schema import StackConfig
+
+
+def serving_inputs(**overrides) -> serving_spec.ServingInputs:
+    values = dict(
+        namespace="inference", name="bert", image="tensorflow/serving:2.19.0-gpu", image_version="2.19.0-gpu",
+        gpus=1, cpu="4", memory="12Gi", model_name="chnsenticorp", versions=(3, 1), served_version=3,
+        claim_name="claim", poll_seconds=60, check_image="python:3.12-slim-bookworm", rest_port=8501,
+        grpc_port=8500,
+    )
+    values.update(overrides)
+    return serving_spec.ServingInputs(**values)
+
+
+def volume_inputs(**overrides) -> volume_spec.VolumeInputs:
+    values = dict(
+        namespace="inference", name="bert", bucket="acme", endpoint="oss-cn-beijing-internal.aliyuncs.com",
+        prefix="models/bert",
+    )
+    values.update(overrides)
+    return volume_spec.VolumeInputs(**values)
+
+
+SECRET = volume_spec.SecretCredential(secret_name="bert-oss-reader")
+
+
+def hpa_args(**overrides) -> autoscaler.AutoscalerArgs:
+    values = dict(
+        namespace="ns", name="h", deployment_name="d", route="ns-svc-8501",
+        sls_project="p", sls_logstore="l", min_replicas=1, max_replicas=5, target_qps=10,
+        behavior=autoscaler.ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=4,
+                                            scale_down_stabilization_seconds=600, scale_down_pods_per_minute=1),
+    )
+    values.update(overrides)
+    return autoscaler.AutoscalerArgs(**values)
+
+
+def endpoint_args(**overrides) -> public_endpoint.PublicEndpointArgs:
+    values = dict(namespace="ns", name="i", host="a.example.com", class_name="nginx", service_name="svc",
+                  service_port=8501, tls_secret_name=None, model_name="bert", served_version=3)
+    values.update(overrides)
+    return public_endpoint.PublicEndpointArgs(**values)
+
+
+def stack_config(config: dict) -> StackConfig:
+    """A stack file's config as the schema reads it (for calling config/rules.py directly)."""
+    return StackConfig.model_validate({k.removeprefix(NS): v for k, v in config.items() if k.startswith(NS)})

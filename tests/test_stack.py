@@ -1,0 +1,82 @@
+"""The program as a whole: the door (`__main__.py`), the one seam (components/stack.py) and the
+stack outputs it returns."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+from harness import (
+    FAKE_ACCESS_KEY_SECRET,
+    ROOT,
+    RUN_IDS,
+    RUNS,
+    SECRET_SIG,
+    run_main,
+    run_program,
+)
+
+
+def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
+    """README "What a stack creates" lists them; scripts and the load test read them by name."""
+    documented = {"endpointUrl", "predictUrl", "grpcAddress", "namespace", "deploymentName", "hpaName", "bucket",
+                  "ossEndpoint", "modelUri", "servedVersion", "loadedVersions", "capacityMode", "capacity",
+                  "nodePoolId"}
+    dev, prod = run_program(dev_config), run_program(prod_config, "prod")
+    assert set(dev.exports) == set(prod.exports) == documented
+    assert dev.exports["capacityMode"] == "eci" and dev.exports["nodePoolId"] is None
+    assert prod.exports["capacityMode"] == "nodepool" and prod.exports["nodePoolId"]
+    assert "ECI" in dev.exports["capacity"] and "ecs.gn6i-c8g1.2xlarge" in prod.exports["capacity"]
+
+
+@pytest.mark.parametrize("run", RUNS, ids=RUN_IDS)
+def test_stack_outputs(rendered, run):
+    stack, _ = run
+    result = rendered[run]
+    host = {"dev": "http://bert.dev.example.com", "prod": "https://bert.example.com"}[stack]
+    assert result.exports["endpointUrl"] == host
+    assert result.exports["predictUrl"] == f"{host}/v1/models/chnsenticorp:predict"
+    assert result.exports["grpcAddress"] == "bert-tfserving.inference.svc.cluster.local:8500"
+    assert result.exports["hpaName"] == "bert-tfserving"
+    assert result.exports["deploymentName"] == "bert-tfserving"
+    assert result.exports["modelUri"].startswith("oss://")
+    dumped = json.dumps(result.exports, default=str)
+    for secret in (FAKE_ACCESS_KEY_SECRET, "s3cr3t-token", SECRET_SIG):
+        assert secret not in dumped
+
+
+COMPONENTS = ROOT / "components"
+
+
+def imported_modules(path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    absolute = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0]
+    return found | {node.module or "" for node in absolute}
+
+
+def test_only_the_seam_imports_config():
+    """Every value reaches a component through its Args: no component reads config's types."""
+    importers = sorted(str(path.relative_to(ROOT)) for path in COMPONENTS.rglob("*.py")
+                       if any(m == "config" or m.startswith("config.") for m in imported_modules(path)))
+    assert importers == ["components/stack.py"]
+
+
+def test_the_door_reads_builds_and_exports_nothing_else():
+    """`__main__.py` is the three steps; what they do lives in config/ and components/stack.py."""
+    tree = ast.parse((ROOT / "__main__.py").read_text(encoding="utf-8"))
+    body = [node for node in tree.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    assert [type(node).__name__ for node in body] == ["Import", "ImportFrom", "ImportFrom", "Assign", "For"]
+    calls = {node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+             for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    assert calls == {"load_settings", "build", "items", "export"}
+
+
+def test_the_door_exports_what_the_tests_build(dev_config, project_dir):
+    """`__main__.py` itself, run as the Pulumi CLI runs it, registers and exports exactly what the
+    suite's `run_program` (load_settings, then build) does."""
+    built = run_program(dev_config)
+    ran = run_main(dev_config)
+    assert sorted(r.urn for r in ran.resources) == sorted(r.urn for r in built.resources)
+    assert ran.exports == built.exports
