@@ -6,7 +6,7 @@ The stand-in TF Serving server runs in its own process (so it does not share the
 time in one interpreter). Prints, per process count and offered rate: requests, achieved rate
 (sent requests over the span of their send times), its error against the offer, lateness
 p50/p95/p99 (sent minus scheduled) and the share of requests sent more than 10 ms late. Figures
-belong in the README, not in a test.
+belong in docs/loadtest.md, not in a test.
 """
 
 from __future__ import annotations
@@ -32,13 +32,18 @@ def serve(latency: float, ready, port) -> None:
             time.sleep(3600)
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", type=float, nargs="+", default=[200, 500, 1000])
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--processes", type=int, nargs="+", default=[1])
     parser.add_argument("--latency", type=float, default=0.02, help="stand-in server latency (s)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = build_parser().parse_args()
     payload = DEFAULT_PAYLOAD.read_bytes()
     context = multiprocessing.get_context("spawn")
     ready, port = context.Event(), context.Value("i", 0)

@@ -1,5 +1,5 @@
 """What one more file of a SavedModel costs the program, against what the SDK needs to register
-the same object: the figures behind the README's "Evaluation cost per model file".
+the same object: the figures behind docs/testing.md, "Evaluation cost per model file".
 
     .venv/bin/python -m benchmarks.model_files [--files 1000] [--repeat 3] [--collector off]
 
@@ -132,7 +132,8 @@ def walk_and_hash(n: int) -> float:
         return (time.process_time() - start) / len(files) * 1000
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.model_files",
                                      description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1000, help="extra files (objects) per measurement")
@@ -140,7 +141,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--collector", choices=["on", "off"], default="on",
                         help="off: the registration cost alone, without CPython's cyclic collector (steadier)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.child:
         print(*child(args.child[0], int(args.child[1])))
         return 0

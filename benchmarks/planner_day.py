@@ -4,7 +4,7 @@
 
 The stacks: dev (ECI), prod (spot node pool) and prod's config moved to ECI (a stack file written
 to a temporary directory). Prints the wall time of the whole command (config read under the mock
-engine, simulation, plan.json), without and with plan.png; the figures go in the README.
+engine, simulation, plan.json), without and with plan.png; the figures go in docs/planner.md.
 """
 
 from __future__ import annotations
@@ -44,10 +44,15 @@ def timed(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = build_parser().parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         variant = eci_variant(Path(tmp))
         base = ["--stack", "dev", "--compare", "prod", str(variant), "--trace", TRACE, "--duration", "86400",

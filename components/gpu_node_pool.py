@@ -100,7 +100,7 @@ def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
         "on_demand_base_capacity": "0",
         "on_demand_percentage_above_base_capacity": str(p.on_demand_percentage),
         # Sent either way. The provider drops `false` on create (Create reads it with d.GetOk) and
-        # sends it on the first update; the README says how a new pool gets it.
+        # sends it on the first update; docs/provider.md says how a new pool gets it.
         "compensate_with_on_demand": p.compensate_with_on_demand,
         "spot_instance_remedy": True,
         "spot_instance_pools": min(len(p.instance_types), 10),

@@ -8,7 +8,7 @@
   alicloud/resource_alicloud_oss_bucket.go, Create, IsBucketExist, at 81c43b67). A name taken by
   another account cannot be seen from here (the buckets data source lists only the caller's own
   buckets, with their tags: alicloud/data_source_alicloud_oss_buckets.go, ListBuckets and
-  GetBucketTagging); the provider's message at create says so, and the README how to import.
+  GetBucketTagging); the provider's message at create says so, and docs/provider.md how to import.
 - The cluster's worker vSwitches, for a node pool that names none: an empty list must never
   reach the cloud.
 - The cluster's edition, where a feature needs ACK managed Pro (the ResourcePolicy of ECI burst
@@ -44,7 +44,7 @@ def bucket_problem(bucket: str, configured: bool, tags: Optional[Mapping[str, st
              and STACK_TAG in tags else "something other than this stack (it lacks this stack's tags)")
     what = f"bucket {bucket!r}" if configured else f"the default bucket name {bucket!r}"
     return (key, f"{what} already exists in this account and belongs to {owner}; set storage.bucket "
-                 "to another name, or adopt it: `pulumi import` it (README, \"A bucket that already "
+                 "to another name, or adopt it: `pulumi import` it (docs/provider.md, \"A bucket that already "
                  f"exists\") and tag it {APP_TAG[0]}={APP_TAG[1]}, {STACK_TAG}={stack}")
 
 

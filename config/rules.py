@@ -370,7 +370,7 @@ def driver_warning(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> Op
         return None
     return (f"capacity.nodePool.gpuDriverVersion is unset: the pool's nodes get ACK's default NVIDIA "
             f"driver for the cluster version, and {cfg.serving.image} needs branch {runtime.min_driver} "
-            "or newer; pin one from ACK's list (README, \"GPU, image and driver\")")
+            "or newer; pin one from ACK's list (docs/gpu-and-image.md, \"The driver\")")
 
 
 def jit_warning(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> Optional[str]:
@@ -379,7 +379,7 @@ def jit_warning(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> Optio
         return None
     return (f"{cfg.serving.image} has no machine code for the GPU of some listed instance type: every new "
             "pod there compiles its kernels at start-up (up to 30 minutes, budgeted in the startup "
-            "probe); list types whose GPU it has kernels for to avoid it (README, \"GPU, image and driver\")")
+            "probe); list types whose GPU it has kernels for to avoid it (docs/gpu-and-image.md, \"The driver\")")
 
 
 def warnings(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> list[str]:

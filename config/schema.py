@@ -370,7 +370,7 @@ class IdleSettings(_Section):
 
     mode: Literal["always-on", "schedule"] = "always-on"
     """`always-on`: never fewer than `minReplicas` pods; `schedule`: zero pods (and GPUs) from
-    `sleep` to `wake` (README, "Idle at zero")."""
+    `sleep` to `wake` (docs/idle.md)."""
     time_zone: Annotated[str, AfterValidator(_time_zone), Shown("IANA time zone")] = "Asia/Shanghai"
     """Time zone of `wake` and `sleep`."""
     wake: Annotated[Optional[Annotated[str, AfterValidator(_cron), Shown("cron schedule")]],
@@ -439,7 +439,7 @@ class NetworkSettings(_Section):
     """`network`: which pods in the cluster may connect to the serving pods (a NetworkPolicy)."""
 
     policy: bool = True
-    """Admit only the peers below (needs a network plugin that enforces NetworkPolicy, see README)."""
+    """Admit only the peers below (needs a network plugin that enforces NetworkPolicy: docs/security.md)."""
     ingress_namespace: Dns1123Label = "kube-system"
     """Namespace of the ingress controller, admitted to the REST port."""
     ingress_pod_labels: Annotated[

@@ -68,7 +68,8 @@ def stack_autoscaling(stack: str):
     return AutoscalingSettings.model_validate(raw)
 
 
-def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m loadtest", description=(__doc__ or "").split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     where = parser.add_argument_group("target (from --stack, or explicit)")
@@ -121,7 +122,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                               "(image pull and pip install must fit)")
     parser.add_argument("--out", type=Path, help="report directory (None: build/loadtest/<name>-<time>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress line per second")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def resolve(args: argparse.Namespace) -> dict:

@@ -1,5 +1,5 @@
 """A loopback demonstration: the real load command against the stand-ins, with a simulated HPA
-in compressed time. Produces the sample chart in the README.
+in compressed time. Produces the sample chart of docs/loadtest.md.
 
     python -m loadtest.demo --out docs/loadtest-sample
 """
@@ -15,11 +15,16 @@ from . import __main__ as cli
 from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, target_flags
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m loadtest.demo", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--scale", type=float, default=1.0, help="stretch every phase by this factor")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     serving = TfServingStandIn(latency=0.02)
     hpa = SimulatedHpa(qps=lambda: serving.qps(window=5), target_qps=10, min_replicas=1, max_replicas=6,
                        scale_up_lag=6, scale_down_window=12)

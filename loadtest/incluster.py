@@ -4,7 +4,7 @@ Kubernetes is the distributed engine: an Indexed Job of N pods, each the project
 (loadtest/pod.py) on share `JOB_COMPLETION_INDEX` of the schedule, all starting at one agreed
 wall-clock instant; no coordinator beyond the Job, its pods and that instant. The code and the
 payload travel in a ConfigMap; the image is a stock Python image that installs the pinned aiohttp
-at start (README, "Load from many machines", says why). Each pod prints its outcomes to its log
+at start (docs/loadtest.md, "Load from many machines", says why). Each pod prints its outcomes to its log
 (shares.py lines); the runner reads the logs back, merges them into the one schedule, and deletes
 the Job and the ConfigMap. A share that did not come home (a pod that failed, never ran, or whose
 log lost lines) is reported, and its requests count as failed with that cause.

@@ -37,7 +37,8 @@ def build(vocab: Path, text: str, max_seq_length: int = 128, signature: str = "s
     return {"signature_name": signature, "instances": [instance]}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m loadtest.payload", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--vocab", type=Path, required=True, help="the model's assets/vocab.txt")
     parser.add_argument("--text", required=True)
@@ -45,7 +46,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--signature", default="serving_default")
     parser.add_argument("--no-label-ids", action="store_true")
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     payload = build(args.vocab, args.text, args.max_seq_length, args.signature, not args.no_label_ids)
     args.out.write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({sum(payload['instances'][0]['input_mask'])} tokens)")

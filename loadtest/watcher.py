@@ -22,7 +22,7 @@ class KubeconfigError(Exception):
 
 
 # How to get one for an ACK cluster: the stack itself fetches its credential from ACK at every run
-# and keeps none on disk (README, "Running against a real account").
+# and keeps none on disk (docs/loadtest.md, "Kubeconfig").
 KUBECONFIG_HELP = (
     "the load test reads the HPA and the pods through the Kubernetes API and needs a kubeconfig "
     "for the cluster: download it from the ACK console (the cluster's Connection Information tab) "

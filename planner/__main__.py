@@ -64,7 +64,8 @@ def plan(stacks: list[StackPlan], offered: list[float], values: params.Values,
     return out
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m planner", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--compare", nargs="*", default=[], metavar="STACK", help="more stacks, side by side")
@@ -81,7 +82,11 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="wall-clock time of the trace's first second, for an idle schedule "
                              "(ISO 8601; default %(default)s, a Monday midnight in UTC+8)")
     parser.add_argument("--no-chart", action="store_true", help="skip plan.png")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         if args.duration is not None and args.duration < 1:
@@ -137,9 +142,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     unmeasured = sorted({n for entry in result["stacks"].values() for n in entry["unmeasured"]})
     if unmeasured:
         print(f"\nnot measured, at an order-of-magnitude default: {', '.join(unmeasured)}; "
-              "fit them with --calibrate REPORT or set them with --set NAME=VALUE (README, \"Capacity planner\")")
+              "fit them with --calibrate REPORT or set them with --set NAME=VALUE (docs/planner.md)")
     if table is None:
-        print("no cost: pass --prices FILE (README, \"Capacity planner\", says why none ships)")
+        print("no cost: pass --prices FILE (docs/planner.md says why none ships)")
     print(f"\nwrote {args.out / 'plan.json'}" + ("" if args.no_chart else f" and {args.out / 'plan.png'}"))
     return 0
 

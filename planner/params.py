@@ -3,7 +3,7 @@
 A default with a public source (upstream code, Alibaba Cloud docs) says so in `source`. One without
 (how long this image takes to pull, this model to load, a GPU node to join) is `measured=False`:
 no public figure exists for this stack's image and model, so the default is an order of magnitude
-for the README's example and every plan that uses it lists it under `unmeasured`. Replace those
+for the documented example (docs/planner.md) and every plan that uses it lists it under `unmeasured`. Replace those
 with `--set NAME=VALUE` or `--calibrate REPORT` (a load-test report from the real cluster).
 """
 

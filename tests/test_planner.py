@@ -410,19 +410,19 @@ def test_the_command_draws_the_chart(tmp_path):
     assert set(json.loads((out / "plan.json").read_text(encoding="utf-8"))["stacks"]) == {"dev", "prod"}
 
 
-def test_no_price_file_ships_and_the_readme_says_why():
+def test_no_price_file_ships_and_the_docs_say_why():
     assert not list((ROOT / "planner").glob("*.json"))
-    assert "**No price table ships.**" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "**No price table ships.**" in (ROOT / "docs" / "planner.md").read_text(encoding="utf-8")
 
 
-def test_the_sample_plan_and_the_readme_figures_are_what_the_planner_says_now(tmp_path):
+def test_the_sample_plan_and_the_documented_figures_are_what_the_planner_says_now(tmp_path):
     out = tmp_path / "plan"
     assert main(["--stack", "dev", "--compare", "prod", "--trace", "step:10:100:300", "--duration", "2400",
                  "--start", SAMPLE_START, "--out", str(out), "--no-chart"]) == 0
     fresh = json.loads((out / "plan.json").read_text(encoding="utf-8"))["stacks"]
     sample = json.loads((ROOT / "docs" / "planner-sample" / "plan.json").read_text(encoding="utf-8"))["stacks"]
     assert {k: v["summary"] for k, v in fresh.items()} == {k: v["summary"] for k, v in sample.items()}
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "planner.md").read_text(encoding="utf-8")
     dev, prod = fresh["dev"]["summary"], fresh["prod"]["summary"]
     assert dev["bursts"][0]["seconds_to_capacity"] is None
     assert f"| prod (nodepool, max 10) | {prod['bursts'][0]['seconds_to_capacity']} s:" in readme

@@ -177,10 +177,15 @@ def readme_table(text: str) -> str:
         raise ValueError(f"README.md has no {BEGIN} ... {END} block") from None
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m tools.config_table", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="replace the table in README.md")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     if not args.write:
         sys.stdout.write(table())
         return 0

@@ -374,7 +374,8 @@ def score(outcomes: list[Outcome]) -> tuple[int, int, float]:
     return killed, counted, killed / counted if counted else 1.0
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m tools.mutants", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sample", type=int, default=120, help="mutants to run (default 120)")
     parser.add_argument("--seed", type=int, default=None, help="sampling seed (default: random, printed)")
@@ -382,7 +383,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "mutants.json")
     parser.add_argument("--list", action="store_true", help="print every site and exit")
     parser.add_argument("--rerun", type=Path, help="run again the survivors recorded in this report")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     settings = load_settings()
     every = [s for path in settings.files for s in sites(path)]
     if args.list:

@@ -195,14 +195,19 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
     return target
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m tools.render", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "render", help="output directory")
     parser.add_argument("--stack-file", type=Path, help="render this stack file instead")
     parser.add_argument("--placeholder-model", action="store_true",
                         help="stand in for a SavedModel that is not on this machine")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         target = render(args.stack, args.out, args.stack_file, args.placeholder_model)

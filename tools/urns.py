@@ -32,11 +32,16 @@ def golden_file(stack: str) -> Path:
     return GOLDEN / f"urns.{stack}.txt"
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m tools.urns", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--write", action="store_true", help="write tests/golden/urns.<stack>.txt")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     text = "".join(f"{urn}\n" for urn in urns(args.stack))
     if args.write:
         GOLDEN.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """IdleSchedule: zero serving pods (and GPUs) outside working hours, back to minReplicas at wake.
 
-Why a schedule and not scale-to-zero on traffic (README, "Idle at zero", has the evidence): the
+Why a schedule and not scale-to-zero on traffic (docs/idle.md has the evidence): the
 HPA cannot go below one replica without the HPAScaleToZero feature gate, and the QPS metric
 vanishes when nobody calls (the metrics adapter returns no value for an empty SLS query:
 pkg/metrics/sls/ingress.go at e891b487). What the HPA does allow is this: while its target has
