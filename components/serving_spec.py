@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .placement import Placement
-from .versions.served import served_mount, served_probe, served_volume
+from .versions.served import pinned_probe, served_mount, served_probe, served_volume
 
 CONFIG_DIR = "/etc/tfserving"
 MODEL_ROOT = "/models"
@@ -50,6 +50,18 @@ PROVISION_SECONDS = 25 * 60
 # config/images.py knows): a version added or removed in the ConfigMap is loaded or unloaded in
 # place, once the kubelet has refreshed the mounted file (about a minute).
 MODEL_CONFIG_POLL_SECONDS = 30
+# A failed load is retried this often, this far apart, inside one load action; the version stays
+# LOADING meanwhile and reports END with the error after the last attempt
+# (--max_num_load_retries, --load_retry_interval_micros: main.cc at 1.15.0 L107-116 and 2.19.1
+# L163-172; tensorflow_serving/core/loader_harness.cc Load and util/retrier.cc at 1.15.0). TF
+# Serving's defaults (5, one minute) keep a broken version LOADING for over five minutes; two
+# retries 30 s apart still cover a file that appears a little late on the OSS mount.
+LOAD_RETRIES = 2
+LOAD_RETRY_INTERVAL_SECONDS = 30
+# Pod template annotations: the reload generation (`model.reload`) and, where a version change
+# rolls the pods, the model config's content hash.
+RELOAD_ANNOTATION = "elastic-inference.io/reload"
+MODEL_CONFIG_ANNOTATION = "elastic-inference.io/model-config"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +99,14 @@ class ServingInputs:
     """TF Serving's REST port (`--rest_api_port`): the Service, the Ingress, the probes."""
     grpc_port: int
     """TF Serving's gRPC port (`--port`)."""
+    in_place: bool = True
+    """A version change reloads the running servers in place (the model config file edited, the
+    served version read from a file); False: it rolls the pods (ECI, or a directory listed once)."""
+    reload: int = 0
+    """The reload generation: raising it restarts every pod once (`model.reload`)."""
+    metrics_scrapable: bool = True
+    """A scraper can reach the metrics port (no NetworkPolicy, or one that admits scrapers): only
+    then do the pods advertise their metrics (`prometheus.io/*`)."""
     jit_compile: bool = False
     """Some GPU it may land on runs the image only through PTX compiled at start-up
     (config/images.py): give the compile a writable cache and time."""
@@ -193,7 +213,21 @@ def server_args(s: ServingInputs) -> list[str]:
         # (tensorflow/serving#1916); versions change through the model config here, so poll rarely.
         f"--file_system_poll_wait_seconds={s.poll_seconds}",
         f"--model_config_file_poll_wait_seconds={MODEL_CONFIG_POLL_SECONDS}",
+        f"--max_num_load_retries={LOAD_RETRIES}",
+        f"--load_retry_interval_micros={LOAD_RETRY_INTERVAL_SECONDS * 10**6}",
     ]
+
+
+def load_seconds(jit_compile: bool) -> int:
+    """The longest a version's load may take on a running server before it reports AVAILABLE or
+    END: every attempt within the startup budget, and the waits between them."""
+    return startup_seconds(jit_compile) + LOAD_RETRIES * LOAD_RETRY_INTERVAL_SECONDS
+
+
+def metrics_annotations(s: ServingInputs) -> dict[str, str]:
+    """Where a Prometheus that discovers pods by annotation finds TF Serving's metrics (the
+    monitoring config turns them on at METRICS_PATH on the REST port)."""
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(s.rest_port), "prometheus.io/path": METRICS_PATH}
 
 
 def startup_seconds(jit_compile: bool) -> int:
@@ -232,7 +266,9 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         resources["requests"]["nvidia.com/gpu"] = str(s.gpus)
         resources["limits"]["nvidia.com/gpu"] = str(s.gpus)
     labels = recommended_labels(s.name, s.image_version)
-    ready = served_probe(s.model_name, s.rest_port)
+    # In place, the probe reads the served version from a file the serve gate writes; rolling, the
+    # version is in the probe itself (the pods roll when it changes).
+    ready = served_probe(s.model_name, s.rest_port) if s.in_place else pinned_probe(s.model_name, s.served_version)
     container = {
         "name": "tensorflow-serving",
         "image": s.image,
@@ -272,7 +308,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         "volumeMounts": [
             {"name": "model", "mountPath": model_base_path(s.model_name), "readOnly": True},
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-            served_mount(),
+            *([served_mount()] if s.in_place else []),
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
@@ -305,7 +341,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         "volumes": [
             {"name": "model", "persistentVolumeClaim": {"claimName": s.claim_name, "readOnly": True}},
             {"name": "config", "configMap": {"name": config_map_name}},
-            served_volume(s.name),
+            *([served_volume(s.name)] if s.in_place else []),
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         ],
     }
@@ -320,9 +356,9 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         # The /tmp emptyDir would otherwise stop the cluster autoscaler from ever removing the
         # node under the pod: scale-in must be able to give GPU nodes back.
         "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
-        "prometheus.io/scrape": "true",
-        "prometheus.io/port": str(s.rest_port),
-        "prometheus.io/path": METRICS_PATH,
+        RELOAD_ANNOTATION: str(s.reload),
+        **(metrics_annotations(s) if s.metrics_scrapable else {}),
+        **({} if s.in_place else {MODEL_CONFIG_ANNOTATION: content_hash(config_map_manifest(s)["data"])}),
         **dict(placement.pod_annotations),
     }
     return {

@@ -55,6 +55,14 @@ def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOption
         ecs_node_labels=c.burst_node_labels, gpu_driver=c.gpu_driver), opts)
 
 
+def reachable(s: Settings) -> tuple[bool, bool]:
+    """Whether a metrics scraper, and a gRPC client, can reach the serving pods: with no
+    NetworkPolicy anyone in the cluster can; with one, only the namespaces it admits. What cannot
+    be reached is not advertised (no `prometheus.io/*` annotations; `grpcAddress` None)."""
+    n = s.network
+    return (True, True) if n is None else (bool(n.metrics_namespaces), bool(n.grpc_client_namespaces))
+
+
 def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
     """The plain values every serving manifest is built from."""
     v = s.serving
@@ -62,7 +70,8 @@ def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
         namespace=v.namespace, name=v.name, image=v.image, image_version=v.image_version, gpus=v.gpus, cpu=v.cpu,
         memory=v.memory, model_name=s.model.name, versions=s.model.versions, served_version=s.model.served_version,
         claim_name=claim_name, poll_seconds=v.file_system_poll_seconds, check_image=v.check_image,
-        rest_port=v.rest_port, grpc_port=v.grpc_port, jit_compile=v.jit_compile)
+        rest_port=v.rest_port, grpc_port=v.grpc_port, in_place=v.in_place, reload=s.model.reload,
+        metrics_scrapable=reachable(s)[0], jit_compile=v.jit_compile)
 
 
 def autoscaler_args(s: Settings, deployment_name: pulumi.Input[str], labels: dict[str, str],
@@ -136,7 +145,8 @@ def build(s: Settings) -> dict[str, Any]:
     return {
         "endpointUrl": endpoint.url,
         "predictUrl": endpoint.url.apply(lambda u: u + predict_path(s.model.name)),
-        "grpcAddress": serving.service_name.apply(lambda svc: f"{svc}.{ns}.svc.cluster.local:{serving.grpc_port}"),
+        "grpcAddress": serving.service_name.apply(lambda svc: f"{svc}.{ns}.svc.cluster.local:{serving.grpc_port}")
+        if reachable(s)[1] else None,
         "namespace": cluster.namespace,
         "deploymentName": serving.deployment_name,
         "hpaName": scaler.hpa_name,

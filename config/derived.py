@@ -63,6 +63,23 @@ def served_version(serve: Optional[int], versions: list[int]) -> int:
     return serve if serve is not None else max(versions)
 
 
+def versions_in_place(mode: str, file_system_poll_seconds: int) -> bool:
+    """Whether a version change can reload the running servers in place.
+
+    It takes two refreshes: the kubelet updating the mounted model config, and TF Serving listing
+    the model directory (a config reload only records the new version list; the version loads at
+    the next directory poll: tensorflow_serving/sources/storage_path/
+    file_system_storage_path_source.cc UpdateConfig and PollFileSystemAndInvokeCallback at 1.15.0,
+    the same at 2.19.1). With `fileSystemPollSeconds: 0` the directory is listed once at start
+    (SetAspiredVersionsCallback's one-shot thread), so a version added in place never loads. On ECI
+    no source shows the virtual node refreshing a mounted ConfigMap: upstream virtual-kubelet never
+    propagated updates (virtual-kubelet/virtual-kubelet#158, PR #586 closed unmerged) and Alibaba's
+    open-source ECI provider copied each ConfigMap once at creation (virtual-kubelet/alibabacloud-eci,
+    UpdatePod a no-op). In both cases a version change rolls the pods instead, and each new server
+    starts with the new config."""
+    return mode == "nodepool" and file_system_poll_seconds > 0
+
+
 def ingress_route(namespace: str, service: str, port: int) -> str:
     """The ingress-nginx upstream name that the SLS access logs carry as `proxy_upstream_name`,
     `<namespace>-<service>-<port>`, and the metrics adapter's `sls.ingress.route` selects.
@@ -152,13 +169,15 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
         protect=cfg.protect,
         model=settings.Model(name=cfg.model.name, versions=tuple(cfg.model.versions),
                              served_version=served_version(cfg.model.serve, cfg.model.versions),
-                             local_dir=source.local_dir),
+                             reload=cfg.model.reload, local_dir=source.local_dir),
         storage=storage_of(cfg, source, location, stack, rrsa),
         capacity=capacity_of(cfg.capacity, s.name, vswitch_ids, gpu),
         serving=settings.Serving(
             namespace=s.namespace, name=s.name, image=s.image, image_version=image_version(s.image), gpus=s.gpus,
             cpu=s.cpu, memory=s.memory, check_image=s.check_image, file_system_poll_seconds=s.file_system_poll_seconds,
-            jit_compile=gpu is not None and gpu.jit, rest_port=REST_PORT, grpc_port=GRPC_PORT),
+            jit_compile=gpu is not None and gpu.jit,
+            in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds),
+            rest_port=REST_PORT, grpc_port=GRPC_PORT),
         autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name),
         ingress=settings.Ingress(
             host=i.host, class_name=i.class_name, tls_secret_name=i.tls_secret_name,

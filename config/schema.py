@@ -202,10 +202,16 @@ class ModelSettings(_Section):
     the bucket is not managed here)."""
     versions: Annotated[list[ModelVersion], Field(min_length=1), AfterValidator(_unique)]
     """Loaded versions: each an integer directory of `source` holding `saved_model.pb` or
-    `saved_model.pbtxt`. Adding or removing one reloads the running servers in place."""
+    `saved_model.pbtxt`. On a node pool, adding or removing one reloads the running servers in
+    place; on ECI (or with `serving.fileSystemPollSeconds: 0`) it rolls the pods
+    (docs/model-versions.md)."""
     serve: Annotated[Optional[ModelVersion], DerivedDefault("the highest of `versions`")] = None
     """The version the public endpoint serves; one of `versions`. Switching it moves the traffic
-    once that version is AVAILABLE on every ready pod, without restarting any."""
+    once that version is AVAILABLE on every ready pod."""
+    reload: Annotated[int, Field(ge=0, le=INT64_MAX)] = 0
+    """Raise it to restart every serving pod, one at a time: each loads every listed version
+    afresh. The retry of a version that failed to load (TF Serving never retries one while it stays
+    listed, nor notices files replaced under a loaded version)."""
 
 
 class StorageSettings(_Section):
@@ -360,9 +366,10 @@ class ServingSettings(_Section):
     ] = DEFAULT_CHECK_IMAGE
     """Image of the version gate's check Jobs (standard-library Python 3): a registry mirror where
     the cluster cannot pull from Docker Hub."""
-    file_system_poll_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
-    """How often TF Serving lists the model directory, an OSS LIST each through ossfs (0: once
-    at start)."""
+    file_system_poll_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    """How often TF Serving lists the model directory, an OSS LIST each through ossfs: a version
+    added in place loads only at the next listing (0: once at start, so every version change
+    rolls the pods)."""
 
 
 class IdleSettings(_Section):

@@ -27,6 +27,8 @@ class Model:
     """`model.versions`, as listed."""
     served_version: int
     """`model.serve`, or the highest of `versions`."""
+    reload: int
+    """`model.reload`."""
     local_dir: Optional[Path]
     """`model.source` when it is a directory to upload; None for an `oss://` source."""
 
@@ -161,6 +163,10 @@ class Serving:
     """`serving.fileSystemPollSeconds`."""
     jit_compile: bool
     """Some listed GPU runs the image only through PTX compiled at start-up (config/images.py)."""
+    in_place: bool
+    """A version change reloads the running servers in place (nodes refresh a mounted ConfigMap,
+    and TF Serving lists the model directory); False on ECI, or with `fileSystemPollSeconds: 0`:
+    it rolls the pods (derived.py `versions_in_place`)."""
     rest_port: int
     """TF Serving's REST port (`--rest_api_port`)."""
     grpc_port: int

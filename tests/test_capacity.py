@@ -240,9 +240,12 @@ def test_switching_modes_changes_only_capacity_and_rolls_the_pods(dev_config, di
     gone, new = set(urns_a) - set(urns_b), set(urns_b) - set(urns_a)
     capacity_types = {"elastic-inference:capacity:EciCapacity", "elastic-inference:capacity:GpuNodePool",
                       POOL, ADDON}
-    # The engine deletes what is no longer registered: only capacity resources come and go.
-    assert {urns_a[u].type for u in gone} <= capacity_types
-    assert {urns_b[u].type for u in new} <= capacity_types
+    # The engine deletes what is no longer registered: only capacity resources come and go, and
+    # the served-version file, which only the node pool's in-place switch reads.
+    served = {u for u in set(urns_a) | set(urns_b) if u.endswith("::serve-gate-served")}
+    assert {urns_a[u].type for u in gone - served} <= capacity_types
+    assert {urns_b[u].type for u in new - served} <= capacity_types
+    assert (served <= new) == (direction == "eci-to-nodepool") and (served <= gone) == (direction == "nodepool-to-eci")
     assert any(urns_b[u].type == POOL for u in new) == (direction == "eci-to-nodepool")
     # The same Deployment (an update, not a replacement), with a new pod template: it rolls.
     deployment = a.one(DEPLOYMENT).urn

@@ -380,7 +380,7 @@ def test_project_file_declarations_of_other_namespaces_are_not_ours(tmp_path):
                                             "clusterId": {"type": "string"}}
 
 
-@pytest.mark.parametrize("seconds,accepted", [(0, True), (86400, True), (86401, False), (-1, False)])
+@pytest.mark.parametrize("seconds,accepted", [(0, True), (3600, True), (3601, False), (-1, False)])
 def test_file_system_poll_seconds_edges(dev_config, seconds, accepted):
     dev_config[NS + "serving"]["fileSystemPollSeconds"] = seconds
     if accepted:

@@ -68,7 +68,7 @@ def test_a_bad_allow_list_is_rejected_before_anything_is_created(dev_config, cid
 
 def test_network_policy_admits_only_the_ingress_controller_by_default(dev_config):
     result = run_program(dev_config)
-    policy, deployment = result.kind("NetworkPolicy"), result.kind("Deployment")
+    policy, deployment = result.kind("NetworkPolicy", "bert-tfserving"), result.kind("Deployment")
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert policy["metadata"]["namespace"] == deployment["metadata"]["namespace"]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
@@ -91,7 +91,7 @@ def test_network_policy_peers_come_from_config(dev_config):
         "grpcClientNamespaces": ["batch"],
         "metricsNamespaces": ["arms-prom"],
     }
-    rules = run_program(dev_config).kind("NetworkPolicy")["spec"]["ingress"]
+    rules = run_program(dev_config).kind("NetworkPolicy", "bert-tfserving")["spec"]["ingress"]
 
     def names(rule):
         return [peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] if "namespaceSelector" in peer
@@ -106,7 +106,9 @@ def test_network_policy_peers_come_from_config(dev_config):
 
 def test_network_policy_can_be_left_to_the_cluster(dev_config):
     dev_config[NS + "network"] = {"policy": False}
-    assert not run_program(dev_config).of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    policies = run_program(dev_config).of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    # Only the Job pods' own policies remain: nothing stands between the cluster and the servers.
+    assert {r.name for r in policies} == {"retire-check-network-policy", "idle-network-policy"}
 
 
 # --- the pods -----------------------------------------------------------------------------------

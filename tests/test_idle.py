@@ -116,7 +116,7 @@ def test_sleep_and_wake_set_the_scale_and_the_hpa_stands_aside_between(tmp_path)
         asleep = run_script(api.url, tmp_path, "scale", "inference", "bert-tfserving", "0")
         assert asleep.returncode == 0 and kube.replicas == 0
         # Asleep, the serve gate has nothing to check (a deploy at night does not wait for pods).
-        gate = run_script(api.url, tmp_path, "serve", "nowhere.invalid", "8501", "m", "1", "5", "inference",
+        gate = run_script(api.url, tmp_path, "serve", "nowhere.invalid", "8501", "m", "1", "5", "5", "inference",
                           "bert-tfserving")
         assert gate.returncode == 0 and gate.stdout.startswith("asleep")
         # The HPA, as upstream computes it, does nothing while its target has 0 replicas...

@@ -21,8 +21,8 @@ from inputs import serving_inputs
 from components import serving_spec
 from components.jobs import kube_api
 from components.public_endpoint import ANNOTATION_REWRITE
-from components.serving_spec import MODEL_CONFIG_POLL_SECONDS
-from components.versions import checks, served, spec
+from components.serving_spec import MODEL_CONFIG_ANNOTATION, MODEL_CONFIG_POLL_SECONDS, RELOAD_ANNOTATION
+from components.versions import checks, served
 from components.versions.spec import GATE_COMPONENT
 from config import ConfigError
 from loadtest import __main__ as cli
@@ -70,8 +70,8 @@ def jobs(result) -> dict[str, str]:
     return {r.name: r.inputs["metadata"]["name"] for r in result.of_type(JOB)}
 
 
-def test_the_endpoint_serves_the_declared_version_and_the_probe_gates_on_it(dev_config, project_dir):
-    result = run_program(load_new(dev_config, project_dir))
+def test_the_endpoint_serves_the_declared_version_and_the_probe_gates_on_it(prod_config, project_dir):
+    result = run_program(load_new(prod_config, project_dir), "prod")
     assert rewrite(result) == f"/v1/models/chnsenticorp/versions/{MODEL_VERSION}:predict"
     assert served_file(result) == str(MODEL_VERSION)
     assert "versions: 1623831335" in model_config(result) and "versions: 1700000000" in model_config(result)
@@ -96,9 +96,11 @@ def test_serve_must_be_a_loaded_version(dev_config):
                                      "is served only once it is loaded; add it to model.versions first")]
 
 
-def test_a_load_changes_the_model_config_in_place_and_no_pod_template(dev_config, project_dir):
-    before = run_program(dev_config)
-    after = run_program(load_new(dev_config, project_dir))
+# --- in place: the node pool (prod) ------------------------------------------------------------------
+
+def test_in_place_a_load_changes_the_model_config_and_no_pod_template(prod_config, project_dir):
+    before = run_program(prod_config, "prod")
+    after = run_program(load_new(prod_config, project_dir), "prod")
     steps = contract.plan(before, after)
     assert template(after) == template(before)  # no restart, no extra GPU
     assert "serving-config" in contract.by_op(steps, "update") and "serving-config" not in contract.by_op(
@@ -109,32 +111,32 @@ def test_a_load_changes_the_model_config_in_place_and_no_pod_template(dev_config
     assert {"retire-check-job", "serve-gate-job"} <= contract.by_op(steps, "replace")
 
 
-def test_a_switch_moves_only_the_route_and_the_served_file(dev_config, project_dir):
-    loaded = load_new(dev_config, project_dir)
-    before, after = run_program(loaded), run_program(serving(loaded, NEW))
+def test_in_place_a_switch_moves_only_the_route_and_the_served_file(prod_config, project_dir):
+    loaded = load_new(prod_config, project_dir)
+    before, after = run_program(loaded, "prod"), run_program(serving(loaded, NEW), "prod")
     steps = contract.plan(before, after)
     assert template(after) == template(before)
     assert model_config(after) == model_config(before)
     assert rewrite(after) == f"/v1/models/chnsenticorp/versions/{NEW}:predict"
     assert served_file(after) == str(NEW)
     assert contract.by_op(steps, "update") == {"endpoint-ingress", "serve-gate-served"}
-    assert contract.by_op(steps, "replace") == {"serve-gate-job"}
-    assert jobs(after)["retire-check-job"] == jobs(before)["retire-check-job"]
+    # The retire check sees the new served version too (a switch while asleep is refused).
+    assert contract.by_op(steps, "replace") == {"serve-gate-job", "retire-check-job"}
 
 
-def test_a_rollback_is_the_same_kind_of_step_back(dev_config, project_dir):
-    loaded = load_new(dev_config, project_dir)
-    forward, back = run_program(serving(loaded, NEW)), run_program(loaded)
+def test_in_place_a_rollback_is_the_same_kind_of_step_back(prod_config, project_dir):
+    loaded = load_new(prod_config, project_dir)
+    forward, back = run_program(serving(loaded, NEW), "prod"), run_program(loaded, "prod")
     steps = contract.plan(forward, back)
     assert contract.by_op(steps, "update") == {"endpoint-ingress", "serve-gate-served"}
-    assert contract.by_op(steps, "replace") == {"serve-gate-job"}
+    assert contract.by_op(steps, "replace") == {"serve-gate-job", "retire-check-job"}
     assert rewrite(back).endswith(f"/versions/{MODEL_VERSION}:predict") and template(back) == template(forward)
 
 
-def test_the_gate_orders_a_change(dev_config, project_dir):
+def test_in_place_the_gate_orders_a_change(prod_config, project_dir):
     """Retire check, then the model config, the workload, the serve gate, then the served file
     and the Ingress: the endpoint never moves before the gate passed."""
-    result = run_program(load_new(dev_config, project_dir))
+    result = run_program(load_new(prod_config, project_dir), "prod")
     retire, config = by_name(result, "retire-check-job"), by_name(result, "serving-config")
     gate, served = by_name(result, "serve-gate-job"), by_name(result, "serve-gate-served")
     ingress, deployment = by_name(result, "endpoint-ingress"), by_name(result, "serving-deployment")
@@ -148,6 +150,52 @@ def test_the_gate_orders_a_change(dev_config, project_dir):
     # The Deployment does not wait for the served file (optional volume: it exists only after the
     # first gate), so the first deployment cannot deadlock.
     assert served.urn not in deployment.dependencies
+
+
+# --- rolling: ECI (dev), or a model directory listed once ------------------------------------------
+
+def test_rolling_a_load_rolls_the_pods_with_the_new_config(dev_config, project_dir):
+    before = run_program(dev_config)
+    after = run_program(load_new(dev_config, project_dir))
+    steps = contract.plan(before, after)
+    assert "serving-deployment" in contract.by_op(steps, "update")
+    changed = {k for k, v in template(after)["metadata"]["annotations"].items()
+               if template(before)["metadata"]["annotations"].get(k) != v}
+    assert changed == {MODEL_CONFIG_ANNOTATION}
+    assert rewrite(after) == rewrite(before)
+    assert not after.of_type("kubernetes:core/v1:ConfigMap") or "bert-tfserving-served" not in {
+        m["metadata"]["name"] for m in after.manifests() if m["kind"] == "ConfigMap"}
+
+
+def test_rolling_a_switch_rolls_the_pods_ready_on_the_new_version_then_moves_the_route(dev_config, project_dir):
+    loaded = load_new(dev_config, project_dir)
+    before, after = run_program(loaded), run_program(serving(loaded, NEW))
+    steps = contract.plan(before, after)
+    assert contract.by_op(steps, "update") == {"endpoint-ingress", "serving-deployment"}
+    probe = template(after)["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+    assert probe["path"] == f"/v1/models/chnsenticorp/versions/{NEW}/metadata"
+    assert model_config(after) == model_config(before)
+    gate, ingress = by_name(after, "serve-gate-job"), by_name(after, "endpoint-ingress")
+    assert by_name(after, "serving-deployment").urn in gate.dependencies and gate.urn in ingress.dependencies
+
+
+@pytest.mark.parametrize("poll, in_place", [(0, False), (1, True), (60, True)])
+def test_a_directory_listed_once_rolls_the_pods_on_a_node_pool_too(prod_config, project_dir, poll, in_place):
+    prod_config[NS + "serving"] = {**prod_config[NS + "serving"], "fileSystemPollSeconds": poll}
+    before = run_program(prod_config, "prod")
+    after = run_program(load_new(prod_config, project_dir), "prod")
+    rolled = "serving-deployment" in contract.by_op(contract.plan(before, after), "update")
+    assert rolled is not in_place
+
+
+def test_raising_model_reload_restarts_the_pods_and_nothing_else(prod_config):
+    before = run_program(prod_config, "prod")
+    prod_config[NS + "model"] = {**prod_config[NS + "model"], "reload": 1}
+    after = run_program(prod_config, "prod")
+    steps = contract.plan(before, after)
+    assert contract.by_op(steps, "update") == {"serving-deployment"}
+    assert template(after)["metadata"]["annotations"][RELOAD_ANNOTATION] == "1"
+    assert template(before)["metadata"]["annotations"][RELOAD_ANNOTATION] == "0"
 
 
 def test_the_provider_edits_config_maps_in_place(dev_config):
@@ -170,7 +218,7 @@ def test_retiring_a_version_in_prod_unloads_and_deletes_it_without_tripping_prot
     # The retire check runs with the new list (it refuses to unload what the live Ingress serves).
     job = after.kind("Job", jobs(after)["retire-check-job"])
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][3:] == [
-        "retire", "inference", "bert-tfserving", "chnsenticorp", str(NEW)]
+        "retire", "inference", "bert-tfserving", "chnsenticorp", str(NEW), str(NEW), "bert-tfserving"]
 
 
 def test_the_gate_objects_validate_strictly(dev_config, project_dir):
@@ -209,7 +257,11 @@ def test_the_gate_jobs_run_once_as_non_root_with_an_account_that_only_reads(dev_
         labels = result.kind("Job", kind)["spec"]["template"]["metadata"]["labels"]
         assert not selector.items() <= labels.items()
     gate = by_name(result, "serve-gate-job")
-    assert gate.custom_timeouts["create"] == f"{spec.serve_gate_budget(False).seconds // 60 + 2}m"
+    # Pulumi waits for the pod's start and image pull (up to 30 minutes, never the check's own
+    # time), then the check: on ECI the loads alone (15 minutes and two 30 s retries).
+    assert gate.custom_timeouts == {"create": "47m", "update": "47m"}
+    assert result.kind("Job", jobs(result)["serve-gate-job"])["spec"]["activeDeadlineSeconds"] == 1800 + 960
+    assert by_name(result, "retire-check-job").custom_timeouts == {"create": "32m", "update": "32m"}
 
 
 # --- the checks themselves (components/versions/checks.py) ------------------------------------------

@@ -42,7 +42,10 @@ def test_pods_are_guaranteed_their_resources(dev_config):
 
 
 def test_metrics_scrapers_find_the_metrics_where_tf_serving_serves_them(dev_config):
-    """The pods' Prometheus annotations point at the path and port the monitoring config turns on."""
+    """The pods' Prometheus annotations point at the path and port the monitoring config turns on,
+    and the NetworkPolicy admits the scrapers' namespace (ACK's managed Prometheus runs its agent
+    in arms-prom: docs/security.md)."""
+    dev_config[NS + "network"] = {"metricsNamespaces": ["arms-prom"]}
     result = run_program(dev_config)
     template = result.kind("Deployment")["spec"]["template"]
     annotations = template["metadata"]["annotations"]
@@ -51,6 +54,20 @@ def test_metrics_scrapers_find_the_metrics_where_tf_serving_serves_them(dev_conf
     assert f'path: "{annotations["prometheus.io/path"]}"' in monitoring
     ports = {p["name"]: p["containerPort"] for p in template["spec"]["containers"][0]["ports"]}
     assert annotations["prometheus.io/port"] == str(int(ports["http"]))
+    admitted = [rule for rule in result.kind("NetworkPolicy", "bert-tfserving")["spec"]["ingress"]
+                if {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "arms-prom"}}} in rule["from"]]
+    assert [rule["ports"] for rule in admitted] == [[{"protocol": "TCP", "port": int(ports["http"])}]]
+
+
+@pytest.mark.parametrize("network, advertised", [
+    ({}, False),                                      # the default policy admits no scraper
+    ({"metricsNamespaces": ["arms-prom"]}, True),
+    ({"policy": False}, True),                        # no policy: anyone in the cluster may scrape
+])
+def test_the_pods_advertise_their_metrics_only_where_a_scraper_can_reach_them(dev_config, network, advertised):
+    dev_config[NS + "network"] = network
+    annotations = run_program(dev_config).kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert ("prometheus.io/scrape" in annotations) is advertised
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -196,7 +213,7 @@ def test_the_version_label_fits_a_label_value():
 
 
 def test_mount_path_and_versions_match_the_model_config(rendered):
-    result = rendered[("dev", False)]
+    result = rendered[("prod", False)]
     deployment, config_map = result.kind("Deployment"), result.kind("ConfigMap", "bert-tfserving-config")
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]

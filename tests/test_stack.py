@@ -9,6 +9,7 @@ import json
 import pytest
 from harness import (
     FAKE_ACCESS_KEY_SECRET,
+    NS,
     ROOT,
     RUN_IDS,
     RUNS,
@@ -30,6 +31,16 @@ def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
     assert "ECI" in dev.exports["capacity"] and "ecs.gn6i-c8g1.2xlarge" in prod.exports["capacity"]
 
 
+@pytest.mark.parametrize("network, address", [
+    ({"grpcClientNamespaces": ["batch"]}, "bert-tfserving.inference.svc.cluster.local:8500"),
+    ({"policy": False}, "bert-tfserving.inference.svc.cluster.local:8500"),
+    ({}, None),
+])
+def test_the_grpc_address_is_an_output_only_where_a_client_may_reach_it(dev_config, network, address):
+    dev_config[NS + "network"] = network
+    assert run_program(dev_config).exports["grpcAddress"] == address
+
+
 @pytest.mark.parametrize("run", RUNS, ids=RUN_IDS)
 def test_stack_outputs(rendered, run):
     stack, _ = run
@@ -37,7 +48,8 @@ def test_stack_outputs(rendered, run):
     host = {"dev": "http://bert.dev.example.com", "prod": "https://bert.example.com"}[stack]
     assert result.exports["endpointUrl"] == host
     assert result.exports["predictUrl"] == f"{host}/v1/models/chnsenticorp:predict"
-    assert result.exports["grpcAddress"] == "bert-tfserving.inference.svc.cluster.local:8500"
+    # The default NetworkPolicy admits no gRPC client: the address is not advertised.
+    assert result.exports["grpcAddress"] is None
     assert result.exports["hpaName"] == "bert-tfserving"
     assert result.exports["deploymentName"] == "bert-tfserving"
     assert result.exports["modelUri"].startswith("oss://")

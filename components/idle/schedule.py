@@ -20,12 +20,13 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..jobs.pod import account_manifests, bind, script_pod_spec
+from ..jobs.pod import POD_START_SECONDS, account_manifests, bind, job_pods_network_policy, script_pod_spec
 from ..serving_spec import RUN_AS_UID, ServingInputs
 
 SCALE = "components.idle.scale"
 
 IDLE_COMPONENT = "idle-schedule"
+SCALE_SECONDS = 300
 
 
 def idle_labels(name: str) -> dict[str, str]:
@@ -63,7 +64,8 @@ def cron_job_manifest(s: ServingInputs, action: str, schedule: str, time_zone: s
                 "metadata": {"labels": labels},
                 "spec": {
                     "backoffLimit": 2,
-                    "activeDeadlineSeconds": 300,
+                    # Its pod's start and image pull, then a scale call that takes seconds.
+                    "activeDeadlineSeconds": POD_START_SECONDS + SCALE_SECONDS,
                     "template": {
                         "metadata": {"labels": labels},
                         "spec": script_pod_spec(s.check_image, RUN_AS_UID, action, SCALE,
@@ -102,12 +104,17 @@ class IdleSchedule(pulumi.ComponentResource):
         super().__init__("elastic-inference:scaling:IdleSchedule", name, None, opts)
         s = args.serving
         binding = bind(name, scaler_role_manifests(s), self, args.depends_on)
+        # Their pods reach the API server and DNS, nothing else; nobody connects to them.
+        policy = job_pods_network_policy(s.namespace, idle_account(s), idle_labels(s.name))
+        network = k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=policy["metadata"],
+                                                  spec=policy["spec"],
+                                                  opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on))
         jobs = {}
         for action, schedule, replicas in (("sleep", args.sleep, 0), ("wake", args.wake, args.min_replicas)):
             manifest = cron_job_manifest(s, action, schedule, args.time_zone, replicas)
             jobs[action] = k8s.batch.v1.CronJob(
                 f"{name}-{action}", metadata=manifest["metadata"], spec=manifest["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, binding]))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, binding, network]))
         self.wake = jobs["wake"].metadata.apply(lambda m: m.name or "")
         self.sleep = jobs["sleep"].metadata.apply(lambda m: m.name or "")
         self.register_outputs({"wake": self.wake, "sleep": self.sleep})

@@ -19,6 +19,13 @@ from typing import Optional
 # tests' way to point the real script at a stand-in API (an http:// URL uses no TLS).
 ACCOUNT = os.environ.get("JOB_SCRIPT_ACCOUNT", "/var/run/secrets/kubernetes.io/serviceaccount")
 API = os.environ.get("JOB_SCRIPT_API", "https://kubernetes.default.svc")
+# The container's termination message: the kubelet mounts this file writable even under a
+# read-only root filesystem, keeps up to 4096 bytes of it in the container's terminated state
+# (kubernetes pkg/kubelet/kuberuntime/kuberuntime_container.go), and pulumi-kubernetes prints that
+# state's message for a failed Job's pod: `[Pod <ns>/<pod>]: [Error] <message>`
+# (provider/pkg/await/checker/pod/check.go at v4.32.0).
+TERMINATION_LOG = os.environ.get("JOB_SCRIPT_TERMINATION_LOG", "/dev/termination-log")
+TERMINATION_LIMIT = 4096
 
 
 def api(path: str, method: str = "GET", body: Optional[dict] = None,
@@ -63,9 +70,14 @@ def set_replicas(namespace: str, deployment: str, replicas: int) -> Optional[str
 
 def report(problem: Optional[str]) -> int:
     """End a script: 0 and "ok", or 1 and the problem, on stderr and as the container's termination
-    message (what `kubectl describe` and pulumi-kubernetes show for a failed Job)."""
+    message (what `kubectl describe` and pulumi-kubernetes show for a failed Job), on one line."""
     if problem is None:
         print("ok")
         return 0
     print(problem, file=sys.stderr)
+    try:
+        with open(TERMINATION_LOG, "w", encoding="utf-8") as handle:
+            handle.write(" ".join(problem.split())[:TERMINATION_LIMIT])
+    except OSError:
+        pass  # outside a pod, or no such mount: stderr carries it (FallbackToLogsOnError)
     return 1

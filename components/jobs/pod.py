@@ -22,6 +22,11 @@ SHARED = ("components.jobs.kube_api",)
 # A container that exits non-zero without a termination message reports the tail of its log
 # instead (the kubelet's FallbackToLogsOnError), which pulumi-kubernetes prints for a failed Job.
 TERMINATION_MESSAGE_POLICY = "FallbackToLogsOnError"
+# A script's own time starts when its container runs; before that, its pod may wait for a node and
+# pull the image, from Docker Hub by default, which no one bounds. A Job (and pulumi up, for the
+# checks) allows this much for it, so a slow pull never fails a check or a wake. (A Job's
+# activeDeadlineSeconds counts from its start, the pull included: the Job API reference.)
+POD_START_SECONDS = 30 * 60
 
 
 def module_file(module: str) -> Path:
@@ -67,6 +72,10 @@ def script_pod_spec(image: str, uid: int, container: str, entry: str, args: Sequ
             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                 "capabilities": {"drop": ["ALL"]}},
+            # The script writes its reason to the termination message; if it dies before that,
+            # the kubelet takes the log's tail instead (at most 80 lines, 2048 bytes:
+            # kuberuntime_container.go), so a failed pod always says why.
+            "terminationMessagePolicy": TERMINATION_MESSAGE_POLICY,
         }],
     }
     if account is not None:
@@ -96,3 +105,31 @@ def bind(name: str, manifests: tuple[dict, dict, dict], parent: pulumi.Resource,
     return k8s.rbac.v1.RoleBinding(f"{name}-binding", metadata=binding["metadata"], role_ref=binding["roleRef"],
                                    subjects=binding["subjects"],
                                    opts=pulumi.ResourceOptions(parent=parent, depends_on=[k8s_sa, k8s_role]))
+
+
+# DNS, wherever the cluster answers it: CoreDNS pods, or a node-local cache on a link-local address
+# (ACK's NodeLocal DNSCache), which no pod selector names.
+DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+# The API server is no pod a selector can name: through the `kubernetes` Service (443) or its
+# endpoint (6443 on ACK), whichever address the network plugin sees after translating it
+# (https://kubernetes.io/docs/concepts/services-networking/network-policies/, "what you can't do").
+API_SERVER_PORTS = [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]
+
+
+def job_pods_network_policy(namespace: str, name: str, labels: dict[str, str],
+                            serving_pods: Optional[tuple[dict[str, str], int]] = None) -> dict:
+    """A stack's Job pods: nobody connects to them; they reach the cluster's DNS, the API server and
+    (the version checks) the serving pods' REST port, nothing else (checkov CKV2_K8S_6: every pod
+    under a policy that selects it by matchLabels)."""
+    egress: list[dict] = [{"ports": DNS_PORTS}, {"ports": API_SERVER_PORTS}]
+    if serving_pods is not None:
+        pods, port = serving_pods
+        egress.append({"to": [{"podSelector": {"matchLabels": dict(pods)}}],
+                       "ports": [{"protocol": "TCP", "port": port}]})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "spec": {"podSelector": {"matchLabels": dict(labels)}, "policyTypes": ["Ingress", "Egress"],
+                 "ingress": [], "egress": egress},
+    }

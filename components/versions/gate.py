@@ -1,15 +1,17 @@
 """RetireCheck and ServeGate: the components that order a version change.
 
-The model config (the loaded versions) is edited in place and the servers reload it; the public
-endpoint routes to the served version through the Ingress's rewrite target. Two Jobs, which
-pulumi-kubernetes awaits (a Job is created when its `Complete` condition is True and fails at
-once on `Failed`: the batch/v1 Job docstring in pulumi_kubernetes, and
-https://www.pulumi.com/registry/packages/kubernetes/api-docs/batch/v1/job/), order the change:
+The public endpoint routes to the served version through the Ingress's rewrite target. The
+loaded versions reach the servers in place (node pool: the model config file edited, the servers
+reload it) or by rolling the pods (ECI, or a model directory listed once). Two Jobs, which
+pulumi-kubernetes awaits (a Job succeeds on `Complete` and fails at once on `Failed` with reason
+BackoffLimitExceeded or DeadlineExceeded: provider/pkg/await/job.go and checker/job/check.go at
+v4.32.0, the await code unchanged to the mirror's newest commit), order the change:
 
-1. `RetireCheck`, before the model config: the version the live Ingress serves must stay loaded.
-2. the model config and the Deployment (unchanged by a version change: no restart);
-3. `ServeGate`, before the endpoint: the served version is AVAILABLE on every ready pod; then the
-   served-version ConfigMap the readiness probe reads, and the Ingress.
+1. `RetireCheck`, before the model config and the Deployment: the version the live Ingress serves
+   must stay loaded, and no switch while the service sleeps (no server could show it AVAILABLE).
+2. the model config and the Deployment;
+3. `ServeGate`, before the endpoint: every loaded version AVAILABLE on every ready pod; then (in
+   place) the served-version ConfigMap the readiness probe reads, and the Ingress.
 """
 
 from __future__ import annotations
@@ -25,12 +27,19 @@ from ..jobs.pod import bind
 from ..serving_spec import ServingInputs
 from .spec import (
     gate_account,
+    gate_network_policy,
     reader_role_manifest,
+    retire_check_budget,
     retire_check_manifest,
     serve_gate_budget,
     serve_gate_manifest,
     served_config_map_manifest,
 )
+
+
+def awaited(budget_timeout: str) -> pulumi.CustomTimeouts:
+    """How long `pulumi up` waits for a check Job (create, or the replacement an update makes)."""
+    return pulumi.CustomTimeouts(create=budget_timeout, update=budget_timeout)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,9 +64,16 @@ class RetireCheck(pulumi.ComponentResource):
         account = gate_account(s)
         after = list(args.depends_on)
         k8s_binding = bind(name, reader_role_manifest(s, account, args.ingress_name), self, after)
+        # The checks' pods (both checks, every update) are under one NetworkPolicy.
+        policy = gate_network_policy(s)
+        network = k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=policy["metadata"],
+                                                  spec=policy["spec"],
+                                                  opts=pulumi.ResourceOptions(parent=self, depends_on=after))
         job = retire_check_manifest(s, args.ingress_name, account)
         check = k8s.batch.v1.Job(f"{name}-job", metadata=job["metadata"], spec=job["spec"],
-                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, k8s_binding]))
+                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, k8s_binding, network],
+                                                             custom_timeouts=awaited(
+                                                                 retire_check_budget().await_timeout)))
         self.job_name = check.metadata.apply(lambda m: m.name or "")
         self.register_outputs({"jobName": self.job_name})
 
@@ -82,14 +98,14 @@ class ServeGate(pulumi.ComponentResource):
         super().__init__("elastic-inference:serving:ServeGate", name, None, opts)
         s = args.serving
         job = serve_gate_manifest(s)
-        wait = serve_gate_budget(s.jit_compile).await_timeout
         gate = k8s.batch.v1.Job(f"{name}-job", metadata=job["metadata"], spec=job["spec"],
                                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
-                                                            custom_timeouts=pulumi.CustomTimeouts(
-                                                                create=wait, update=wait)))
-        served = served_config_map_manifest(s)
-        k8s.core.v1.ConfigMap(f"{name}-served", metadata=served["metadata"], data=served["data"],
-                              opts=pulumi.ResourceOptions(parent=self, depends_on=[gate]))
+                                                            custom_timeouts=awaited(serve_gate_budget(s).await_timeout)))
+        if s.in_place:
+            # The file the readiness probe reads: only once the version is AVAILABLE everywhere.
+            served = served_config_map_manifest(s)
+            k8s.core.v1.ConfigMap(f"{name}-served", metadata=served["metadata"], data=served["data"],
+                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[gate]))
         self.job_name = gate.metadata.apply(lambda m: m.name or "")
         self.served_version = pulumi.Output.from_input(s.served_version)
         self.register_outputs({"jobName": self.job_name, "servedVersion": self.served_version})

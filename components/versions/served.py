@@ -27,6 +27,17 @@ def served_mount() -> dict:
     return {"name": VOLUME, "mountPath": SERVED_DIR, "readOnly": True}
 
 
+def version_path(model_name: str, version: int) -> str:
+    """The metadata of one version: 404 until that version is AVAILABLE."""
+    return f"/v1/models/{model_name}/versions/{version}/metadata"
+
+
+def pinned_probe(model_name: str, version: int) -> dict:
+    """Ready only when `version` is AVAILABLE, asked for by number: where a version change rolls
+    the pods, the served version is part of the pod template (no file to read)."""
+    return {"httpGet": {"path": version_path(model_name, version), "port": "http"}}
+
+
 def served_probe(model_name: str, rest_port: int) -> dict:
     """Ready only when the served version is AVAILABLE, read from the served-version file.
 

@@ -1,7 +1,20 @@
-"""Pure builders of the version gate: the check Jobs, their account, their time budget.
+"""Pure builders of the version gate: the check Jobs, their account, their network, their time.
 
 A Job's name carries a hash of what it checks, so an update that changes nothing runs nothing,
 and a change runs a new Job (the old one is deleted).
+
+The time a change takes to reach a running server, in place (in the order it happens):
+- the kubelet refreshes the mounted model config: within its sync period (`syncFrequency`,
+  default 1m: k8s.io/kubelet config/v1beta1/types.go) plus the watch cache's propagation
+  ("as long as the kubelet sync period + cache propagation delay",
+  https://kubernetes.io/docs/concepts/configuration/configmap/#mounted-configmaps-are-updated-automatically);
+- TF Serving re-reads the file every MODEL_CONFIG_POLL_SECONDS, which only records the new list;
+- the version is aspired at the next directory poll, every `serving.fileSystemPollSeconds`
+  (file_system_storage_path_source.cc at 1.15.0: UpdateConfig stores the config,
+  PollFileSystemAndInvokeCallback emits it);
+- then the load itself, with its retries (serving_spec.load_seconds).
+Rolling, a new server reads its config at start (its first config and directory polls run at
+once: server.cc PeriodicFunction and the one-shot/periodic poll thread), so only the load counts.
 """
 
 from __future__ import annotations
@@ -10,38 +23,60 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from ..jobs.pod import account_manifests, script_pod_spec
-from ..serving_spec import RUN_AS_UID, ServingInputs, content_hash, object_meta, pods_service_name, startup_seconds
+from ..jobs.pod import POD_START_SECONDS, account_manifests, job_pods_network_policy, script_pod_spec
+from ..serving_spec import (
+    MODEL_CONFIG_POLL_SECONDS,
+    RUN_AS_UID,
+    ServingInputs,
+    content_hash,
+    load_seconds,
+    object_meta,
+    pods_service_name,
+    selector_labels,
+)
 from .served import SERVED_FILE, served_config_map_name
 
 CHECKS = "components.versions.checks"
 # The label of the pods that may call the servers' REST port to check a version.
 GATE_COMPONENT = "version-gate"
-# Kubelet refreshes a mounted ConfigMap within its sync period plus the cache TTL (about a minute
-# each by default) and the server polls the file every MODEL_CONFIG_POLL_SECONDS: on top of a
-# model load, the serve gate allows for both.
-CONFIG_PROPAGATION_SECONDS = 180
-RETIRE_CHECK_SECONDS = 120
-# The Job may take this long beyond the check's own budget before Kubernetes stops it.
-JOB_MARGIN_SECONDS = 60
+KUBELET_REFRESH_SECONDS = 90
+RETIRE_CHECK_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class Budget:
-    """One check's time: what the script waits, what the Job may run, what `pulumi up` awaits."""
+    """One check's time: what the script waits once it runs, what the Job may take in all (the
+    pod's start and image pull first), what `pulumi up` waits for the Job."""
 
     seconds: int
-    """What the check itself waits for."""
+    """What the check itself waits for, from its own start."""
+    settle: int = 0
+    """Seconds after which a version a server does not know (404), or unloaded, is an answer and
+    no longer a change on its way (the propagation above)."""
 
     @property
     def job_deadline(self) -> int:
-        """The Job's activeDeadlineSeconds."""
-        return self.seconds + JOB_MARGIN_SECONDS
+        """The Job's activeDeadlineSeconds: the pod's start, then the check."""
+        return POD_START_SECONDS + self.seconds
 
     @property
     def await_timeout(self) -> str:
         """pulumi-kubernetes' await of the Job: its deadline in whole minutes, and one more."""
         return f"{self.job_deadline // 60 + 1}m"
+
+
+def propagation_seconds(s: ServingInputs) -> int:
+    """How long a version change takes to reach a running server's manager (0 when the pods roll)."""
+    if not s.in_place:
+        return 0
+    return KUBELET_REFRESH_SECONDS + MODEL_CONFIG_POLL_SECONDS + s.poll_seconds
+
+
+def serve_gate_budget(s: ServingInputs) -> Budget:
+    """The serve gate waits for the change to reach every server, then for a load; it settles once
+    the change had time to arrive (a directory poll after a config poll, at least)."""
+    settle = propagation_seconds(s) or MODEL_CONFIG_POLL_SECONDS
+    return Budget(propagation_seconds(s) + load_seconds(s.jit_compile), settle=settle)
 
 
 def gate_labels(name: str) -> dict[str, str]:
@@ -52,11 +87,6 @@ def gate_labels(name: str) -> dict[str, str]:
 def job_name(serving_name: str, check: str, content: object) -> str:
     """`<name>-<check>-<hash>`, within the 63 characters a Job's pods carry it in a label."""
     return f"{serving_name[:63 - len(check) - 10]}-{check}-{content_hash(content)}"
-
-
-def serve_gate_budget(jit_compile: bool) -> Budget:
-    """How long the serve gate waits: the config reaching the pods, then a model load."""
-    return Budget(CONFIG_PROPAGATION_SECONDS + startup_seconds(jit_compile))
 
 
 def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequence[str], budget: Budget, *,
@@ -84,22 +114,29 @@ def check_job_manifest(s: ServingInputs, check: str, command: str, args: Sequenc
     }
 
 
+def retire_check_budget() -> Budget:
+    return Budget(RETIRE_CHECK_SECONDS)
+
+
 def retire_check_manifest(s: ServingInputs, ingress_name: str, account: str) -> dict:
+    """Before the model config and the Deployment change: the served version stays loaded, and no
+    switch while the service sleeps."""
     return check_job_manifest(
-        s, "retire-check", "retire", [s.namespace, ingress_name, s.model_name, ",".join(str(v) for v in s.versions)],
-        Budget(RETIRE_CHECK_SECONDS - JOB_MARGIN_SECONDS), account=account)
+        s, "retire-check", "retire",
+        [s.namespace, ingress_name, s.model_name, ",".join(str(v) for v in s.versions), str(s.served_version),
+         s.name], retire_check_budget(), account=account)
 
 
 def serve_gate_manifest(s: ServingInputs) -> dict:
     """Every loaded version AVAILABLE on every ready pod: a version that fails to load stops the
     update there, saying why, before the endpoint or the served-version file changes. The served
     version goes first in the list (it is what the switch waits for)."""
-    budget = serve_gate_budget(s.jit_compile)
+    budget = serve_gate_budget(s)
     ordered = [s.served_version, *sorted(v for v in s.versions if v != s.served_version)]
     return check_job_manifest(
         s, "serve-gate", "serve",
         [f"{pods_service_name(s.name)}.{s.namespace}.svc", str(s.rest_port), s.model_name,
-         ",".join(str(v) for v in ordered), str(budget.seconds), s.namespace, s.name],
+         ",".join(str(v) for v in ordered), str(budget.seconds), str(budget.settle), s.namespace, s.name],
         budget, account=gate_account(s))
 
 
@@ -109,13 +146,18 @@ def gate_account(s: ServingInputs) -> str:
 
 
 def reader_role_manifest(s: ServingInputs, account: str, ingress_name: str) -> tuple[dict, dict, dict]:
-    """The checks' identity: it may read one Ingress (the retire check) and the serving
-    Deployment's scale (the serve gate: asleep or not), nothing else."""
+    """The checks' identity: it may read one Ingress (what is served now) and the serving
+    Deployment's scale (asleep or not), nothing else."""
     return account_manifests(s.namespace, account, gate_labels(s.name), [
         {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "resourceNames": [ingress_name],
          "verbs": ["get"]},
         {"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": [s.name], "verbs": ["get"]},
     ])
+
+
+def gate_network_policy(s: ServingInputs) -> dict:
+    return job_pods_network_policy(s.namespace, gate_account(s), gate_labels(s.name),
+                                   (selector_labels(s.name), s.rest_port))
 
 
 def served_config_map_manifest(s: ServingInputs) -> dict:
