@@ -27,7 +27,8 @@ DRIVER_LABEL = "ack.aliyun.com/nvidia-driver-version"
 
 
 # The provider's own timeouts for a node pool (aliyun/terraform-provider-alicloud
-# alicloud/resource_alicloud_cs_kubernetes_node_pool.go, Timeouts, at 81c43b67): ours are never
+# alicloud/resource_alicloud_cs_kubernetes_node_pool.go, Timeouts L32-35, at ace5bcf87 on release/v2,
+# the line pulumi-alicloud 4.0.0 bridges): ours are never
 # shorter. Draining and releasing GPU nodes takes long; a shorter timeout fails a working delete.
 TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="60m", delete="60m")
 
@@ -56,6 +57,8 @@ class GpuNodePoolArgs:
     """Pay-as-you-go instances when spot stock runs out."""
     labels: Mapping[str, str]
     """Node labels; the serving pods select them."""
+    tags: Mapping[str, str]
+    """Tags of the pool (on its ECS instances): what the stack finds its own pool by."""
     key_name: str
     """ECS key pair of the nodes."""
     system_disk_size: int
@@ -99,8 +102,9 @@ def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
         # Strings in the 4.0.0 SDK (the provider parses them so a zero can be sent: its PR #8525).
         "on_demand_base_capacity": "0",
         "on_demand_percentage_above_base_capacity": str(p.on_demand_percentage),
-        # Sent either way. The provider drops `false` on create (Create reads it with d.GetOk) and
-        # sends it on the first update; docs/provider.md says how a new pool gets it.
+        # Sent either way. The provider drops `false` on create (Create L1245-1246 reads it with
+        # d.GetOk) and sends it on an update (L2621-2624); config/account.py warns when this run
+        # creates the pool, and docs/provider.md says what follows.
         "compensate_with_on_demand": p.compensate_with_on_demand,
         "spot_instance_remedy": True,
         "spot_instance_pools": min(len(p.instance_types), 10),
@@ -108,6 +112,7 @@ def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
         "scaling_config": alicloud.cs.NodePoolScalingConfigArgs(
             enable=True, min_size=p.min_size, max_size=p.max_size, type="gpu"),
         "labels": [alicloud.cs.NodePoolLabelArgs(key=k, value=v) for k, v in sorted(node_labels(p).items())],
+        "tags": dict(p.tags),
         "taints": [alicloud.cs.NodePoolTaintArgs(**GPU_TAINT)],
         # A label or taint change reaches the nodes that exist too, not only new ones: the pods'
         # node selector changes at once, and pods must not go Pending on relabelled-only-later nodes.

@@ -17,16 +17,19 @@ from .model_files import content_type, model_files, model_uri, oss_internal_endp
 SUB_RESOURCE_ATTRIBUTES = ("server_side_encryption_rule", "versioning", "acl")
 
 
-def noncurrent_expiry_rule(prefix: str, days: int) -> alicloud.oss.BucketLifecycleRuleArgs:
-    """Old versions of the model's objects expire after `days`: a retired version or a re-upload
-    stays recoverable that long, then stops costing. Limited to the model's prefix (the bucket may
-    hold other data); delete markers left with no version behind them are removed too (both are
-    what OSS suggests for a versioned bucket: alibabacloud.com/help/en/oss/use-cases/
-    configure-lifecycle-rules-to-manage-object-versions)."""
+def noncurrent_expiry_rule(rule_id: str, days: int) -> alicloud.oss.BucketLifecycleRuleArgs:
+    """Old versions expire after `days` anywhere in the stack's own bucket: a retired version or a
+    re-upload stays recoverable that long, then stops costing, and so does everything under a prefix
+    the stack no longer uses (`storage.prefix` moved). Delete markers left with no version behind
+    them are removed too (both are what OSS suggests for a versioned bucket:
+    alibabacloud.com/help/en/oss/use-cases/configure-lifecycle-rules-to-manage-object-versions).
+    The whole bucket, because the provider replaces a bucket's whole lifecycle configuration with
+    what the program declares on every update (resource_alicloud_oss_bucket.go SetBucketLifecycle
+    L1512 at ace5bcf87): a rule per prefix would drop the old prefix's rule the day it moves. No
+    prefix means every object."""
     return alicloud.oss.BucketLifecycleRuleArgs(
-        id="expire-noncurrent-model-versions",
+        id=rule_id,
         enabled=True,
-        prefix=f"{prefix}/",
         noncurrent_version_expirations=[
             alicloud.oss.BucketLifecycleRuleNoncurrentVersionExpirationArgs(days=days)],
         expirations=[alicloud.oss.BucketLifecycleRuleExpirationArgs(expired_object_delete_marker=True)],
@@ -53,6 +56,8 @@ class ModelStoreArgs:
     the bucket is force-destroyable. Objects are never protected: see `ModelStore`."""
     noncurrent_version_days: int
     """Days an overwritten or deleted object's old version is kept before it expires."""
+    lifecycle_rule_id: str
+    """The id of the bucket's one lifecycle rule (the look-up of an existing bucket knows it)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on the bucket."""
 
@@ -134,15 +139,16 @@ class ModelStore(pulumi.ComponentResource):
             storage_class="Standard",
             # Outside prod, destroy must remove a bucket that still holds objects and versions.
             force_destroy=not args.protect,
-            lifecycle_rules=[noncurrent_expiry_rule(args.prefix, args.noncurrent_version_days)],
+            lifecycle_rules=[noncurrent_expiry_rule(args.lifecycle_rule_id, args.noncurrent_version_days)],
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 # The standalone resources below own these attributes. The bucket's Read records
                 # the live encryption rule and versioning, and without this the next update would
                 # "revert" them: Update calls DeleteBucketEncryption when the rule differs from
                 # the (empty) inline one (terraform-provider-alicloud resource_alicloud_oss_bucket.go,
-                # Read and resourceAlicloudOssBucketEncryptionUpdate, at 81c43b67; the 4.0.0 SDK's
-                # oss/bucket.py says the sub-resources must come with ignore_changes).
+                # Read L620-633 and resourceAlicloudOssBucketEncryptionUpdate L1557-1562, at ace5bcf87
+                # on release/v2; the 4.0.0 SDK's oss/bucket.py says the sub-resources must come with
+                # ignore_changes).
                 ignore_changes=list(SUB_RESOURCE_ATTRIBUTES))),
         )
         hardening: list[pulumi.Resource] = [

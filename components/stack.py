@@ -45,8 +45,8 @@ def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOption
             cluster_id=s.cluster_id, name=c.name, instance_types=c.instance_types, min_size=c.min_size,
             max_size=c.max_size, spot_strategy=c.spot_strategy, spot_price_limit=c.spot_price_limit,
             on_demand_percentage=c.on_demand_percentage, compensate_with_on_demand=c.compensate_with_on_demand,
-            labels=c.labels, key_name=c.key_name, system_disk_size=c.system_disk_size, vswitch_ids=c.vswitch_ids,
-            gpu_driver_version=c.gpu_driver_version), opts)
+            labels=c.labels, tags=c.tags, key_name=c.key_name, system_disk_size=c.system_disk_size,
+            vswitch_ids=c.vswitch_ids, gpu_driver_version=c.gpu_driver_version), opts)
     return EciCapacity("capacity", EciCapacityArgs(
         cluster_id=s.cluster_id, namespace=s.serving.namespace, name=s.serving.name,
         pod_selector=selector_labels(s.serving.name), instance_types=c.instance_types, scheduling=c.scheduling,
@@ -106,7 +106,7 @@ def build(s: Settings) -> dict[str, Any]:
     store = ModelStore("model", ModelStoreArgs(
         bucket=s.storage.bucket, prefix=s.storage.prefix, region=s.region, local_dir=s.model.local_dir,
         versions=s.model.versions, protect=s.protect, noncurrent_version_days=s.storage.noncurrent_version_days,
-        tags=s.storage.tags))
+        lifecycle_rule_id=s.storage.lifecycle_rule_id, tags=s.storage.tags))
     cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
                                              labels={"app.kubernetes.io/part-of": "elastic-inference"}))
     in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])

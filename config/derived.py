@@ -13,7 +13,7 @@ import re
 from typing import Optional
 
 from . import images, settings
-from .account import APP_TAG, STACK_TAG, RrsaIssuer
+from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TAG, RrsaIssuer
 from .image_ref import image_version
 from .patterns import MODEL_NAME, OSS_BUCKET
 from .rules import ModelSource
@@ -92,7 +92,12 @@ def ingress_route(namespace: str, service: str, port: int) -> str:
 
 def bucket_tags(stack: str) -> dict[str, str]:
     """The tags config/account.py recognises the stack's own bucket by."""
-    return {APP_TAG[0]: APP_TAG[1], STACK_TAG: stack, "managed-by": "pulumi"}
+    return {APP_TAG[0]: APP_TAG[1], STACK_TAG: stack, MANAGED_TAG[0]: MANAGED_TAG[1]}
+
+
+def pool_tags(stack: str) -> dict[str, str]:
+    """The tag config/account.py recognises the stack's own node pool by, whatever its name."""
+    return {POOL_TAG: stack}
 
 
 def bucket_location(cfg: StackConfig, source: ModelSource, project: str, stack: str,
@@ -114,10 +119,10 @@ def storage_of(cfg: StackConfig, source: ModelSource, location: tuple[str, str],
                                  if rrsa is not None else settings.RamUserAuth())
     return settings.Storage(bucket=location[0], prefix=location[1], managed=source.local_dir is not None,
                             noncurrent_version_days=cfg.storage.noncurrent_version_days, tags=bucket_tags(stack),
-                            auth=auth)
+                            lifecycle_rule_id=LIFECYCLE_RULE_ID, auth=auth)
 
 
-def capacity_of(c: CapacitySettings, serving_name: str, vswitch_ids: Optional[tuple[str, ...]],
+def capacity_of(c: CapacitySettings, serving_name: str, stack: str, vswitch_ids: Optional[tuple[str, ...]],
                 gpu: Optional[images.GpuRuntime]) -> settings.Capacity:
     """The capacity mode's own settings, and nothing of the other mode."""
     types = tuple(c.instance_types)
@@ -132,7 +137,7 @@ def capacity_of(c: CapacitySettings, serving_name: str, vswitch_ids: Optional[tu
             key_name=pool.key_name, min_size=pool.min_size, max_size=pool.max_size,
             spot_price_limit=pool.spot_price_limit if pool.spot_strategy == "SpotWithPriceLimit" else None,
             on_demand_percentage=pool.on_demand_percentage, compensate_with_on_demand=pool.compensate_with_on_demand,
-            labels=dict(pool.labels), system_disk_size=pool.system_disk_size,
+            labels=dict(pool.labels), tags=pool_tags(stack), system_disk_size=pool.system_disk_size,
             gpu_driver_version=pool.gpu_driver_version)
     eci = c.eci
     return settings.Eci(
@@ -171,7 +176,7 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
                              served_version=served_version(cfg.model.serve, cfg.model.versions),
                              reload=cfg.model.reload, local_dir=source.local_dir),
         storage=storage_of(cfg, source, location, stack, rrsa),
-        capacity=capacity_of(cfg.capacity, s.name, vswitch_ids, gpu),
+        capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu),
         serving=settings.Serving(
             namespace=s.namespace, name=s.name, image=s.image, image_version=image_version(s.image), gpus=s.gpus,
             cpu=s.cpu, memory=s.memory, check_image=s.check_image, file_system_poll_seconds=s.file_system_poll_seconds,

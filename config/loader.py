@@ -31,7 +31,8 @@ PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
 # The regions the alicloud provider accepts: it refuses any other at start-up ("Invalid Alibaba
 # Cloud region", unless skip_region_validation) - terraform-provider-alicloud
-# alicloud/connectivity/regions.go `ValidRegions` and config.go `validateRegion`, at 81c43b67.
+# alicloud/connectivity/regions.go `ValidRegions` L66-79 and config.go `validateRegion` L219-228,
+# at ace5bcf87 on release/v2 (the line pulumi-alicloud 4.0.0 bridges; the same as on master).
 PROVIDER_REGIONS = (
     "cn-hangzhou", "cn-qingdao", "cn-beijing", "cn-shenzhen", "cn-hongkong", "cn-shanghai",
     "cn-zhangjiakou", "cn-huhehaote", "cn-chengdu", "cn-heyuan", "cn-wulanchabu", "cn-guangzhou",

@@ -66,6 +66,9 @@ class Storage:
     """`storage.noncurrentVersionDays`."""
     tags: Mapping[str, str]
     """The tags the stack's own bucket carries (config/account.py recognises it by them)."""
+    lifecycle_rule_id: str
+    """The id of the stack's one lifecycle rule on its bucket (config/account.py tells it from
+    rules it would remove)."""
     auth: VolumeAuth
     """`storage.auth`."""
 
@@ -94,6 +97,8 @@ class NodePool:
     """`capacity.nodePool.compensateWithOnDemand`."""
     labels: Mapping[str, str]
     """`capacity.nodePool.labels`."""
+    tags: Mapping[str, str]
+    """The tag the stack's pool carries (config/account.py finds it by it, even renamed)."""
     system_disk_size: int
     """`capacity.nodePool.systemDiskSize`."""
     gpu_driver_version: Optional[str]

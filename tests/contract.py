@@ -103,9 +103,12 @@ def registration_problems(registration: Registration) -> list[str]:
 
 # --- 2. what forces replacement -------------------------------------------------------------
 
-TF = "aliyun/terraform-provider-alicloud alicloud/{} (schema: ForceNew), at 81c43b67 (1.290.0-dev)"
+TF = "aliyun/terraform-provider-alicloud alicloud/{} (schema: ForceNew), at ace5bcf87 (release/v2, 2026-08-21)"
 # Wire (camelCase) names of the properties whose change replaces the resource. pulumi-alicloud
-# 4.0.0 bridges a slightly newer release of the same provider; the rows cover what this stack sets.
+# 4.0.0 bridges the provider's v2 line (its credential data source returns certificate_authorities,
+# the v2 list); its exact pin could not be read, release/v2's head is the nearest commit that has
+# every change the 4.0.0 SDK shows (docs/provider.md). The rows cover what this stack sets; each
+# was read there (identical to master's for these files).
 ALICLOUD_FORCE_NEW: dict[str, tuple[frozenset[str], str]] = {
     "alicloud:oss/bucket:Bucket": (
         frozenset({"bucket", "storageClass", "redundancyType"}), TF.format("resource_alicloud_oss_bucket.go")),

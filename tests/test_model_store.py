@@ -11,6 +11,7 @@ from conftest import MODEL_VERSION, write_saved_model
 from harness import run_program
 
 from components import model_files
+from config.account import FoundBucket, bucket_problem
 
 BUCKET = "alicloud:oss/bucket:Bucket"
 OBJECT = "alicloud:oss/bucketObject:BucketObject"
@@ -176,14 +177,34 @@ def test_model_files_are_sorted_and_skip_hidden(tmp_path):
     ({"app": "elastic-inference", "stack": "prod"}, "stack 'prod' of elastic-inference"),
     ({"stack": "prod"}, "something other than this stack"),            # a stack tag alone is not ours
     ({"app": "elastic-inference"}, "something other than this stack"),  # nor the app tag alone
-    ({}, "something other than this stack"),
+    ({"team": "search"}, "something other than this stack"),
 ])
 def test_a_taken_bucket_names_its_owner_only_from_both_tags(tags, owner):
-    from config.account import bucket_problem  # noqa: PLC0415
-
-    key, message = bucket_problem("acme-models", True, tags, "dev")
+    key, message = bucket_problem("acme-models", True, FoundBucket(tags, ()), "dev")
     assert key == "storage.bucket" and f"belongs to {owner}" in message
-    assert bucket_problem("acme-models", True, {"app": "elastic-inference", "stack": "dev"}, "dev") is None
+    assert "turns versioning on for the whole bucket, for good" in message  # said before any import
+    ours = FoundBucket({"app": "elastic-inference", "stack": "dev"}, ("expire-noncurrent-model-versions",))
+    assert bucket_problem("acme-models", True, ours, "dev") is None
+    assert bucket_problem("acme-models", True, None, "dev") is None
+
+
+def test_a_bucket_whose_tags_could_not_be_read_names_the_permission():
+    """The provider's buckets data source drops a failed GetBucketTagging and reports no tags: the
+    stack's own bucket would look like a stranger's."""
+    key, message = bucket_problem("acme-models", True, FoundBucket({}, ()), "dev")
+    assert key == "storage.bucket" and "lacks oss:GetBucketTagging" in message
+    assert "belongs to" not in message
+
+
+@pytest.mark.parametrize("found, lost", [
+    (FoundBucket({"app": "elastic-inference", "stack": "dev"}, ("archive-logs",)), "lifecycle rule(s) archive-logs"),
+    (FoundBucket({"app": "elastic-inference", "stack": "dev", "cost-center": "ml"}, ()), "tag(s) cost-center=ml"),
+])
+def test_an_adopted_bucket_is_not_stripped_of_its_rules_or_tags(found, lost):
+    """The provider replaces a bucket's whole lifecycle configuration and tag set: refuse, naming
+    what would go, rather than remove it in the next update."""
+    key, message = bucket_problem("acme-models", True, found, "dev")
+    assert key == "storage.bucket" and lost in message and "would remove" in message
 
 
 def test_the_bucket_is_tagged_as_this_stacks(dev_config, prod_config):

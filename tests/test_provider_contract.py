@@ -15,6 +15,7 @@ from harness import NS, StackResult, run_program
 
 from components.volume_spec import RAM_NAME
 from config import ConfigError
+from tools import offline
 from tools.offline import DEFAULT_NODE_POOLS, FAKE_ACCOUNT_ID, bucket, node_pool
 
 BUCKET = "alicloud:oss/bucket:Bucket"
@@ -117,11 +118,19 @@ def test_old_object_versions_expire(dev_config, days):
     if days is not None:
         dev_config[NS + "storage"]["noncurrentVersionDays"] = days
     rules = run_program(dev_config).one(BUCKET).inputs["lifecycleRules"]
+    # No prefix: the whole bucket, the stack's own (the provider replaces every rule on update).
     assert rules == [{
-        "id": "expire-noncurrent-model-versions", "enabled": True, "prefix": "models/chnsenticorp/",
+        "id": "expire-noncurrent-model-versions", "enabled": True,
         "noncurrentVersionExpirations": [{"days": days or 30}],
         "expirations": [{"expiredObjectDeleteMarker": True}],
     }]
+
+
+def test_old_versions_under_a_prefix_the_stack_left_still_expire(dev_config):
+    """Moving storage.prefix changes no lifecycle rule: the old prefix's versions expire too."""
+    before = run_program(dev_config).one(BUCKET).inputs["lifecycleRules"]
+    dev_config[NS + "storage"] = {**dev_config[NS + "storage"], "prefix": "models/v2/chnsenticorp"}
+    assert run_program(dev_config).one(BUCKET).inputs["lifecycleRules"] == before
 
 
 @pytest.mark.parametrize("stack", ["dev_eu", "team.a", "Team-A.b_c", "x" * 100, "9lives"])
@@ -159,7 +168,7 @@ def test_the_default_bucket_name_does_not_follow_the_cluster(dev_config):
 
 
 @pytest.mark.parametrize("tags,owner", [
-    ({}, "something other than this stack"),
+    ({"team": "search"}, "something other than this stack"),
     ({"app": "elastic-inference", "stack": "prod"}, "stack 'prod' of elastic-inference"),
 ])
 def test_a_bucket_taken_in_this_account_stops_before_anything_is_created(prod_config, tags, owner):
@@ -216,7 +225,7 @@ CHANGES = [
      {"model-volume-reader", "model-volume-reader-key", "serving-deployment", "serving-service"},
      {"capacity-pool"}),
     ("prefix", "dev", _set("storage.prefix", "models/v2/chnsenticorp"),
-     {"model-v1623831335/saved_model.pb", "model-volume-pv"}, {"model-volume-read-policy", "model-bucket"}),
+     {"model-v1623831335/saved_model.pb", "model-volume-pv"}, {"model-volume-read-policy"}),
     ("mode-to-eci", "prod", _set("capacity.mode", "eci"), set(), {"serving-deployment"}),
 ]
 CREDENTIALS = (USER, KEY, POLICY, ROLE)
@@ -276,3 +285,41 @@ def test_a_new_pool_without_on_demand_fallback_is_told_to_update_once_more(prod_
     assert run_program(prod_config, "prod", node_pools=existing).warnings == []
     prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"] = True
     assert run_program(prod_config, "prod").warnings == []
+
+
+def test_a_renamed_pool_is_still_the_stacks_own_and_gets_false_on_this_update(prod_config):
+    """A pool is found by the tag the stack puts on it: renaming it (serving.name) is an update,
+    which sends false, not a new pool, so no warning; and it is not a "worker" pool whose
+    vSwitches the stack would borrow."""
+    prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"] = False
+    prod_config[NS + "serving"] = {**prod_config[NS + "serving"], "name": "bert-v2"}
+    ours = node_pool("np-gpu", "bert-tfserving-gpu", ["vsw-own"], tags={"elastic-inference-stack": "prod"})
+    result = run_program(prod_config, "prod", node_pools=[*DEFAULT_NODE_POOLS, ours])
+    assert result.warnings == []
+    pool = result.one(POOL).inputs
+    assert pool["tags"] == {"elastic-inference-stack": "prod"} and "vsw-own" not in pool["vswitchIds"]
+
+
+def test_the_new_pool_warning_promises_only_what_the_provider_does(prod_config):
+    prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"] = False
+    (warning,) = run_program(prod_config, "prod").warnings
+    assert "sends that flag on create only when it is true" in warning
+    # Either way ACK's default turns out, the next run's preview tells the truth.
+    assert "if it has true, the next `pulumi up` shows" in warning and "if it has false" in warning
+
+
+@pytest.mark.parametrize("token", ["alicloud:oss/getBuckets:getBuckets",
+                                   "alicloud:cs/getKubernetesNodePools:getKubernetesNodePools"])
+def test_a_data_source_list_that_comes_back_missing_reads_as_empty(prod_config, monkeypatch, token):
+    """An empty result is [] through the bridge; a missing one must still never be a TypeError."""
+    answer = offline.Mocks.answer
+
+    def missing(self, asked, args):
+        found = answer(self, asked, args)
+        if asked == token:
+            found = {k: v for k, v in found.items() if k not in ("buckets", "nodepools")}
+        return found
+
+    monkeypatch.setattr(offline.Mocks, "answer", missing)
+    prod_config[NS + "capacity"]["nodePool"]["vswitchIds"] = ["vsw-zoneh"]
+    run_program(prod_config, "prod")  # no bucket found, no pool found: no error

@@ -215,14 +215,15 @@ class CaptureMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def bucket(name: str, tags: dict[str, str]) -> dict:
+def bucket(name: str, tags: dict[str, str], lifecycle_rules: tuple[str, ...] = ()) -> dict:
     """A bucket of this account as the getBuckets invoke returns it (the fields read here)."""
-    return {"name": name, "tags": tags}
+    return {"name": name, "tags": tags, "lifecycleRules": [{"id": rule, "enabled": True, "prefix": ""}
+                                                           for rule in lifecycle_rules]}
 
 
-def node_pool(pool_id: str, name: str, vswitches: list[str]) -> dict:
+def node_pool(pool_id: str, name: str, vswitches: list[str], tags: Optional[dict[str, str]] = None) -> dict:
     """An existing node pool as the getKubernetesNodePools invoke returns it (fields it needs)."""
-    return {"nodePoolId": pool_id, "nodePoolName": name, "vswitchIds": vswitches}
+    return {"nodePoolId": pool_id, "nodePoolName": name, "vswitchIds": vswitches, "tags": tags or {}}
 
 
 # The stand-in cluster: an ACK managed Pro cluster with RRSA on (`spec` None: not found).
