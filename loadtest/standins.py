@@ -74,7 +74,10 @@ class BackgroundServer:
 
 @dataclass
 class TfServingStandIn:
-    """Answers predict and model status like TF Serving's REST API."""
+    """Answers predict and model status like TF Serving's REST API, for versions that have settled
+    (loaded, or never seen); loadtest/tfserving_process.py has the version lifecycle in time. The
+    answers' shapes and texts are TF Serving's (tensorflow/serving at 1.15.0:
+    http_rest_api_handler.cc ProcessModelStatusRequest, get_model_status_impl.cc L75-107)."""
 
     model: str = "chnsenticorp"
     latency: float = 0.005
@@ -101,6 +104,7 @@ class TfServingStandIn:
         app = web.Application()
         app.router.add_post(f"/v1/models/{self.model}:predict", self._predict)
         app.router.add_get(f"/v1/models/{self.model}", self._status)
+        app.router.add_get(f"/v1/models/{self.model}/versions/{{version}}", self._status)
         return app
 
     async def _predict(self, request: web.Request) -> web.Response:
@@ -123,8 +127,15 @@ class TfServingStandIn:
         return web.json_response({"predictions": [[0.08, 0.92]] * rows})
 
     async def _status(self, request: web.Request) -> web.Response:
+        asked = request.match_info.get("version")
+        versions = sorted(self.loaded) if asked is None else [int(asked)]
+        if any(v not in self.loaded for v in versions) or not versions:
+            text = (f"Could not find any versions of model {self.model}" if asked is None
+                    else f"Could not find version {asked} of model {self.model}")
+            return web.json_response({"error": text}, status=404)
         return web.json_response({"model_version_status": [
-            {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]})
+            {"version": str(v), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+            for v in versions]})
 
 
 @dataclass
