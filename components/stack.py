@@ -19,6 +19,7 @@ import pulumi
 
 from config import Settings
 from config import settings as cfg
+from config.derived import awake_text
 
 from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
 from .cluster import Cluster, ClusterArgs
@@ -156,6 +157,8 @@ def build(s: Settings) -> dict[str, Any]:
         "servedVersion": gate.served_version,
         "loadedVersions": sorted(s.model.versions),
         "capacityMode": "nodepool" if isinstance(s.capacity, cfg.NodePool) else "eci",
+        # What the idle schedule does, in hours a week, shown by the preview before anything changes.
+        "awakeHours": awake_text(s.autoscaling.idle),
         "capacity": capacity.placement.describe,
         "nodePoolId": capacity.node_pool_id if isinstance(capacity, GpuNodePool) else None,
     }

@@ -8,8 +8,10 @@ Pure functions: the loader calls `resolve` only once every problem is known to b
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
+import zoneinfo
 from typing import Optional
 
 from . import images, settings
@@ -148,10 +150,75 @@ def capacity_of(c: CapacitySettings, serving_name: str, stack: str, vswitch_ids:
         gpu_driver=images.eci_driver(gpu.min_driver) if gpu is not None else None)
 
 
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEK_HOURS = 168
+
+
+def awake_week(wake: str, sleep: str, time_zone: str,
+               now: Optional[datetime.datetime] = None) -> tuple[float, str]:
+    """The hours a schedule keeps the service awake in the coming week (from next Monday 00:00 in
+    its time zone), and those hours day by day (`Mon-Fri 08:00-20:00`), so a schedule with wake and
+    sleep swapped shows as awake at night before anything changes."""
+    # Imported here: only a stack with an idle schedule needs the cron parser.
+    from croniter import croniter  # noqa: PLC0415
+
+    zone = zoneinfo.ZoneInfo(time_zone)
+    today = (now or datetime.datetime.now(datetime.UTC)).astimezone(zone)
+    monday = (today + datetime.timedelta(days=7 - today.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = monday + datetime.timedelta(days=7)
+    # Just before Monday 00:00: a firing at midnight itself is the week's first event.
+    base = monday - datetime.timedelta(seconds=1)
+    last = {state: croniter(expr, base).get_prev(datetime.datetime) for state, expr in (("awake", wake),
+                                                                                          ("asleep", sleep))}
+    awake = last["awake"] > last["asleep"]
+    events: list[tuple[datetime.datetime, bool]] = []
+    for expr, state in ((wake, True), (sleep, False)):
+        it = croniter(expr, base)
+        while (at := it.get_next(datetime.datetime)) < end:
+            events.append((at, state))
+    spans, since = [], monday if awake else None
+    for at, state in sorted(events):
+        if state and since is None:
+            since = at
+        elif not state and since is not None:
+            spans.append((since, at))
+            since = None
+    if since is not None:
+        spans.append((since, end))
+    hours = sum((b - a).total_seconds() for a, b in spans) / 3600
+    per_day: list[str] = []
+    for day in range(7):
+        start = monday + datetime.timedelta(days=day)
+        stop = start + datetime.timedelta(days=1)
+        pieces = [(max(a, start), min(b, stop)) for a, b in spans if a < stop and b > start]
+        per_day.append(" ".join(f"{a:%H:%M}-{'24:00' if b == stop else f'{b:%H:%M}'}" for a, b in pieces))
+    groups: list[str] = []
+    day = 0
+    while day < 7:
+        last_day = day
+        while last_day + 1 < 7 and per_day[last_day + 1] == per_day[day]:
+            last_day += 1
+        if per_day[day]:
+            days = DAYS[day] if last_day == day else f"{DAYS[day]}-{DAYS[last_day]}"
+            groups.append(f"{days} {per_day[day]}")
+        day = last_day + 1
+    return hours, ", ".join(groups) or "never"
+
+
+def awake_text(idle: Optional[settings.IdleSchedule]) -> str:
+    """The `awakeHours` output: when the service runs GPUs in a week."""
+    if idle is None:
+        return f"always on: {WEEK_HOURS} of {WEEK_HOURS} hours a week"
+    return f"awake {idle.awake_hours:g} of {WEEK_HOURS} hours a week ({idle.time_zone}): {idle.awake}"
+
+
 def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, service: str) -> settings.Autoscaling:
     idle = a.idle
-    schedule = (settings.IdleSchedule(time_zone=idle.time_zone, wake=idle.wake, sleep=idle.sleep)
-                if idle.mode == "schedule" and idle.wake is not None and idle.sleep is not None else None)
+    schedule = None
+    if idle.mode == "schedule" and idle.wake is not None and idle.sleep is not None:
+        hours, days = awake_week(idle.wake, idle.sleep, idle.time_zone)
+        schedule = settings.IdleSchedule(time_zone=idle.time_zone, wake=idle.wake, sleep=idle.sleep,
+                                         awake_hours=hours, awake=days)
     return settings.Autoscaling(
         min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
         sls_project=sls_project(a.sls_project, cluster_id), sls_logstore=a.sls_logstore,

@@ -14,12 +14,13 @@ from __future__ import annotations
 import difflib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from . import account, derived, rules, schema
 from .errors import ConfigError, Problem
@@ -47,6 +48,16 @@ PROVIDER_REGIONS = (
 )
 # Config namespaces something in this stack reads: the providers it uses, and Pulumi's own.
 PROVIDER_NAMESPACES = ("alicloud", "kubernetes", "pulumi")
+# The keys the alicloud provider reads from its namespace: its configuration schema as the 4.0.0
+# SDK generates it (pulumi_alicloud/config/vars.py, every `__config__.get('<key>')`; a test keeps
+# this list equal to that file). Any other `alicloud:` key is read by nothing.
+ALICLOUD_KEYS = (
+    "accessKey", "accountId", "accountType", "assumeRole", "assumeRoleWithOidc", "clientConnectTimeout",
+    "clientReadTimeout", "configurationSource", "credentialsUri", "ecsRoleName", "endpoints", "fc", "features",
+    "logEndpoint", "maxRetryTimeout", "mnsEndpoint", "otsInstanceName", "profile", "protocol", "region",
+    "secretKey", "secureTransport", "securityToken", "securityTransport", "sharedCredentialsFile", "signVersion",
+    "skipRegionValidation", "sourceIp",
+)
 # Provider settings that are credentials: never in plain text in a stack file.
 CREDENTIAL_KEYS = {"alicloud:accessKey": "ALICLOUD_ACCESS_KEY", "alicloud:secretKey": "ALICLOUD_SECRET_KEY",
                    "alicloud:securityToken": "ALICLOUD_SECURITY_TOKEN"}
@@ -129,10 +140,13 @@ def secret_keys(project: str) -> set[str]:
     return {k for k in project_keys(project) if runtime_config.is_config_secret(f"{project}:{k}")}
 
 
-def region_problem(region: Optional[str]) -> Optional[Problem]:
+def region_problem(region: Optional[str], keys: Sequence[str] = ()) -> Optional[Problem]:
     """`alicloud:region` must be set and be one the provider accepts."""
     if not region:
-        return ("alicloud:region", "is required: `pulumi config set alicloud:region cn-beijing`")
+        near = difflib.get_close_matches("alicloud:region", [k for k in keys if k.startswith("alicloud:")], n=1,
+                                         cutoff=0.7)
+        return ("alicloud:region", "is required: `pulumi config set alicloud:region cn-beijing`"
+                + (f" ({near[0]} is set: a misspelling of it?)" if near else ""))
     if region in PROVIDER_REGIONS:
         return None
     hint = difflib.get_close_matches(region, PROVIDER_REGIONS, n=1, cutoff=0.6)
@@ -141,14 +155,37 @@ def region_problem(region: Optional[str]) -> Optional[Problem]:
             + "; region ids look like cn-beijing, cn-hangzhou, ap-southeast-1, eu-central-1")
 
 
+def provider_key_problem(key: str, project: str) -> Optional[Problem]:
+    """A key under a provider's namespace that the provider does not read. `alicloud:` keys are
+    the provider's schema (ALICLOUD_KEYS); the stack's Kubernetes provider is explicit, made from
+    ACK's credential for `clusterId` (components/cluster.py), so nothing reads `kubernetes:` at all."""
+    namespace, name = key.split(":", 1)
+    if namespace == "kubernetes":
+        return (key, "is read by nothing: the stack's Kubernetes provider is built from ACK's credential for "
+                     f"{project}:clusterId, never from the kubernetes: namespace; remove it")
+    if namespace != "alicloud" or name in ALICLOUD_KEYS:
+        return None
+    hint = difflib.get_close_matches(name.replace("_", ""), [k.lower() for k in ALICLOUD_KEYS], n=1, cutoff=0.6)
+    camel = next((k for k in ALICLOUD_KEYS if hint and k.lower() == hint[0]), None)
+    ours = difflib.get_close_matches(name, allowed_keys(schema.StackConfig), n=1, cutoff=0.8)
+    return (key, "is not a key the alicloud provider reads (pulumi_alicloud/config/vars.py), so it has no effect"
+                 + (f"; did you mean 'alicloud:{camel}'?" if camel else "")
+                 + (f"; or, this stack's own, '{project}:{ours[0]}'?" if ours else ""))
+
+
 def namespace_problems(project: str, keys: list[str]) -> list[Problem]:
     """A key under a namespace nothing in this stack reads is a typo whose section would
-    silently fall back to defaults (`elastic-inferance:autoscaling`)."""
+    silently fall back to defaults (`elastic-inferance:autoscaling`); so is a key under a provider's
+    namespace that the provider does not read (`alicloud:regoin`, `alicloud:secret_key`)."""
     known = [f"{project}:{k}" for k in allowed_keys(schema.StackConfig)] + ["alicloud:region"]
     problems = []
     for key in keys:
         namespace = key.split(":", 1)[0] if ":" in key else ""
-        if namespace in (project, *PROVIDER_NAMESPACES):
+        if namespace in ("alicloud", "kubernetes"):
+            problem = provider_key_problem(key, project)
+            problems += [problem] if problem else []
+            continue
+        if namespace in (project, "pulumi"):
             continue
         hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         problems.append((key, (
@@ -173,34 +210,67 @@ def read_region() -> Optional[str]:
     return pulumi.Config("alicloud").get("region") or os.environ.get("ALICLOUD_REGION")
 
 
-def validated(project: str) -> tuple[schema.StackConfig, Optional[str], list[Problem]]:
-    """The stack's config through the schema, its region, and the problems found around it
-    (namespaces, credentials, the region). Raises `ConfigError` when the schema refuses it,
-    with those problems too."""
+def partial_config(raw: dict[str, Any], exc: ValidationError) -> tuple[schema.StackConfig, frozenset[str]]:
+    """What the schema accepted of a config it refused: every top-level key without an error, each
+    validated alone (or its default), and the names of those keys. The rules that read only these
+    run too, so a problem elsewhere is reported with the schema's (config/rules.py RULES)."""
+    fields = schema.StackConfig.model_fields
+    by_alias = {(f.alias or n): n for n, f in fields.items()}
+    failed = {by_alias.get(str(err["loc"][0]), str(err["loc"][0])) for err in exc.errors() if err["loc"]}
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        if name in failed:
+            continue
+        given = raw.get(field.alias or name, raw.get(name))
+        section = field.annotation if isinstance(field.annotation, type) and issubclass(
+            field.annotation, BaseModel) else None
+        if given is None and not field.is_required():
+            values[name] = field.get_default(call_default_factory=True)
+        elif section is not None and given is not None:
+            try:
+                values[name] = section.model_validate(given)
+            except ValidationError:
+                continue
+        elif given is not None:
+            values[name] = given
+    return schema.StackConfig.model_construct(**values), frozenset(values)
+
+
+def validated(project: str) -> tuple[Optional[schema.StackConfig], Optional[str], list[Problem], frozenset[str]]:
+    """The stack's config through the schema, its region, every problem found so far (namespaces,
+    credentials, the region, the schema's), and which top-level keys the config holds valid. A
+    config the schema refused comes back partial (`partial_config`)."""
     raw = read_raw_config(project, load_project_schema())
     keys = all_config_keys()
     problems = namespace_problems(project, keys) + plaintext_credential_problems(keys)
     region = read_region()
-    wrong_region = region_problem(region)
+    wrong_region = region_problem(region, keys)
     problems += [wrong_region] if wrong_region else []
     try:
         cfg = schema.StackConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems + format_validation_error(exc, frozenset(secret_keys(project)))) from None
-    return cfg, region, problems
+        partial, valid = partial_config(raw, exc)
+        return partial, region, problems + format_validation_error(exc, frozenset(secret_keys(project))), valid
+    return cfg, region, problems, frozenset(schema.StackConfig.model_fields)
 
 
 def load_settings() -> Settings:
     """Read, validate and resolve the current stack's config. Raises `ConfigError`."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
-    cfg, region, problems = validated(project)
-    source, source_problems = rules.parse_model_source(cfg.model.source)
-    problems += source_problems + rules.check_cross_fields(cfg, source)
-    gpu_problems, gpu = rules.check_gpu_image(cfg)
-    problems += gpu_problems
-    if source is not None:
-        problems += rules.check_model_dir(source, cfg.model.versions)
-    if source is None or region is None or problems:
+    cfg, region, problems, valid = validated(project)
+    source: Optional[rules.ModelSource] = None
+    gpu = None
+    if cfg is not None and "model" in valid:
+        source, source_problems = rules.parse_model_source(cfg.model.source)
+        problems += source_problems
+        if source is not None:
+            problems += rules.check_model_dir(source, cfg.model.versions)
+    if cfg is not None:
+        problems += rules.check_cross_fields(cfg, source, valid)
+    if cfg is not None and {"serving", "capacity"} <= valid:
+        gpu_problems, gpu = rules.check_gpu_image(cfg)
+        problems += gpu_problems
+    if cfg is None or source is None or region is None or problems or len(valid) < len(schema.StackConfig.model_fields):
         raise ConfigError(problems)
 
     # The config is valid; now what it leaves to the account (read-only look-ups, before

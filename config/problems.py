@@ -8,6 +8,7 @@ says what is allowed there, never a class name or a regex.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Optional
 
 from pydantic import BaseModel, ValidationError
@@ -61,22 +62,50 @@ def section_at(loc: tuple) -> Optional[type[BaseModel]]:
     return model
 
 
+def yaml_typed(kind: str, value: Any) -> Optional[str]:
+    """What YAML made of a value the user wrote as something else, and how to write it."""
+    if kind == "string_type" and isinstance(value, bool):
+        return (f"YAML read it as {str(value).lower()} (yes/no/on/off/true/false are booleans): quote it, "
+                "e.g. \"on\"")
+    if kind == "string_type" and isinstance(value, (int, float)):
+        return f"YAML read {value!r} as a number: quote it (\"{value}\"), or a trailing zero is lost"
+    if kind in ("int_type", "float_type") and isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+        return f"it is written in quotes, so YAML read {value!r} as text: write it without quotes"
+    return None
+
+
+def section_message(kind: str, value: Any) -> Optional[str]:
+    """A section (a mapping of keys) given as something else: never pydantic's class names."""
+    if kind not in ("model_type", "dict_type"):
+        return None
+    if value is None or value == "":
+        return "is an empty section (nothing is written under it): write its keys beneath it, or remove the line"
+    return f"must be a section of keys, one per line beneath it (got {short(value)})"
+
+
 def format_validation_error(exc: ValidationError, secret: frozenset[str] = frozenset()) -> list[Problem]:
     """One `(dotted key, message)` per pydantic error, in the user's camelCase and in words.
 
     Values under a key in `secret` are shown as [secret], never in plain text.
     """
     problems = []
+    sections = allowed_keys(StackConfig)
     for err in exc.errors():
         loc = tuple(err["loc"])
-        if loc and loc[0] in secret:
+        redacted = bool(loc) and loc[0] in secret
+        if redacted:
             err = {**err, "input": _Redacted()}
         # Drop pydantic's internal union/validator labels from the location.
         loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "constrained-")))
         loc = tuple(p for p in loc if p not in _INTERNAL_LOCATIONS)
         path = camel_path(loc) or "(top level)"
         kind = err["type"]
-        if kind == "extra_forbidden":
+        if kind == "extra_forbidden" and len(loc) == 1 and "." in str(loc[0]) and str(loc[0]).split(".")[0] in sections:
+            dotted = str(loc[0])
+            message = (f"is one top-level key whose name has dots: `pulumi config set` without --path writes "
+                       f"'{dotted}' that way; run `pulumi config rm '{dotted}'`, then "
+                       f"`pulumi config set --path '{dotted}' <value>`")
+        elif kind == "extra_forbidden":
             section = section_at(loc)
             allowed = allowed_keys(section) if section else []
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -85,10 +114,14 @@ def format_validation_error(exc: ValidationError, secret: frozenset[str] = froze
                 message += f"; allowed here: {', '.join(allowed)}"
         elif kind == "missing":
             message = "is required and not set"
+        elif section_message(kind, err["input"]) is not None:
+            message = section_message(kind, err["input"]) or ""
         else:
             text = err["msg"]
             text = text.removeprefix("Value error, ")
             message = f"{text[0].lower()}{text[1:]} (got {short(err['input'])})"
+            hint = None if redacted else yaml_typed(kind, err["input"])
+            message += f": {hint}" if hint else ""
         problems.append((path, message))
     # A union reports the same location once per branch; keep the first of each.
     seen, unique = set(), []

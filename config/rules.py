@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -147,76 +148,95 @@ def idle_problems(idle: IdleSettings, now: Optional[datetime.datetime] = None) -
     return problems
 
 
-def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
-    """Rules between keys that no single field can check."""
-    problems: list[Problem] = []
-    if cfg.model.serve is not None and cfg.model.serve not in cfg.model.versions:
-        loaded = ", ".join(str(v) for v in cfg.model.versions)
-        problems.append(("model.serve", f"{cfg.model.serve} is not one of model.versions ({loaded}): a version "
-                                        "is served only once it is loaded; add it to model.versions first"))
+def serve_is_loaded(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    if cfg.model.serve is None or cfg.model.serve in cfg.model.versions:
+        return []
+    loaded = ", ".join(str(v) for v in cfg.model.versions)
+    return [("model.serve", f"{cfg.model.serve} is not one of model.versions ({loaded}): a version "
+                            "is served only once it is loaded; add it to model.versions first")]
+
+
+def replica_bounds(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
     a = cfg.autoscaling
-    problems += idle_problems(a.idle)
-    if a.min_replicas > a.max_replicas:
-        problems.append(
-            (
-                "autoscaling.minReplicas",
-                f"must not exceed autoscaling.maxReplicas ({a.min_replicas} > {a.max_replicas})",
-            )
-        )
+    if a.min_replicas <= a.max_replicas:
+        return []
+    return [("autoscaling.minReplicas",
+             f"must not exceed autoscaling.maxReplicas ({a.min_replicas} > {a.max_replicas})")]
+
+
+def idle_schedule(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    return idle_problems(cfg.autoscaling.idle)
+
+
+def pool_bounds(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
     pool = cfg.capacity.node_pool
-    if pool.min_size > pool.max_size:
-        problems.append(
-            (
-                "capacity.nodePool.minSize",
-                f"must not exceed capacity.nodePool.maxSize ({pool.min_size} > {pool.max_size})",
-            )
-        )
-    if is_gpu_image(cfg.serving.image) and cfg.serving.gpus < 1:
-        problems.append(
-            (
-                "serving.gpus",
-                f"must be at least 1 for the GPU image {cfg.serving.image!r} "
-                "(use a CPU image such as tensorflow/serving:2.19.0 to serve without a GPU)",
-            )
-        )
+    if pool.min_size <= pool.max_size:
+        return []
+    return [("capacity.nodePool.minSize",
+             f"must not exceed capacity.nodePool.maxSize ({pool.min_size} > {pool.max_size})")]
+
+
+def pool_spot(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    """A price limit goes with SpotWithPriceLimit, and only with it."""
+    pool = cfg.capacity.node_pool
     if pool.spot_strategy == "SpotWithPriceLimit" and pool.spot_price_limit is None:
-        problems.append(("capacity.nodePool.spotPriceLimit",
-                         "is required when capacity.nodePool.spotStrategy is SpotWithPriceLimit "
-                         "(the highest hourly price to pay per instance)"))
-    if cfg.capacity.mode == "nodepool" and pool.key_name is None:
-        problems.append(("capacity.nodePool.keyName",
-                         "is required in nodepool mode: ACK managed node pools need an ECS key "
-                         "pair (create one in the ECS console; nobody has to log in, auto repair "
-                         "replaces broken nodes)"))
-    problems += check_capacity(cfg)
-    problems += check_eci(cfg)
-    if cfg.storage.auth == "rrsa" and cfg.capacity.mode == "eci":
-        problems.append(("storage.auth", (
-            "rrsa cannot be used with capacity.mode eci: on the virtual node ECI mounts the OSS "
-            "volume inside the instance, not through the cluster's ack-csi-fuse/csi-fuse-ossfs pods "
-            "that the role trusts, and no Alibaba Cloud document says virtual nodes support RRSA "
-            "volumes; use storage.auth ramUser (a least-privilege RAM user whose key stays in a "
-            "Secret), or capacity.mode nodepool")))
-    if source is not None and source.oss is not None:
-        # The model is already in OSS: the storage location is the source, not a second place.
-        oss_bucket, oss_prefix = source.oss
-        if cfg.storage.bucket is not None and cfg.storage.bucket != oss_bucket:
-            problems.append(
-                (
-                    "storage.bucket",
-                    f"is {cfg.storage.bucket!r} but model.source is in bucket "
-                    f"{oss_bucket!r}; leave storage.bucket unset for an oss:// source",
-                )
-            )
-        if cfg.storage.prefix is not None and cfg.storage.prefix != oss_prefix:
-            problems.append(
-                (
-                    "storage.prefix",
-                    f"is {cfg.storage.prefix!r} but model.source has prefix "
-                    f"{oss_prefix!r}; leave storage.prefix unset for an oss:// source",
-                )
-            )
+        return [("capacity.nodePool.spotPriceLimit",
+                 "is required when capacity.nodePool.spotStrategy is SpotWithPriceLimit "
+                 "(the highest hourly price to pay per instance)")]
+    if pool.spot_strategy == "SpotAsPriceGo" and pool.spot_price_limit is not None:
+        return [("capacity.nodePool.spotPriceLimit",
+                 "has no effect with capacity.nodePool.spotStrategy SpotAsPriceGo (spot instances are bid "
+                 "for at the market price): set spotStrategy SpotWithPriceLimit to cap the price, or remove it")]
+    return []
+
+
+def pool_key_pair(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    if cfg.capacity.mode != "nodepool" or cfg.capacity.node_pool.key_name is not None:
+        return []
+    return [("capacity.nodePool.keyName",
+             "is required in nodepool mode: ACK managed node pools need an ECS key pair (create one in the "
+             "ECS console; nobody has to log in, auto repair replaces broken nodes)")]
+
+
+def gpu_image_needs_gpus(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    if not is_gpu_image(cfg.serving.image) or cfg.serving.gpus >= 1:
+        return []
+    return [("serving.gpus", f"must be at least 1 for the GPU image {cfg.serving.image!r} "
+                             "(use a CPU image such as tensorflow/serving:2.19.0 to serve without a GPU)")]
+
+
+def rrsa_on_eci(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    if cfg.storage.auth != "rrsa" or cfg.capacity.mode != "eci":
+        return []
+    return [("storage.auth", (
+        "rrsa cannot be used with capacity.mode eci: on the virtual node ECI mounts the OSS "
+        "volume inside the instance, not through the cluster's ack-csi-fuse/csi-fuse-ossfs pods "
+        "that the role trusts, and no Alibaba Cloud document says virtual nodes support RRSA "
+        "volumes; use storage.auth ramUser (a least-privilege RAM user whose key stays in a "
+        "Secret), or capacity.mode nodepool"))]
+
+
+def oss_source_is_the_storage(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    """The model is already in OSS: the storage location is the source, not a second place."""
+    if source is None or source.oss is None:
+        return []
+    oss_bucket, oss_prefix = source.oss
+    problems: list[Problem] = []
+    if cfg.storage.bucket is not None and cfg.storage.bucket != oss_bucket:
+        problems.append(("storage.bucket", f"is {cfg.storage.bucket!r} but model.source is in bucket "
+                                           f"{oss_bucket!r}; leave storage.bucket unset for an oss:// source"))
+    if cfg.storage.prefix is not None and cfg.storage.prefix != oss_prefix:
+        problems.append(("storage.prefix", f"is {cfg.storage.prefix!r} but model.source has prefix "
+                                           f"{oss_prefix!r}; leave storage.prefix unset for an oss:// source"))
     return problems
+
+
+def capacity_fits(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    return check_capacity(cfg)
+
+
+def eci_keys(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    return check_eci(cfg)
 
 
 _UNITS = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
@@ -382,6 +402,97 @@ def jit_warning(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> Optio
             "probe); list types whose GPU it has kernels for to avoid it (docs/gpu-and-image.md, \"The driver\")")
 
 
+def ineffective_warnings(cfg: StackConfig) -> list[str]:
+    """Settings written in the stack file that do nothing in the chosen mode: said, not refused, so
+    a section kept for switching back does not stop the run (a contradiction inside the chosen
+    mode is refused instead: pool_spot, eci_labels_need_burst)."""
+    found: list[str] = []
+    capacity = cfg.capacity
+    if capacity.mode == "eci" and "node_pool" in capacity.model_fields_set:
+        found.append("capacity.nodePool has no effect with capacity.mode eci: it is read only in nodepool mode")
+    if capacity.mode == "nodepool" and "eci" in capacity.model_fields_set:
+        found.append("capacity.eci has no effect with capacity.mode nodepool: it is read only in eci mode")
+    idle = cfg.autoscaling.idle
+    unused = [k for k, name in (("wake", "wake"), ("sleep", "sleep"), ("timeZone", "time_zone"))
+              if name in idle.model_fields_set]
+    if idle.mode == "always-on" and unused:
+        found.append(f"autoscaling.idle.{', autoscaling.idle.'.join(unused)} ha{'s' if len(unused) == 1 else 've'} "
+                     "no effect with autoscaling.idle.mode always-on: the service never sleeps")
+    network = cfg.network
+    peers = [k for k, name in (("ingressNamespace", "ingress_namespace"), ("ingressPodLabels", "ingress_pod_labels"),
+                               ("grpcClientNamespaces", "grpc_client_namespaces"),
+                               ("metricsNamespaces", "metrics_namespaces")) if name in network.model_fields_set]
+    if not network.policy and peers:
+        found.append(f"network.{', network.'.join(peers)} ha{'s' if len(peers) == 1 else 've'} no effect with "
+                     "network.policy false: without a NetworkPolicy every pod in the cluster may connect")
+    if cfg.serving.gpus == 0 and cfg.serving.image_build is not None:
+        found.append("serving.imageBuild has no effect with serving.gpus 0: it describes a GPU build")
+    return found
+
+
 def warnings(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> list[str]:
     """What a valid config should be told, and goes on."""
-    return [w for w in (jit_warning(cfg, runtime), driver_warning(cfg, runtime)) if w is not None]
+    return [w for w in (jit_warning(cfg, runtime), driver_warning(cfg, runtime)) if w is not None] + \
+        ineffective_warnings(cfg)
+
+
+# A unit a reader can mean for a GPU server's memory or CPU, and what a bare number most likely meant.
+_MEMORY_FLOOR_GIB = 1.0
+_CPU_FLOOR = 0.5
+
+
+def serving_quantities(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    """A quantity no one can mean for a GPU server: memory below 1Gi (a bare number is bytes in
+    Kubernetes: `memory: 12` asks for twelve bytes), memory in milli-bytes (`m`), CPU below half a
+    core (`4m` is four thousandths) or in a byte unit; each says which unit was probably meant."""
+    problems: list[Problem] = []
+    memory, cpu = cfg.serving.memory, cfg.serving.cpu
+    number, unit = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", memory).groups()  # type: ignore[union-attr]
+    if unit == "m":
+        problems.append(("serving.memory", f"{memory!r} is in thousandths of a byte ('m'); did you mean {number}Mi?"))
+    elif parse_quantity(memory) < _MEMORY_FLOOR_GIB * 2**30:
+        guess = f"; did you mean {number}Gi?" if not unit else ""
+        what = "bytes (a number without a unit counts bytes)" if not unit else f"{parse_quantity(memory) / 2**20:g} MiB"
+        problems.append(("serving.memory", f"{memory!r} is {what}: a GPU server needs at least 1Gi{guess}"))
+    number, unit = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", cpu).groups()  # type: ignore[union-attr]
+    if unit not in ("", "m"):
+        problems.append(("serving.cpu", f"{cpu!r} has a byte unit ({unit}); CPU is counted in cores or "
+                                        f"thousandths of one ('m'): did you mean {number}?"))
+    elif parse_quantity(cpu) < _CPU_FLOOR:
+        problems.append(("serving.cpu", f"{cpu!r} is {parse_quantity(cpu):g} of a core: a GPU server needs at least "
+                                        f"half a core" + (f"; did you mean {number}?" if unit == "m" else "")))
+    return problems
+
+
+def eci_labels_need_burst(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    eci = cfg.capacity.eci
+    if cfg.capacity.mode != "eci" or eci.scheduling == "burst" or eci.ecs_node_labels is None:
+        return []
+    return [("capacity.eci.ecsNodeLabels", "has no effect with capacity.eci.scheduling only (every pod goes to ECI): "
+                                           "set scheduling burst to fill those ECS nodes first, or remove it")]
+
+
+# The rules between keys, each with the top-level keys it reads: when the schema refuses a key,
+# the rules that do not read it still run, so every independent problem is reported at once.
+RULES: tuple[tuple[frozenset[str], Callable[[StackConfig, Optional[ModelSource]], list[Problem]]], ...] = (
+    (frozenset({"model"}), serve_is_loaded),
+    (frozenset({"autoscaling"}), replica_bounds),
+    (frozenset({"autoscaling"}), idle_schedule),
+    (frozenset({"capacity"}), pool_bounds),
+    (frozenset({"capacity"}), pool_spot),
+    (frozenset({"capacity"}), pool_key_pair),
+    (frozenset({"capacity"}), eci_keys),
+    (frozenset({"capacity"}), eci_labels_need_burst),
+    (frozenset({"serving"}), gpu_image_needs_gpus),
+    (frozenset({"serving"}), serving_quantities),
+    (frozenset({"capacity", "serving", "autoscaling"}), capacity_fits),
+    (frozenset({"storage", "capacity"}), rrsa_on_eci),
+    (frozenset({"model", "storage"}), oss_source_is_the_storage),
+)
+
+
+def check_cross_fields(cfg: StackConfig, source: Optional[ModelSource],
+                       valid: Optional[frozenset[str]] = None) -> list[Problem]:
+    """Rules between keys that no single field can check; with `valid`, only those that read valid
+    top-level keys (the config is then partial: the schema refused the others)."""
+    return [problem for reads, check in RULES if valid is None or reads <= valid for problem in check(cfg, source)]

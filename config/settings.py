@@ -188,6 +188,10 @@ class IdleSchedule:
     """`autoscaling.idle.wake`."""
     sleep: str
     """`autoscaling.idle.sleep`."""
+    awake_hours: float
+    """Hours the service is awake in the coming week (derived.py `awake_week`)."""
+    awake: str
+    """Those hours day by day, e.g. `Mon-Fri 08:00-20:00`."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ syntax error names the file, line and column instead of a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,4 +55,10 @@ def read_yaml(path: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
         what = ": ".join(part for part in (exc.context, exc.problem) if part)
+        reserved = re.search(r"found character '([@`])' that cannot start any token", exc.problem or "")
+        if reserved:
+            # YAML reserves '@' and '`' at the start of a plain value (YAML 1.1 and 1.2, "Indicator
+            # Characters"): a cron macro such as @midnight has to be quoted.
+            what += f"; quote the value: YAML reserves {reserved.group(1)!r} at the start of an unquoted one " \
+                    "(e.g. sleep: \"@midnight\")"
         raise ConfigError([(where, what or "is not valid YAML")]) from None

@@ -33,7 +33,7 @@ from . import incluster, processes
 from .driver import drive
 from .profile import standard_profile
 from .report import cause, percentile, timeline, verdict, write_chart, write_json
-from .watcher import ClusterReader, KubeconfigError, api_client, watch
+from .watcher import ClusterReader, KubeconfigError, api_client, cluster_text, reachable, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PAYLOAD = Path(__file__).resolve().parent / "payloads" / "chnsenticorp.json"
@@ -214,11 +214,7 @@ class ProgressLine:
         recent = outcomes[bisect.bisect_left(self.scheduled, t - 1):bisect.bisect_left(self.scheduled, t)]
         rate = sum(1 for o in recent if o.sent is not None)
         p95 = percentile([o.latency for o in recent if o.ok], 95)
-        sample = self.samples[-1] if self.samples else None
-        replicas = (f"replicas {sample.current_replicas}/{sample.desired_replicas} ready {sample.ready_pods} "
-                    f"metric {sample.metric if sample.metric is not None else '-'}"
-                    + (f" serving v{sample.served_version}" if sample.served_version is not None else "")
-                    ) if sample else "replicas ?"
+        replicas = cluster_text(self.samples)
         success = f"{100 * self.ok / self.settled:.1f}%" if self.settled else "-"
         latency = f"{p95 * 1000:.0f}ms" if p95 is not None else "-"
         phase = self.profile.phase_at(t)
@@ -260,7 +256,8 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
             outcomes, reports = await loop.run_in_executor(
                 None, functools.partial(incluster.run, api, plan, payload, on_status=say))
         elif args.processes > 1:
-            progress = None if args.no_progress else processes.Progress(args.processes, phase_at=profile.phase_at)
+            progress = None if args.no_progress else processes.Progress(
+                args.processes, phase_at=profile.phase_at, cluster=lambda: cluster_text(samples))
             outcomes = await loop.run_in_executor(None, functools.partial(
                 processes.run_processes, values["predict_url"], payload, schedule, args.processes,
                 start_wall=start_wall, progress=progress, timeout=args.timeout, headers=headers,
@@ -287,6 +284,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     payload = args.payload.read_bytes()
+    # The cluster first: a run that cannot watch it says so before it plans, sends or writes anything.
+    try:
+        api = api_client(args.kube_api_url, args.kube_context)
+        reachable(api)
+    except KubeconfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     started = datetime.now(UTC)
     name = args.stack or values["deployment"]
     out = args.out or ROOT / "build" / "loadtest" / f"{name}-{started:%Y%m%dT%H%M%SZ}"
@@ -294,12 +298,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     threshold = values["target_qps"] * values["min_replicas"]
     print(f"load test of {values['predict_url']}: {len(profile.schedule())} requests over "
           f"{profile.duration:.0f}s, threshold {threshold:g} rps; report in {out}", file=sys.stderr)
-
-    try:
-        api = api_client(args.kube_api_url, args.kube_context)
-    except KubeconfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     if args.from_zero:
         try:
             sleep_to_zero(api, values["namespace"], values["deployment"])

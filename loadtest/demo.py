@@ -1,7 +1,8 @@
 """A loopback demonstration: the real load command against the stand-ins, with a simulated HPA
 in compressed time. Produces the sample chart of docs/loadtest.md.
 
-    python -m loadtest.demo --out docs/loadtest-sample
+    .venv/bin/python -m loadtest.demo                             # writes build/loadtest-demo/
+    .venv/bin/python -m loadtest.demo --out docs/loadtest-sample  # the sample the docs show
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from pathlib import Path
 from typing import Optional
 
 from . import __main__ as cli
+from .__main__ import ROOT
 from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, target_flags
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m loadtest.demo", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "loadtest-demo",
+                        help="where report.json and report.png go (the committed sample is docs/loadtest-sample)")
     parser.add_argument("--scale", type=float, default=1.0, help="stretch every phase by this factor")
     return parser
 

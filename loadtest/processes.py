@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Optional, TextIO
 
@@ -70,8 +70,11 @@ def _drive_share(url: str, payload: bytes, share: list[tuple[float, str]], start
 class Progress:
     """The parent's progress line: the workers' per-second reports summed."""
 
-    def __init__(self, workers: int, stream: TextIO = sys.stderr, phase_at=None):
+    def __init__(self, workers: int, stream: TextIO = sys.stderr, phase_at=None,
+                 cluster: Callable[[], str] = lambda: "replicas ?"):
         self.workers, self.stream, self.phase_at = workers, stream, phase_at
+        self.cluster = cluster
+        """What the parent's watcher last read of the cluster, as the line shows it."""
         self.sent = self.ok = 0
         self.failures: Counter[str] = Counter()
         self.pending: dict[int, list] = {}
@@ -99,7 +102,8 @@ class Progress:
         phase = self.phase_at(second) if self.phase_at else ""
         failed = ", ".join(f"{name} {count}" for name, count in self.failures.most_common(3))
         print(f"[{second:6d}s] {phase:8s} settled {sent:6d} in the last second, ok {success:>6s} p95 {p95:>6s} "
-              f"({self.workers} processes)" + (f" | failed: {failed}" if failed else ""), file=self.stream, flush=True)
+              f"({self.workers} processes) | {self.cluster()}"
+              + (f" | failed: {failed}" if failed else ""), file=self.stream, flush=True)
 
 
 def run_processes(url: str, payload: bytes, schedule: Sequence[tuple[float, str]], processes: int, *,

@@ -199,6 +199,7 @@ class KubernetesStandIn:
     def app(self) -> web.Application:
         app = web.Application()
         ns = self.namespace
+        app.router.add_get("/version", self._version)
         app.router.add_get(f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{self.hpa}", self._hpa)
         app.router.add_get(f"/apis/apps/v1/namespaces/{ns}/deployments/{self.deployment}", self._deployment)
         app.router.add_get(f"/api/v1/namespaces/{ns}/pods", self._pods)
@@ -209,6 +210,12 @@ class KubernetesStandIn:
         if self.jobs is not None:
             self.jobs.routes(app)
         return app
+
+    async def _version(self, request: web.Request) -> web.Response:
+        """GET /version, as the API server's version.Info has it (k8s.io/apimachinery pkg/version)."""
+        return web.json_response({"major": "1", "minor": "33", "gitVersion": "v1.33.0", "gitCommit": "standin",
+                                  "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
+                                  "compiler": "gc", "platform": "linux/amd64"})
 
     async def _hpa(self, request: web.Request) -> web.Response:
         current, desired, metric = self.state()

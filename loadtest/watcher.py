@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
@@ -45,6 +46,22 @@ def api_client(api_url: Optional[str] = None, context: Optional[str] = None) -> 
         raise KubeconfigError(f"no usable kubeconfig ({exc}); {KUBECONFIG_HELP}") from None
 
 
+def reachable(api: client.ApiClient, timeout: float = 10.0) -> None:
+    """One call to the API server (its version) before a run; raises `KubeconfigError` saying which
+    server did not answer, and why. Any HTTP answer counts: the server is there (what it refuses,
+    the run's reads report)."""
+    try:
+        client.VersionApi(api).get_code(_request_timeout=timeout)
+    except client.ApiException:
+        return
+    except Exception as exc:  # noqa: BLE001 - urllib3 connection and TLS errors alike: no server to read
+        host = api.configuration.host
+        raise KubeconfigError(f"the Kubernetes API at {host} did not answer ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); the load test "
+                              "needs to watch the HPA and the pods: check the kubeconfig's cluster, or run "
+                              "`kubectl proxy` and pass --kube-api-url http://127.0.0.1:8001") from None
+
+
 def parse_quantity(text: Optional[str]) -> Optional[float]:
     """'12500m' -> 12.5 (the HPA reports averageValue as a Kubernetes quantity); None if absent
     or unreadable."""
@@ -76,6 +93,17 @@ class Sample:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def cluster_text(samples: Sequence[Sample]) -> str:
+    """What the progress line says of the cluster: the HPA's replicas, the ready pods, the metric
+    and the version served, as last read ("replicas ?" before the first read)."""
+    sample = samples[-1] if samples else None
+    if sample is None:
+        return "replicas ?"
+    return (f"replicas {sample.current_replicas}/{sample.desired_replicas} ready {sample.ready_pods} "
+            f"metric {sample.metric if sample.metric is not None else '-'}"
+            + (f" serving v{sample.served_version}" if sample.served_version is not None else ""))
 
 
 class ClusterReader:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from config.derived import awake_text
 from config.errors import ConfigError
 
 from . import params, plot, prices, traces
@@ -55,7 +56,8 @@ def plan(stacks: list[StackPlan], offered: list[float], values: params.Values,
                     "targetQps": a.target_qps},
             "unmeasured": values.unmeasured(used),
             "priced": hourly is not None,
-            "idle": {"mode": "always-on" if a.idle is None else "schedule", "asleepAtStart": schedule.asleep_at_start,
+            "idle": {"mode": "always-on" if a.idle is None else "schedule", "awake": awake_text(a.idle),
+                     "asleepAtStart": schedule.asleep_at_start,
                      "events": [{"t": t, "replicas": r} for t, r in schedule.events]},
             "summary": summary(run, hourly, discount, schedule),
             "timeline": run.timeline.columns(),
@@ -139,6 +141,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                      "mean": f"{s['mean_ready_replicas']:.2f}", "gpu_hours": f"{s['gpu_hours']:.2f}",
                      "cost": "-" if s["cost"] is None else f"{s['cost']:.2f}"})
     print(_table(rows))
+    for stack in stacks:
+        print(f"{stack.name}: {result['stacks'][stack.name]['idle']['awake']}")
     unmeasured = sorted({n for entry in result["stacks"].values() for n in entry["unmeasured"]})
     if unmeasured:
         print(f"\nnot measured, at an order-of-magnitude default: {', '.join(unmeasured)}; "

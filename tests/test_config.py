@@ -64,7 +64,7 @@ CASES = [
     ("missing-model", _drop("model"), "model", "is required"),
     ("cluster-id-format", _set("clusterId", "my-cluster"), "clusterId", "'c' followed by 32"),
     ("protect-not-boolean", _set("protect", "yes"), "protect", "valid boolean"),
-    ("object-given-scalar", _set("autoscaling", "10"), "autoscaling", "valid dictionary"),
+    ("object-given-scalar", _set("autoscaling", "10"), "autoscaling", "must be a section of keys"),
     ("fraction-for-integer", _set("autoscaling.maxReplicas", "2.5"), "autoscaling.maxReplicas",
      "valid integer"),
     ("word-for-integer", _set("autoscaling.maxReplicas", "ten"), "autoscaling.maxReplicas", "valid integer"),

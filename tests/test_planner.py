@@ -29,6 +29,7 @@ from planner.simulate import Capacity, bursts, simulate
 from planner.stack import plan_of
 from tests.harness import ROOT
 from tools.offline import run_program, stack_file_config
+from tools.render import project_dir
 
 INT32, INT64 = 2**31 - 1, 2**63 - 1
 # The README's sample plan runs during working hours (dev sleeps at night: tests/test_idle.py).
@@ -291,8 +292,8 @@ def test_a_bad_stack_gets_the_programs_own_error(tmp_path):
     path.write_text(json.dumps({"config": config}), encoding="utf-8")
     with pytest.raises(ConfigError) as planned:
         plan_of(str(path))
-    with pytest.raises(ConfigError) as program:
-        run_program(config, stack="typo", preview=True)
+    with pytest.raises(ConfigError) as program, project_dir(config, placeholder=True):
+        run_program(config, stack="typo", preview=True)  # with the planner's stand-in model, as the render does
     assert planned.value.problems == program.value.problems
     assert any(key == "autoscaling.maxReplica" for key, _ in planned.value.problems)
 

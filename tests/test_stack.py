@@ -23,12 +23,15 @@ def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
     """README "What a stack creates" lists them; scripts and the load test read them by name."""
     documented = {"endpointUrl", "predictUrl", "grpcAddress", "namespace", "deploymentName", "hpaName", "bucket",
                   "ossEndpoint", "modelUri", "servedVersion", "loadedVersions", "capacityMode", "capacity",
-                  "nodePoolId"}
+                  "nodePoolId", "awakeHours"}
     dev, prod = run_program(dev_config), run_program(prod_config, "prod")
     assert set(dev.exports) == set(prod.exports) == documented
     assert dev.exports["capacityMode"] == "eci" and dev.exports["nodePoolId"] is None
     assert prod.exports["capacityMode"] == "nodepool" and prod.exports["nodePoolId"]
     assert "ECI" in dev.exports["capacity"] and "ecs.gn6i-c8g1.2xlarge" in prod.exports["capacity"]
+    # What the idle schedule does, where the preview shows it (dev sleeps nights and weekends).
+    assert dev.exports["awakeHours"] == "awake 60 of 168 hours a week (Asia/Shanghai): Mon-Fri 08:00-20:00"
+    assert prod.exports["awakeHours"] == "always on: 168 of 168 hours a week"
 
 
 @pytest.mark.parametrize("network, address", [

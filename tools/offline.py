@@ -240,11 +240,46 @@ def stack_file_config(stack: str, path: Optional[Path] = None) -> dict[str, Any]
     return dict(data.get("config") or {})
 
 
+# What a value set with `pulumi config set --secret` looks like in a stack file: `{secure: <cipher>}`
+# (pulumi/pulumi sdk/go/common/resource/config: a secure value marshals as a map with the one key
+# "secure"). Offline there is no key to decrypt it, and nothing here needs the plaintext.
+SECURE_KEY = "secure"
+SECRET_STAND_IN = "[secret]"
+
+
+def is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {SECURE_KEY} and isinstance(value[SECURE_KEY], str)
+
+
+def without_ciphertexts(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config with every encrypted value (at any depth) replaced by a stand-in, and the keys
+    that held one: the engine gets those as secrets, as the CLI hands them over decrypted."""
+    def strip(value: Any) -> tuple[Any, bool]:
+        if is_secure(value):
+            return SECRET_STAND_IN, True
+        if isinstance(value, dict):
+            pairs = {k: strip(v) for k, v in value.items()}
+            return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+        if isinstance(value, list):
+            items = [strip(v) for v in value]
+            return [v for v, _ in items], any(s for _, s in items)
+        return value, False
+
+    plain, secret = {}, []
+    for key, value in config.items():
+        plain[key], held = strip(value)
+        if held:
+            secret.append(key)
+    return plain, secret
+
+
 def to_engine_config(config: dict[str, Any]) -> dict[str, str]:
     """What the CLI hands the program: every value a string, objects and arrays as JSON."""
     out = {}
     for key, value in config.items():
-        if isinstance(value, bool):
+        if value is None:
+            out[key] = "null"  # a key written with nothing after it
+        elif isinstance(value, bool):
             out[key] = "true" if value else "false"
         elif isinstance(value, (dict, list)):
             out[key] = json.dumps(value)
@@ -281,7 +316,8 @@ def _start_engine(config: dict[str, Any], stack: str, preview: bool, secret_keys
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,
                              monitor=monitor, logger=_warnings_into(result))
-    pulumi.runtime.set_all_config(to_engine_config(config), secret_keys or [])
+    plain, encrypted = without_ciphertexts(config)
+    pulumi.runtime.set_all_config(to_engine_config(plain), [*(secret_keys or []), *encrypted])
 
 
 def settings_of(config: dict[str, Any], stack: str) -> tuple[Settings, list[str]]:

@@ -32,7 +32,16 @@ import yaml
 from pulumi.runtime import rpc
 
 from config import ConfigError
-from tools.offline import PROJECT, ROOT, StackResult, map_secrets, reveal, run_program, stack_file_config
+from tools.offline import (
+    PROJECT,
+    ROOT,
+    StackResult,
+    map_secrets,
+    reveal,
+    run_program,
+    stack_file_config,
+    without_ciphertexts,
+)
 
 REDACTED = "[secret]"
 
@@ -171,9 +180,12 @@ def render(stack: str, out: Path, stack_file: Optional[Path] = None, placeholder
         encoding="utf-8",
     )
     by_urn = {r.urn: r.name for r in result.resources}
+    config, _ = without_ciphertexts(stack_file_config(stack, stack_file))
     plan = {
         "stack": stack,
         "modelFiles": "placeholder" if placeholder else "from model.source",
+        # The stack's config as the program read it; a value set with --secret shows as "[secret]".
+        "config": redact(config),
         "outputs": redact(result.exports),
         "resources": [
             {
