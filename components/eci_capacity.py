@@ -36,7 +36,24 @@ ANNOTATION_SPOT_PRICE_LIMIT = "k8s.aliyun.com/eci-spot-price-limit"
 ANNOTATION_SPOT_FALLBACK = "k8s.aliyun.com/eci-spot-fallback"
 ANNOTATION_GPU_DRIVER = "k8s.aliyun.com/eci-gpu-driver-version"
 ANNOTATION_IMAGE_CACHE = "k8s.aliyun.com/eci-auto-imc"
+# Pin a cache (help.aliyun.com/document_detail/141241.html: "明确指定使用某个ImageCache创建Pod").
+ANNOTATION_IMAGE_CACHE_ID = "k8s.aliyun.com/eci-imc-id"
 VIRTUAL_NODE_ADDON = "ack-virtual-node"
+
+
+@dataclass(frozen=True)
+class CacheUse:
+    """The stack's ECI image cache (components/eci_image_cache.py) as its ECI pods use it."""
+
+    cache: pulumi.Resource
+    """What the pods wait for: the cache is Ready once its create returns."""
+    cache_id: pulumi.Input[str]
+    """`imc-...`."""
+    pinned: bool
+    """Pinned by id (it takes precedence over automatic matching, and a pinned cache that is not
+    Ready fails the pod: ECI's "Use ImageCache to accelerate the creation of pods"). False where
+    ECI deletes the cache after `retentionDays`: then ECI matches it by image while it lives, and
+    afterwards pulls (and builds its own) rather than failing every new pod."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,8 +62,9 @@ class EciCapacityArgs:
 
     cluster_id: str
     """Existing ACK cluster (the virtual node addon is installed into it)."""
-    namespace: str
-    """Namespace of the serving pods (and of the ResourcePolicy)."""
+    namespace: pulumi.Input[str]
+    """Namespace of the serving pods (and of the ResourcePolicy): the cluster component's output, so
+    the policy comes after the namespace and goes before it."""
     name: str
     """Name of the ResourcePolicy (burst): the serving name."""
     pod_selector: Mapping[str, str]
@@ -61,8 +79,8 @@ class EciCapacityArgs:
     """Pay-as-you-go when spot stock runs out (with `spot`)."""
     spot_price_limit: Optional[float] = None
     """Highest hourly price (with `spot`); None: the market price."""
-    image_cache: bool
-    """ECI image cache for the serving image."""
+    image_cache: Optional[CacheUse] = None
+    """The stack's ECI image cache; None: no cache (ECI's automatic one off too)."""
     ecs_node_labels: Optional[Mapping[str, str]] = None
     """Labels of the GPU ECS nodes that `burst` fills first (required with `burst`)."""
     gpu_driver: Optional[int] = None
@@ -78,10 +96,25 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def eci_pod_annotations(args: EciCapacityArgs) -> dict[str, str]:
-    """ECI specs in order of preference, spot as configured, the driver the image needs, and the
-    image cache written both ways (leaving it out means on)."""
-    annotations = {ANNOTATION_SPECS: ",".join(args.instance_types), ANNOTATION_IMAGE_CACHE: _flag(args.image_cache)}
+def eci_instance_annotations(instance_types: tuple[str, ...], cache: Optional[CacheUse],
+                             gpu_driver: Optional[int]) -> dict[str, pulumi.Input[str]]:
+    """What an ECI pod of this stack needs, in either capacity mode (ECI reads them only on pods
+    it runs: "no effect on pods scheduled to real nodes", ACK's pod annotations reference): the
+    specs in order of preference, the cache (pinned, or matched; without one ECI's automatic cache
+    turned off: leaving the annotation out means on), the driver the image needs."""
+    annotations: dict[str, pulumi.Input[str]] = {ANNOTATION_SPECS: ",".join(instance_types)}
+    if cache is not None and cache.pinned:
+        annotations[ANNOTATION_IMAGE_CACHE_ID] = cache.cache_id
+    else:
+        annotations[ANNOTATION_IMAGE_CACHE] = _flag(cache is not None)
+    if gpu_driver is not None:
+        annotations[ANNOTATION_GPU_DRIVER] = f"tesla={gpu_driver}"
+    return annotations
+
+
+def eci_pod_annotations(args: EciCapacityArgs) -> dict[str, pulumi.Input[str]]:
+    """The ECI instance's annotations, and spot as configured."""
+    annotations = eci_instance_annotations(args.instance_types, args.image_cache, args.gpu_driver)
     if args.spot:
         if args.spot_price_limit is None:
             annotations[ANNOTATION_SPOT] = "SpotAsPriceGo"
@@ -89,8 +122,6 @@ def eci_pod_annotations(args: EciCapacityArgs) -> dict[str, str]:
             annotations[ANNOTATION_SPOT] = "SpotWithPriceLimit"
             annotations[ANNOTATION_SPOT_PRICE_LIMIT] = f"{args.spot_price_limit:.3f}".rstrip("0").rstrip(".")
         annotations[ANNOTATION_SPOT_FALLBACK] = _flag(args.spot_fallback)
-    if args.gpu_driver is not None:
-        annotations[ANNOTATION_GPU_DRIVER] = f"tesla={args.gpu_driver}"
     return annotations
 
 
@@ -102,25 +133,41 @@ def eci_tolerations(scheduling: str) -> tuple[dict[str, str], ...]:
     return (dict(VIRTUAL_NODE_TOLERATION),)
 
 
-def resource_policy_manifest(args: EciCapacityArgs) -> dict:
-    """ACK ResourcePolicy for `burst`: fill the GPU ECS nodes first, overflow to ECI.
+def resource_policy(namespace: pulumi.Input[str], name: str, selector: Mapping[str, str], units: list[dict],
+                    when_try_next_units: Optional[dict] = None) -> dict:
+    """An ACK ResourcePolicy: the selected pods go to the units in order, and on scale-in leave in
+    reverse order (best effort). ACK docs, "Configure priority-based resource scheduling"
+    (alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/configure-priority-based-resource-scheduling):
+    an ACK managed Pro cluster (config/account.py checks the edition); the eci unit gives its pods
+    the virtual node's toleration; never with the `alibabacloud.com/eci` label, which overrides it."""
+    spec: dict = {"selector": dict(selector), "strategy": "prefer", "units": units}
+    if when_try_next_units is not None:
+        spec["whenTryNextUnits"] = when_try_next_units
+    return {"apiVersion": "scheduling.alibabacloud.com/v1alpha1", "kind": "ResourcePolicy",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
-    On scale-in the scheduler removes pods in reverse order, so the ECI ones go first. Units and
-    their `nodeSelector`: ACK docs, "Configure priority-based resource scheduling"
-    (alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/configure-priority-based-resource-scheduling),
-    which needs an ACK managed Pro cluster (config/account.py checks the edition).
-    """
+
+def resource_policy_manifest(args: EciCapacityArgs) -> dict:
+    """`burst`: fill the GPU ECS nodes first, overflow to ECI (whose pods go first on scale-in)."""
     assert args.ecs_node_labels, "config/rules.py requires capacity.eci.ecsNodeLabels with burst"
-    return {
-        "apiVersion": "scheduling.alibabacloud.com/v1alpha1",
-        "kind": "ResourcePolicy",
-        "metadata": {"name": args.name, "namespace": args.namespace},
-        "spec": {
-            "selector": dict(args.pod_selector),
-            "strategy": "prefer",
-            "units": [{"resource": "ecs", "nodeSelector": dict(args.ecs_node_labels)}, {"resource": "eci"}],
-        },
-    }
+    return resource_policy(args.namespace, args.name, args.pod_selector,
+                           [{"resource": "ecs", "nodeSelector": dict(args.ecs_node_labels)}, {"resource": "eci"}])
+
+
+def virtual_node(parent: pulumi.Resource, name: str, cluster_id: str,
+                 policy: Optional[dict] = None) -> list[pulumi.Resource]:
+    """The ack-virtual-node addon (installed if missing, left alone if present: it serves the whole
+    cluster, so destroying this stack never uninstalls it), and a ResourcePolicy that waits for it.
+    What the pods wait for."""
+    addon = alicloud.cs.KubernetesAddon(
+        f"{name}-virtual-node", cluster_id=cluster_id, name=VIRTUAL_NODE_ADDON,
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True))
+    if policy is None:
+        return [addon]
+    return [addon, k8s.apiextensions.CustomResource(
+        f"{name}-resource-policy", api_version=policy["apiVersion"], kind=policy["kind"],
+        metadata=policy["metadata"], spec=policy["spec"],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[addon]))]
 
 
 class EciCapacity(pulumi.ComponentResource):
@@ -134,32 +181,13 @@ class EciCapacity(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EciCapacityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:capacity:EciCapacity", name, None, opts)
-        addon = alicloud.cs.KubernetesAddon(
-            f"{name}-virtual-node",
-            cluster_id=args.cluster_id,
-            name=VIRTUAL_NODE_ADDON,
-            # Installed if missing, left alone if present. The virtual node serves the whole
-            # cluster, so destroying this stack must not uninstall it.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-        )
-        depends: list[pulumi.Resource] = [addon]
-        if args.scheduling == "burst":
-            policy = resource_policy_manifest(args)
-            depends.append(
-                k8s.apiextensions.CustomResource(
-                    f"{name}-resource-policy",
-                    api_version=policy["apiVersion"],
-                    kind=policy["kind"],
-                    metadata=policy["metadata"],
-                    spec=policy["spec"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[addon]),
-                )
-            )
+        depends = virtual_node(self, name, args.cluster_id,
+                               resource_policy_manifest(args) if args.scheduling == "burst" else None)
         self.placement = Placement(
             tolerations=eci_tolerations(args.scheduling),
             pod_labels=eci_pod_labels(args.scheduling),
             pod_annotations=eci_pod_annotations(args),
-            depends_on=tuple(depends),
+            depends_on=(*depends, *((args.image_cache.cache,) if args.image_cache is not None else ())),
             describe=f"ECI ({args.scheduling}) on {', '.join(args.instance_types)}",
         )
         self.register_outputs({})

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
+from .eci_capacity import CacheUse, eci_instance_annotations, resource_policy, virtual_node
 from .placement import Placement
 
 # The pool's nodes carry this taint so only pods that ask for GPUs land there.
@@ -31,6 +32,34 @@ DRIVER_LABEL = "ack.aliyun.com/nvidia-driver-version"
 # the line pulumi-alicloud 4.0.0 bridges): ours are never
 # shorter. Draining and releasing GPU nodes takes long; a shorter timeout fails a working delete.
 TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="60m", delete="60m")
+
+
+# ECI overflow: a pod the pool has no room for waits this long on the pool (long enough for the
+# autoscaler to see it pending and start a node: its scan runs every 10 s), then starts on ECI.
+# ResourcePolicy `whenTryNextUnits` TimeoutOrExceedMax, with the ECS unit's
+# `k8s.aliyun.com/resource-policy-wait-for-ecs-scaling: "true"` pod label (ACK docs, "Configure
+# priority-based resource scheduling": "prioritize scaling out the node pool and automatically
+# use ECI after the timeout"; cluster 1.24+ and kube-scheduler 6.4+). Without the wait the pod
+# would never be pending, and the pool would never grow.
+OVERFLOW_WAIT_SECONDS = 30
+WAIT_FOR_ECS_SCALING = "k8s.aliyun.com/resource-policy-wait-for-ecs-scaling"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EciOverflowArgs:
+    """Where the serving pods go while the pool's nodes boot."""
+
+    namespace: pulumi.Input[str]
+    """Namespace of the serving pods (and of the ResourcePolicy): the cluster component's output, so
+    the policy comes after the namespace and goes before it."""
+    name: str
+    """Name of the ResourcePolicy: the serving name."""
+    pod_selector: Mapping[str, str]
+    """Labels of the serving pods."""
+    image_cache: CacheUse
+    """The stack's ECI image cache, which the ECI pods start from."""
+    gpu_driver: Optional[int] = None
+    """NVIDIA driver branch to ask ECI for; None: ECI's default suffices."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +97,8 @@ class GpuNodePoolArgs:
     config/account.py before anything is registered)."""
     gpu_driver_version: Optional[str] = None
     """NVIDIA driver of new nodes (a node label ACK reads); None: ACK's default."""
+    eci_overflow: Optional[EciOverflowArgs] = None
+    """Pods on ECI while the pool's nodes boot; None: the pool alone."""
 
 
 def toleration_for(taint: Mapping[str, str]) -> dict[str, str]:
@@ -137,14 +168,29 @@ def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
     return args
 
 
-def pool_placement(p: GpuNodePoolArgs, pool: pulumi.Resource) -> Placement:
-    """The pods select the pool's labels and tolerate its GPU taint; they wait for the pool."""
+def overflow_policy(p: GpuNodePoolArgs, o: EciOverflowArgs) -> dict:
+    """The pool's nodes first (their labels), waiting OVERFLOW_WAIT_SECONDS for a new one, then ECI;
+    on scale-in the ECI pods go first. No `max` on the pool's unit, as ACK advises for an
+    auto-scaling pool ("include the elastic node pool in a unit and do not set the max field")."""
+    return resource_policy(o.namespace, o.name, o.pod_selector, [
+        {"resource": "ecs", "nodeSelector": dict(p.labels), "podLabels": {WAIT_FOR_ECS_SCALING: "true"}},
+        {"resource": "eci"},
+    ], {"policy": "TimeoutOrExceedMax", "timeout": f"{OVERFLOW_WAIT_SECONDS}s"})
+
+
+def pool_placement(p: GpuNodePoolArgs, pool: pulumi.Resource, overflow: tuple[pulumi.Resource, ...] = ()) -> Placement:
+    """The pods tolerate the pool's GPU taint and wait for the pool. Alone, they select its labels;
+    with ECI overflow, the ResourcePolicy's units select (a node selector would keep them off the
+    virtual node), and the pods carry what ECI needs."""
+    where = f"spot GPU node pool {p.name} ({', '.join(p.instance_types)})"
+    if p.eci_overflow is None:
+        return Placement(node_selector=dict(p.labels), tolerations=(toleration_for(GPU_TAINT),),
+                         depends_on=(pool,), describe=where)
+    o = p.eci_overflow
     return Placement(
-        node_selector=dict(p.labels),
         tolerations=(toleration_for(GPU_TAINT),),
-        depends_on=(pool,),
-        describe=f"spot GPU node pool {p.name} ({', '.join(p.instance_types)})",
-    )
+        pod_annotations=eci_instance_annotations(p.instance_types, o.image_cache, o.gpu_driver),
+        depends_on=(pool, *overflow, o.image_cache.cache), describe=f"{where}, ECI while its nodes boot")
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -165,5 +211,7 @@ class GpuNodePool(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=TIMEOUTS),
         )
         self.node_pool_id = pool.node_pool_id
-        self.placement = pool_placement(args, pool)
+        overflow = () if args.eci_overflow is None else tuple(
+            virtual_node(self, name, args.cluster_id, overflow_policy(args, args.eci_overflow)))
+        self.placement = pool_placement(args, pool, overflow)
         self.register_outputs({"nodePoolId": self.node_pool_id})

@@ -23,8 +23,8 @@ class Placement:
     """Pod tolerations (e.g. the GPU taint, or the virtual node's taint)."""
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     """Extra pod labels (e.g. alibabacloud.com/eci)."""
-    pod_annotations: Mapping[str, str] = field(default_factory=dict)
-    """Extra pod annotations (e.g. ECI specs, spot strategy, image cache)."""
+    pod_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Extra pod annotations (e.g. ECI specs, spot strategy, the image cache's id: an Output)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Resources the workload waits for, and that `pulumi destroy` removes after it."""
     describe: Optional[str] = None

@@ -23,8 +23,9 @@ from config.derived import awake_text
 
 from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
 from .cluster import Cluster, ClusterArgs
-from .eci_capacity import EciCapacity, EciCapacityArgs
-from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from .eci_capacity import CacheUse, EciCapacity, EciCapacityArgs
+from .eci_image_cache import EciImageCache, EciImageCacheArgs
+from .gpu_node_pool import EciOverflowArgs, GpuNodePool, GpuNodePoolArgs
 from .idle.schedule import IdleSchedule, IdleScheduleArgs
 from .model_store import ModelStore, ModelStoreArgs
 from .model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
@@ -38,21 +39,40 @@ from .volume_spec import VolumeInputs
 Capacity = Union[GpuNodePool, EciCapacity]
 
 
-def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOptions) -> Capacity:
+def image_cache(c: cfg.Capacity) -> Optional[EciImageCache]:
+    """The stack-owned ECI image cache, where the capacity has ECI pods that start from one."""
+    cache = c.image_cache if isinstance(c, cfg.Eci) else (c.eci_overflow.image_cache if c.eci_overflow else None)
+    if cache is None:
+        return None
+    return EciImageCache("image-cache", EciImageCacheArgs(
+        name=cache.name, images=cache.images, size=cache.size, retention_days=cache.retention_days,
+        vswitch_id=cache.vswitch_id, security_group_id=cache.security_group_id,
+        eip_instance_id=cache.eip_instance_id))
+
+
+def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOptions,
+                       cache: Optional[EciImageCache], namespace: pulumi.Input[str]) -> Capacity:
     """A spot GPU node pool or ECI, as `capacity.mode` chose; the other mode registers nothing.
-    `opts` carries the Kubernetes provider (`providers=`) for the ECI mode's ResourcePolicy."""
+    `opts` carries the Kubernetes provider (`providers=`) for the ResourcePolicies, which live in
+    `namespace` (the cluster component's output: they wait for it); the ECI pods start from `cache`."""
+    # Pinned unless ECI deletes it after retentionDays (CacheUse.pinned says why).
+    use = None if cache is None else CacheUse(cache=cache, cache_id=cache.cache_id,
+                                              pinned=cache.retention_days is None)
     if isinstance(c, cfg.NodePool):
+        overflow = None if c.eci_overflow is None or use is None else EciOverflowArgs(
+            namespace=namespace, name=s.serving.name, pod_selector=selector_labels(s.serving.name),
+            image_cache=use, gpu_driver=c.eci_overflow.gpu_driver)
         return GpuNodePool("capacity", GpuNodePoolArgs(
             cluster_id=s.cluster_id, name=c.name, instance_types=c.instance_types, min_size=c.min_size,
             max_size=c.max_size, spot_strategy=c.spot_strategy, spot_price_limit=c.spot_price_limit,
             on_demand_percentage=c.on_demand_percentage, compensate_with_on_demand=c.compensate_with_on_demand,
             labels=c.labels, tags=c.tags, key_name=c.key_name, system_disk_size=c.system_disk_size,
-            vswitch_ids=c.vswitch_ids, gpu_driver_version=c.gpu_driver_version), opts)
+            vswitch_ids=c.vswitch_ids, gpu_driver_version=c.gpu_driver_version, eci_overflow=overflow), opts)
     return EciCapacity("capacity", EciCapacityArgs(
-        cluster_id=s.cluster_id, namespace=s.serving.namespace, name=s.serving.name,
+        cluster_id=s.cluster_id, namespace=namespace, name=s.serving.name,
         pod_selector=selector_labels(s.serving.name), instance_types=c.instance_types, scheduling=c.scheduling,
         spot=c.spot is not None, spot_fallback=c.spot.fallback if c.spot is not None else True,
-        spot_price_limit=c.spot.price_limit if c.spot is not None else None, image_cache=c.image_cache,
+        spot_price_limit=c.spot.price_limit if c.spot is not None else None, image_cache=use,
         ecs_node_labels=c.burst_node_labels, gpu_driver=c.gpu_driver), opts)
 
 
@@ -112,7 +132,7 @@ def build(s: Settings) -> dict[str, Any]:
                                              labels={"app.kubernetes.io/part-of": "elastic-inference"}))
     in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 
-    capacity = capacity_component(s.capacity, s, in_cluster)
+    capacity = capacity_component(s.capacity, s, in_cluster, image_cache(s.capacity), cluster.namespace)
     auth = s.storage.auth
     volume = ModelVolume("model-volume", ModelVolumeArgs(
         volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,

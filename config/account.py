@@ -169,6 +169,28 @@ class RrsaIssuer:
     """The `iss` of the tokens the cluster signs."""
 
 
+def cluster_network(cluster_id: str) -> Optional[tuple[list[str], str]]:
+    """The cluster's vSwitches and security group, None when the region has no such cluster
+    (data_source_alicloud_cs_clusters.go security_group_id L349, vswitch_ids L358-363, at ace5bcf87)."""
+    found = [c for c in listed(alicloud.cs.get_clusters(cluster_id=cluster_id).clusters) if c.cluster_id == cluster_id]
+    return (listed(found[0].vswitch_ids), found[0].security_group_id or "") if found else None
+
+
+def network_problems(cluster_id: str, network: Optional[tuple[list[str], str]], vswitch: Optional[str],
+                     security_group: Optional[str]) -> list[Problem]:
+    """The image cache's build needs a vSwitch and a security group: configured, or the cluster's."""
+    vswitches, group = network if network is not None else ([], "")
+    problems: list[Problem] = []
+    if vswitch is None and not vswitches:
+        problems.append(("capacity.eciImageCache.vswitchId", f"is needed: cluster {cluster_id} reported no vSwitch "
+                         "to build the ECI image cache in; name one of the cluster's VPC (with a NAT gateway to the "
+                         "image's registry)"))
+    if security_group is None and not group:
+        problems.append(("capacity.eciImageCache.securityGroupId", f"is needed: cluster {cluster_id} reported no "
+                         "security group for the ECI image cache's build; name one of the cluster's VPC"))
+    return problems
+
+
 def cluster_edition(cluster_id: str) -> Optional[str]:
     """The cluster's `cluster_spec` (`ack.standard`, `ack.pro.small`, ...), None when the region has
     no such cluster or says none (data_source_alicloud_cs_clusters.go, query cluster_id L261-265,
@@ -189,14 +211,16 @@ def rrsa_issuer(cluster_id: str) -> Optional[RrsaIssuer]:
     return RrsaIssuer(provider_arn=config.ram_oidc_provider_arn, issuer_url=config.rrsa_oidc_issuer_url)
 
 
-def edition_problem(cluster_id: str, edition: Optional[str]) -> Optional[Problem]:
-    """ECI burst scheduling needs ACK managed Pro."""
+def edition_problem(cluster_id: str, edition: Optional[str], key: str = "capacity.eci.scheduling") -> Optional[Problem]:
+    """ECI burst scheduling, and a pool's ECI overflow, need ACK managed Pro (ResourcePolicy)."""
     if edition is not None and edition.startswith("ack.pro"):
         return None
     found = f"is {edition!r}" if edition else "was not found in this region"
-    return ("capacity.eci.scheduling", (
-        f"burst needs an ACK managed Pro cluster (its ResourcePolicy is a Pro feature), and cluster "
-        f"{cluster_id} {found}; use scheduling only, or migrate the cluster to Pro"))
+    what, instead = (("burst", "use scheduling only") if key == "capacity.eci.scheduling"
+                     else ("true", "set it false"))
+    return (key, (
+        f"{what} needs an ACK managed Pro cluster (its ResourcePolicy is a Pro feature), and cluster "
+        f"{cluster_id} {found}; {instead}, or migrate the cluster to Pro"))
 
 
 def rrsa_problem(cluster_id: str, issuer: Optional[RrsaIssuer]) -> Optional[Problem]:
@@ -221,6 +245,8 @@ class Findings:
     """The cluster's RRSA provider (with `storage.auth: rrsa`)."""
     vswitch_ids: Optional[tuple[str, ...]]
     """The node pool's vSwitches, configured or the cluster's (nodepool mode)."""
+    network: Optional[tuple[str, str]] = None
+    """The cluster's first vSwitch and its security group, where an ECI image cache is built."""
 
 
 def look_up(cfg: StackConfig, stack: str, *, bucket: Optional[str], pool: str) -> Findings:
@@ -236,6 +262,17 @@ def look_up(cfg: StackConfig, stack: str, *, bucket: Optional[str], pool: str) -
     if cfg.capacity.mode == "eci" and cfg.capacity.eci.scheduling == "burst":
         edition = edition_problem(cfg.cluster_id, cluster_edition(cfg.cluster_id))
         problems += [edition] if edition else []
+    if cfg.capacity.mode == "nodepool" and cfg.capacity.node_pool.eci_overflow:
+        edition = edition_problem(cfg.cluster_id, cluster_edition(cfg.cluster_id), "capacity.nodePool.eciOverflow")
+        problems += [edition] if edition else []
+    network: Optional[tuple[str, str]] = None
+    cache = cfg.capacity.eci_image_cache
+    wants_cache = cfg.capacity.eci.image_cache if cfg.capacity.mode == "eci" else cfg.capacity.node_pool.eci_overflow
+    if wants_cache and (cache.vswitch_id is None or cache.security_group_id is None):
+        found_network = cluster_network(cfg.cluster_id)
+        problems += network_problems(cfg.cluster_id, found_network, cache.vswitch_id, cache.security_group_id)
+        if found_network is not None:
+            network = (found_network[0][0] if found_network[0] else "", found_network[1])
     rrsa: Optional[RrsaIssuer] = None
     if cfg.storage.auth == "rrsa":
         rrsa = rrsa_issuer(cfg.cluster_id)
@@ -252,4 +289,4 @@ def look_up(cfg: StackConfig, stack: str, *, bucket: Optional[str], pool: str) -
             problems += [none] if none else []
         new_pool = new_pool_warning(pools, pool, stack, cfg.capacity.node_pool.compensate_with_on_demand)
         warnings += [new_pool] if new_pool else []
-    return Findings(problems=problems, warnings=warnings, rrsa=rrsa, vswitch_ids=vswitch_ids)
+    return Findings(problems=problems, warnings=warnings, rrsa=rrsa, vswitch_ids=vswitch_ids, network=network)

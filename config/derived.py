@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import re
 import zoneinfo
 from typing import Optional
@@ -65,7 +66,7 @@ def served_version(serve: Optional[int], versions: list[int]) -> int:
     return serve if serve is not None else max(versions)
 
 
-def versions_in_place(mode: str, file_system_poll_seconds: int) -> bool:
+def versions_in_place(mode: str, file_system_poll_seconds: int, eci_overflow: bool = False) -> bool:
     """Whether a version change can reload the running servers in place.
 
     It takes two refreshes: the kubelet updating the mounted model config, and TF Serving listing
@@ -77,9 +78,9 @@ def versions_in_place(mode: str, file_system_poll_seconds: int) -> bool:
     no source shows the virtual node refreshing a mounted ConfigMap: upstream virtual-kubelet never
     propagated updates (virtual-kubelet/virtual-kubelet#158, PR #586 closed unmerged) and Alibaba's
     open-source ECI provider copied each ConfigMap once at creation (virtual-kubelet/alibabacloud-eci,
-    UpdatePod a no-op). In both cases a version change rolls the pods instead, and each new server
-    starts with the new config."""
-    return mode == "nodepool" and file_system_poll_seconds > 0
+    UpdatePod a no-op). A pool whose pods overflow to ECI has some there. In each case a version
+    change rolls the pods instead, and each new server starts with the new config."""
+    return mode == "nodepool" and file_system_poll_seconds > 0 and not eci_overflow
 
 
 def ingress_route(namespace: str, service: str, port: int) -> str:
@@ -124,10 +125,42 @@ def storage_of(cfg: StackConfig, source: ModelSource, location: tuple[str, str],
                             lifecycle_rule_id=LIFECYCLE_RULE_ID, auth=auth)
 
 
+def image_cache_name(stack: str, serving_name: str, built_from: tuple[object, ...]) -> str:
+    """`ei-<stack>-<name>-<hash>`, in lowercase letters, digits and '-', at most 63: an alphabet no
+    name rule refuses (the API's own rule for it could not be read offline). The hash covers every
+    argument the cache is built from (each forces a new cache: the resource has no Update), so a
+    changed cache has a new name, created before the old one is deleted without a clash."""
+    digest = hashlib.sha256(json.dumps(built_from).encode()).hexdigest()[:8]
+    stem = re.sub(r"[^a-z0-9-]+", "-", f"ei-{stack}-{serving_name}".lower()).strip("-")
+    return f"{stem[: 63 - len(digest) - 1]}-{digest}"
+
+
+def image_cache_of(c: CapacitySettings, stack: str, serving_name: str, cached: tuple[str, ...],
+                   network: Optional[tuple[str, str]]) -> settings.ImageCache:
+    """The stack's cache, on its configured network or the cluster's (`network`: its first vSwitch
+    and its security group, looked up when either is not configured)."""
+    ic = c.eci_image_cache
+    looked_up = network or ("", "")
+    vswitch, group = ic.vswitch_id or looked_up[0], ic.security_group_id or looked_up[1]
+    built_from = (list(cached), ic.size, ic.retention_days, vswitch, group, ic.eip_instance_id)
+    return settings.ImageCache(
+        name=image_cache_name(stack, serving_name, built_from), images=cached, size=ic.size,
+        retention_days=ic.retention_days, vswitch_id=vswitch, security_group_id=group,
+        eip_instance_id=ic.eip_instance_id)
+
+
+def needs_image_cache(c: CapacitySettings) -> bool:
+    """Whether the stack owns an ECI image cache: eci mode with `imageCache`, or a pool's overflow."""
+    return c.eci.image_cache if c.mode == "eci" else c.node_pool.eci_overflow
+
+
 def capacity_of(c: CapacitySettings, serving_name: str, stack: str, vswitch_ids: Optional[tuple[str, ...]],
-                gpu: Optional[images.GpuRuntime]) -> settings.Capacity:
+                gpu: Optional[images.GpuRuntime], cached: tuple[str, ...],
+                network: Optional[tuple[str, str]]) -> settings.Capacity:
     """The capacity mode's own settings, and nothing of the other mode."""
     types = tuple(c.instance_types)
+    cache = image_cache_of(c, stack, serving_name, cached, network) if needs_image_cache(c) else None
+    driver = images.eci_driver(gpu.min_driver) if gpu is not None else None
     if c.mode == "nodepool":
         pool = c.node_pool
         # Required in this mode: config/rules.py refused their absence, config/account.py found
@@ -140,14 +173,15 @@ def capacity_of(c: CapacitySettings, serving_name: str, stack: str, vswitch_ids:
             spot_price_limit=pool.spot_price_limit if pool.spot_strategy == "SpotWithPriceLimit" else None,
             on_demand_percentage=pool.on_demand_percentage, compensate_with_on_demand=pool.compensate_with_on_demand,
             labels=dict(pool.labels), tags=pool_tags(stack), system_disk_size=pool.system_disk_size,
-            gpu_driver_version=pool.gpu_driver_version)
+            gpu_driver_version=pool.gpu_driver_version,
+            eci_overflow=settings.EciOverflow(image_cache=cache, gpu_driver=driver) if cache is not None else None)
     eci = c.eci
     return settings.Eci(
         instance_types=types,
         spot=settings.EciSpot(price_limit=eci.spot_price_limit, fallback=eci.spot_fallback) if eci.spot else None,
-        image_cache=eci.image_cache,
+        image_cache=cache,
         burst_node_labels=dict(eci.ecs_node_labels or {}) if eci.scheduling == "burst" else None,
-        gpu_driver=images.eci_driver(gpu.min_driver) if gpu is not None else None)
+        gpu_driver=driver)
 
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -233,7 +267,7 @@ def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, serv
 
 def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_id: str, source: ModelSource,
             location: tuple[str, str], gpu: Optional[images.GpuRuntime], rrsa: Optional[RrsaIssuer],
-            vswitch_ids: Optional[tuple[str, ...]]) -> settings.Settings:
+            vswitch_ids: Optional[tuple[str, ...]], network: Optional[tuple[str, str]] = None) -> settings.Settings:
     """The Settings of a config without problems, with what the account said."""
     s, n, i = cfg.serving, cfg.network, cfg.ingress
     return settings.Settings(
@@ -243,12 +277,13 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
                              served_version=served_version(cfg.model.serve, cfg.model.versions),
                              reload=cfg.model.reload, local_dir=source.local_dir),
         storage=storage_of(cfg, source, location, stack, rrsa),
-        capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu),
+        capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu, (s.image,), network),
         serving=settings.Serving(
             namespace=s.namespace, name=s.name, image=s.image, image_version=image_version(s.image), gpus=s.gpus,
             cpu=s.cpu, memory=s.memory, check_image=s.check_image, file_system_poll_seconds=s.file_system_poll_seconds,
             jit_compile=gpu is not None and gpu.jit,
-            in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds),
+            in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds,
+                                       cfg.capacity.node_pool.eci_overflow),
             rest_port=REST_PORT, grpc_port=GRPC_PORT),
         autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name),
         ingress=settings.Ingress(

@@ -56,6 +56,13 @@ FAMILIES: dict[str, tuple[Gpu, str]] = {
     "gn7i": (A10, NAMING_DOC),
 }
 
+# The GPU-accelerated families ECI creates instances of (vGPU families left out: a pod asks for
+# whole GPUs). ECI docs, "Create a GPU-accelerated ECI pod", table of supported instance types
+# (https://help.aliyun.com/en/eci/user-guide/create-a-pod-by-specifying-the-gpu-specification);
+# gn8ia and gn8is only in some regions outside China, on request to sales.
+ECI_GPU_DOC = "https://help.aliyun.com/en/eci/user-guide/create-a-pod-by-specifying-the-gpu-specification"
+ECI_GPU_FAMILIES = frozenset({"gn7e", "gn7i", "gn7s", "gn7", "gn6v", "gn6e", "gn6i", "gn5i", "gn5", "gn8ia", "gn8is"})
+
 
 @dataclass(frozen=True)
 class InstanceType:

@@ -284,4 +284,5 @@ def load_settings() -> Settings:
     for warning in rules.warnings(cfg, gpu) + found.warnings:
         pulumi.log.warn(warning)
     return derived.resolve(cfg, project=project, stack=stack, region=region, account_id=account_id, source=source,
-                           location=location, gpu=gpu, rrsa=found.rrsa, vswitch_ids=found.vswitch_ids)
+                           location=location, gpu=gpu, rrsa=found.rrsa, vswitch_ids=found.vswitch_ids,
+                           network=found.network)

@@ -18,7 +18,16 @@ from typing import Optional
 from . import images
 from .errors import Problem
 from .image_ref import is_gpu_image
-from .instance_types import CATALOG, FAMILIES, InstanceType, family, gpu_of, node_allocatable
+from .instance_types import (
+    CATALOG,
+    ECI_GPU_DOC,
+    ECI_GPU_FAMILIES,
+    FAMILIES,
+    InstanceType,
+    family,
+    gpu_of,
+    node_allocatable,
+)
 from .patterns import OSS_BUCKET, OSS_PREFIX
 from .schema import IdleSettings, StackConfig
 
@@ -205,15 +214,41 @@ def gpu_image_needs_gpus(cfg: StackConfig, source: Optional[ModelSource]) -> lis
                              "(use a CPU image such as tensorflow/serving:2.19.0 to serve without a GPU)")]
 
 
+def runs_on_eci(cfg: StackConfig) -> Optional[str]:
+    """What puts serving pods on ECI, as a user would name it; None where none run there."""
+    if cfg.capacity.mode == "eci":
+        return "capacity.mode eci"
+    if cfg.capacity.node_pool.eci_overflow:
+        return "capacity.nodePool.eciOverflow true"
+    return None
+
+
 def rrsa_on_eci(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
-    if cfg.storage.auth != "rrsa" or cfg.capacity.mode != "eci":
+    eci = runs_on_eci(cfg)
+    if cfg.storage.auth != "rrsa" or eci is None:
         return []
+    other = "capacity.mode nodepool" if cfg.capacity.mode == "eci" else "capacity.nodePool.eciOverflow false"
     return [("storage.auth", (
-        "rrsa cannot be used with capacity.mode eci: on the virtual node ECI mounts the OSS "
+        f"rrsa cannot be used with {eci}: on the virtual node ECI mounts the OSS "
         "volume inside the instance, not through the cluster's ack-csi-fuse/csi-fuse-ossfs pods "
         "that the role trusts, and no Alibaba Cloud document says virtual nodes support RRSA "
         "volumes; use storage.auth ramUser (a least-privilege RAM user whose key stays in a "
-        "Secret), or capacity.mode nodepool"))]
+        f"Secret), or {other}"))]
+
+
+def eci_families(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    """Pods on ECI get the listed types (at most five: the schema holds ECI's limit for
+    `eci-use-specs`), and ECI offers only some GPU families (config/instance_types.py)."""
+    eci = runs_on_eci(cfg)
+    if eci is None:
+        return []
+    problems: list[Problem] = []
+    for index, name in enumerate(cfg.capacity.instance_types):
+        if family(name) not in ECI_GPU_FAMILIES:
+            problems.append((f"capacity.instanceTypes[{index}]", (
+                f"{name!r} is of family {family(name)!r}, which ECI does not offer (with {eci} pods run on ECI); "
+                f"ECI's GPU families: {', '.join(sorted(ECI_GPU_FAMILIES))} ({ECI_GPU_DOC})")))
+    return problems
 
 
 def oss_source_is_the_storage(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
@@ -430,10 +465,35 @@ def ineffective_warnings(cfg: StackConfig) -> list[str]:
     return found
 
 
+def scale_up_minutes(low: int, high: int, pods_per_minute: int) -> int:
+    """Policy periods the HPA takes from `low` to `high` replicas under components/autoscaler.py's
+    scale-up policies (+`pods_per_minute` pods or +100% a minute, the larger: selectPolicy Max)."""
+    minutes, replicas = 0, low
+    while replicas < high:
+        replicas = min(high, replicas + max(pods_per_minute, replicas))
+        minutes += 1
+    return minutes
+
+
+def burst_policy_warning(cfg: StackConfig) -> Optional[str]:
+    """Where ECI takes the burst (eci mode, or a pool's ECI overflow) every pod can start at once,
+    so a scale-up policy that needs more than one minute to reach maxReplicas only makes the
+    burst wait (issue #24: a 10x step waited two policy periods on warm capacity)."""
+    a, c = cfg.autoscaling, cfg.capacity
+    if not (c.mode == "eci" or c.node_pool.eci_overflow):
+        return None
+    minutes = scale_up_minutes(a.min_replicas, a.max_replicas, a.scale_up_pods_per_minute)
+    if minutes <= 1:
+        return None
+    return (f"autoscaling.scaleUpPodsPerMinute {a.scale_up_pods_per_minute} takes {minutes} minutes from minReplicas "
+            f"{a.min_replicas} to maxReplicas {a.max_replicas}, though ECI can start every pod at once: set it to "
+            f"{a.max_replicas - a.min_replicas} for the whole burst in one step (docs/capacity.md)")
+
+
 def warnings(cfg: StackConfig, runtime: Optional[images.GpuRuntime]) -> list[str]:
     """What a valid config should be told, and goes on."""
-    return [w for w in (jit_warning(cfg, runtime), driver_warning(cfg, runtime)) if w is not None] + \
-        ineffective_warnings(cfg)
+    return [w for w in (jit_warning(cfg, runtime), driver_warning(cfg, runtime), burst_policy_warning(cfg))
+            if w is not None] + ineffective_warnings(cfg)
 
 
 # A unit a reader can mean for a GPU server's memory or CPU, and what a bare number most likely meant.
@@ -487,6 +547,7 @@ RULES: tuple[tuple[frozenset[str], Callable[[StackConfig, Optional[ModelSource]]
     (frozenset({"serving"}), serving_quantities),
     (frozenset({"capacity", "serving", "autoscaling"}), capacity_fits),
     (frozenset({"storage", "capacity"}), rrsa_on_eci),
+    (frozenset({"capacity"}), eci_families),
     (frozenset({"model", "storage"}), oss_source_is_the_storage),
 )
 

@@ -202,9 +202,9 @@ class ModelSettings(_Section):
     the bucket is not managed here)."""
     versions: Annotated[list[ModelVersion], Field(min_length=1), AfterValidator(_unique)]
     """Loaded versions: each an integer directory of `source` holding `saved_model.pb` or
-    `saved_model.pbtxt`. On a node pool, adding or removing one reloads the running servers in
-    place; on ECI (or with `serving.fileSystemPollSeconds: 0`) it rolls the pods
-    (docs/model-versions.md)."""
+    `saved_model.pbtxt`. On a node pool alone, adding or removing one reloads the running servers
+    in place; where pods run on ECI (eci mode, `eciOverflow`) or with
+    `serving.fileSystemPollSeconds: 0` it rolls the pods (docs/model-versions.md)."""
     serve: Annotated[Optional[ModelVersion], DerivedDefault("the highest of `versions`")] = None
     """The version the public endpoint serves; one of `versions`. Switching it moves the traffic
     once that version is AVAILABLE on every ready pod."""
@@ -251,13 +251,42 @@ class EciSettings(_Section):
     ] = None
     """With `spot`: the highest hourly price per instance (at most 3 decimals)."""
     image_cache: bool = True
-    """Let ECI build and reuse an image cache, so a burst does not pull the multi-GB serving
-    image again (written to the pod both ways: ECI's own default is on)."""
+    """A stack-owned ECI image cache of the serving image, Ready before the first pod, which every
+    pod starts from: a burst never pulls the multi-GB image, the first one included
+    (`capacity.eciImageCache`; false: no cache at all, ECI's automatic one off too)."""
     ecs_node_labels: Annotated[
         Optional[LabelMap],
         DerivedDefault("(required with `burst`)"),
     ] = None
     """With `burst`: labels of the cluster's GPU ECS nodes that are filled first."""
+
+
+class EciImageCacheSettings(_Section):
+    """`capacity.eciImageCache`: the stack-owned ECI image cache."""
+
+    size: Annotated[int, Field(ge=20, le=32768)] = 20
+    """GiB of the cache (ECI's default and minimum; the image must fit, or the build fails). Every
+    ECI pod made from it is billed a disk of this size."""
+    retention_days: Annotated[
+        Optional[Annotated[int, Field(ge=1, le=65536)]], DerivedDefault("(never expires)"),
+    ] = None
+    """Days until ECI deletes the cache (its snapshot is billed while it lives); the pods then match
+    it by image rather than pin it, so once it is gone ECI pulls instead of failing them."""
+    vswitch_id: Annotated[Optional[VswitchId], DerivedDefault("the cluster's first vSwitch")] = None
+    """vSwitch of the instance that builds the cache: it must reach the image's registry (a NAT
+    gateway, or `eipInstanceId`)."""
+    security_group_id: Annotated[
+        Optional[Annotated[str, pattern(r"^sg-[a-z0-9]+$", what="a security group id such as sg-2ze01234abcd"),
+                           Shown("security group id")]],
+        DerivedDefault("the cluster's security group"),
+    ] = None
+    """Security group of the instance that builds the cache."""
+    eip_instance_id: Annotated[
+        Optional[Annotated[str, pattern(r"^eip-[a-z0-9]+$", what="an EIP id such as eip-2ze01234abcd"),
+                           Shown("EIP id")]],
+        DerivedDefault("(none: a NAT gateway)"),
+    ] = None
+    """An EIP for the build, where the vSwitch has no NAT gateway to the registry."""
 
 
 class NodePoolSettings(_Section):
@@ -278,6 +307,10 @@ class NodePoolSettings(_Section):
     """Pay-as-you-go share (percent) of the capacity above the base."""
     compensate_with_on_demand: bool = True
     """Add pay-as-you-go instances when spot stock runs out."""
+    eci_overflow: bool = False
+    """While the pool's new nodes boot, pods start on ECI (from the stack's image cache) after a short
+    wait on the pool, and ECI pods are the first to go on scale-in (ACK's priority-based scheduling:
+    an ACK managed Pro cluster)."""
     spot_price_limit: Annotated[
         Optional[Annotated[float, Field(gt=0, le=1000)]],
         DerivedDefault("(none; required with `SpotWithPriceLimit`)"),
@@ -316,6 +349,9 @@ class CapacitySettings(_Section):
     """Used when mode is eci."""
     node_pool: NodePoolSettings = NodePoolSettings()
     """Used when mode is nodepool."""
+    eci_image_cache: EciImageCacheSettings = EciImageCacheSettings()
+    """The stack-owned ECI image cache, where one is made (`eci.imageCache` in eci mode,
+    `nodePool.eciOverflow` in nodepool mode)."""
 
 
 class ImageBuildSettings(_Section):

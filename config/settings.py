@@ -74,6 +74,37 @@ class Storage:
 
 
 @dataclass(frozen=True)
+class ImageCache:
+    """The stack-owned ECI image cache (`capacity.eciImageCache`), pinned on the ECI pods."""
+
+    name: str
+    """Its name: the stack, the serving name and a hash of the images (a new image, a new cache)."""
+    images: tuple[str, ...]
+    """The serving image. Not the check image: the version checks and the idle schedule's Jobs
+    do not tolerate the virtual node, so they run on the cluster's own nodes, never on ECI."""
+    size: int
+    """`capacity.eciImageCache.size`, GiB."""
+    retention_days: Optional[int]
+    """`capacity.eciImageCache.retentionDays`; None: never expires."""
+    vswitch_id: str
+    """`capacity.eciImageCache.vswitchId`, or the cluster's first vSwitch (looked up)."""
+    security_group_id: str
+    """`capacity.eciImageCache.securityGroupId`, or the cluster's (looked up)."""
+    eip_instance_id: Optional[str]
+    """`capacity.eciImageCache.eipInstanceId`."""
+
+
+@dataclass(frozen=True)
+class EciOverflow:
+    """`capacity.nodePool.eciOverflow: true`: pods go to ECI while the pool's nodes boot."""
+
+    image_cache: ImageCache
+    """The cache the ECI pods start from."""
+    gpu_driver: Optional[int]
+    """The NVIDIA driver branch to ask ECI for; None: ECI's default suffices."""
+
+
+@dataclass(frozen=True)
 class NodePool:
     """`capacity.mode: nodepool`: an auto-scaling pool of preemptible GPU instances."""
 
@@ -103,6 +134,8 @@ class NodePool:
     """`capacity.nodePool.systemDiskSize`."""
     gpu_driver_version: Optional[str]
     """`capacity.nodePool.gpuDriverVersion`; None: ACK's default."""
+    eci_overflow: Optional[EciOverflow]
+    """`capacity.nodePool.eciOverflow`; None: the pool alone."""
 
     @property
     def spot_strategy(self) -> str:
@@ -128,8 +161,8 @@ class Eci:
     """`capacity.instanceTypes`."""
     spot: Optional[EciSpot]
     """With `capacity.eci.spot: true`; None: pay-as-you-go."""
-    image_cache: bool
-    """`capacity.eci.imageCache`."""
+    image_cache: Optional[ImageCache]
+    """With `capacity.eci.imageCache: true`; None: no cache (ECI's automatic one off too)."""
     burst_node_labels: Optional[Mapping[str, str]]
     """`capacity.eci.ecsNodeLabels` with `scheduling: burst`; None: `scheduling: only`."""
     gpu_driver: Optional[int]

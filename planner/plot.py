@@ -39,6 +39,9 @@ def write(path: Path, runs: Sequence[tuple[str, Timeline]], title: str) -> None:
         pods.step(t, every(tl.ready_replicas), where="post", color="tab:brown", linewidth=2, label="ready replicas")
         if any(tl.nodes):
             pods.step(t, every(tl.nodes), where="post", color="0.4", linewidth=1, label="GPU nodes")
+        if any(tl.overflow_pods):
+            pods.step(t, every(tl.overflow_pods), where="post", color="tab:orange", linewidth=1.2, linestyle="--",
+                      label="pods on ECI (overflow)")
         pods.yaxis.get_major_locator().set_params(integer=True)
         metric.plot(t, every(tl.metric_qps), color="tab:gray", linewidth=1.2, label="sls_ingress_qps (HPA's read)")
         metric.set_xlabel("seconds")

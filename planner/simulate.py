@@ -42,12 +42,18 @@ class Capacity:
     node_gpus: int
     pods_per_node: int
     """Pool only: serving pods one node holds."""
-    image_cache: bool = False
-    """ECI only: pods start from an image cache."""
+    image_cache: str = "none"
+    """ECI pods' image: `stack` (a cache made before any pod: every pod hits it), `auto` (ECI's
+    automatic cache: built from the first pod of a new image, which pulls it whole; pods created
+    after that pull hit it), `none` (every pod pulls)."""
     spot_share: float = 0.0
     """Share of the GPU hours billed at the spot price."""
     pool_min: int = 0
     pool_max: int = 0
+    eci_overflow: bool = False
+    """Pool only: a pod that finds no room waits `overflow_wait` on the pool, then starts on ECI
+    (from the image cache); ECI pods go first on scale-in."""
+    overflow_wait: float = 0.0
 
 
 @dataclass(eq=False)
@@ -67,6 +73,8 @@ class Pod:
     """When it is (or will be) Ready; None while it waits for a node."""
     node: Optional[Node] = None
     billed_from: float = 0.0
+    on_eci: bool = False
+    """Pool with overflow: the pod started on ECI."""
 
 
 @dataclass
@@ -80,13 +88,15 @@ class Timeline:
     capacity_qps: list[float] = field(default_factory=list)
     over_capacity_qps: list[float] = field(default_factory=list)
     nodes: list[int] = field(default_factory=list)
+    overflow_pods: list[int] = field(default_factory=list)
+    """Pool with ECI overflow: its pods on ECI (0 elsewhere)."""
 
     def columns(self) -> dict[str, list]:
         """plan.json's `timeline`: one list per series, index = second (`t` is 0, 1, 2...);
         columns rather than one object per second keep a day's plan a few MB."""
         out: dict[str, list] = {"t": list(range(len(self.offered_qps)))}
         for key in ("offered_qps", "metric_qps", "desired_replicas", "ready_replicas", "capacity_qps",
-                    "over_capacity_qps"):
+                    "over_capacity_qps", "overflow_pods"):
             series = getattr(self, key)
             out[key] = [round(v, 3) for v in series] if series and isinstance(series[0], float) else list(series)
         return out
@@ -115,11 +125,12 @@ class Fleet:
         self.pods = [Pod(created=-math.inf, ready_at=-math.inf) for _ in range(steady)]
         self.gpu_seconds = self.instance_seconds = self.spot_seconds = 0.0
 
-    def bill(self, seconds: float, gpus: int) -> None:
+    def bill(self, seconds: float, gpus: int, spot: bool = True) -> None:
+        """`spot`: at the capacity's spot share (False: pay-as-you-go, an overflow ECI)."""
         seconds = max(0.0, seconds)
         self.gpu_seconds += seconds * gpus
         self.instance_seconds += seconds
-        self.spot_seconds += seconds * self.capacity.spot_share
+        self.spot_seconds += seconds * self.capacity.spot_share if spot else 0.0
 
     def scale(self, replicas: int, t: int) -> bool:
         """The Deployment: create pods, or delete the ones a ReplicaSet deletes first (not
@@ -128,8 +139,10 @@ class Fleet:
             for _ in range(replicas - len(self.pods)):
                 self.pods.append(self.created(t))
         elif replicas < len(self.pods):
-            self.pods.sort(key=lambda p: (p.node is not None or self.capacity.mode == "eci",
-                                          p.ready_at is not None and p.ready_at <= t, -p.created))
+            # Not scheduled first, then (a ResourcePolicy's reverse order) ECI before pool nodes,
+            # then not ready, then the newest (a ReplicaSet's `controller.ActivePods` ranking).
+            self.pods.sort(key=lambda p: (p.node is not None or p.on_eci or self.capacity.mode == "eci",
+                                          not p.on_eci, p.ready_at is not None and p.ready_at <= t, -p.created))
             for pod in self.pods[: len(self.pods) - replicas]:
                 self.deleted(pod, t)
             del self.pods[: len(self.pods) - replicas]
@@ -154,6 +167,39 @@ class Fleet:
     def nodes(self) -> int:
         return 0
 
+    def overflow_pods(self) -> int:
+        """Pods a pool sent to ECI (0 without a pool)."""
+        return 0
+
+
+class EciStarts:
+    """How long an ECI pod takes to be Ready, by the image cache it has: the instance starts, the
+    image comes from the cache or is pulled, the model loads. ECI's automatic cache is built from
+    the first pod of an image, which pulls it whole ("Images are pulled when the system creates the
+    instance", ECI's "Overview of image caches"): pods created once that pull is done hit it."""
+
+    def __init__(self, mode: str, values: Values):
+        self.mode = mode
+        self.hit = values["eciStart"] + values["imageCacheHit"] + values["modelLoad"]
+        self.miss = values["eciStart"] + values["imagePull"] + values["modelLoad"]
+        self.pulled: Optional[float] = None
+        """auto: when the first pod's pull of the image is done (the cache then exists)."""
+        self.billing_delay = values["eciStart"]
+        if not math.isnan(values["podStart"]):
+            self.hit = self.miss = values["podStart"]
+        self.used = {"stack": ("eciStart", "imageCacheHit", "modelLoad"),
+                     "none": ("eciStart", "imagePull", "modelLoad"),
+                     "auto": ("eciStart", "imagePull", "imageCacheHit", "modelLoad")}[mode]
+        self.pull_time = values["eciStart"] + values["imagePull"]
+
+    def start(self, t: float) -> float:
+        """Seconds from creation at `t` to Ready."""
+        if self.mode == "stack" or (self.mode == "auto" and self.pulled is not None and t >= self.pulled):
+            return self.hit
+        if self.mode == "auto" and self.pulled is None:
+            self.pulled = t + self.pull_time
+        return self.miss
+
 
 class EciFleet(Fleet):
     """One ECI per pod: Ready after the instance starts, the image comes (cache or pull) and the
@@ -161,16 +207,14 @@ class EciFleet(Fleet):
 
     def __init__(self, capacity: Capacity, steady: int, values: Values):
         super().__init__(capacity, steady)
-        image = "imageCacheHit" if capacity.image_cache else "imagePull"
-        self.used = ("eciStart", image, "modelLoad")
-        parts = values["eciStart"] + values[image] + values["modelLoad"]
-        self.start = parts if math.isnan(values["podStart"]) else values["podStart"]
-        self.billing_delay = min(values["eciStart"], self.start)
+        self.starts = EciStarts(capacity.image_cache, values)
+        self.used = self.starts.used
         for pod in self.pods:
             pod.billed_from = 0.0
 
     def created(self, t: int) -> Pod:
-        return Pod(created=t, ready_at=t + self.start, billed_from=t + self.billing_delay)
+        start = self.starts.start(t)
+        return Pod(created=t, ready_at=t + start, billed_from=t + min(self.starts.billing_delay, start))
 
     def deleted(self, pod: Pod, t: int) -> None:
         self.bill(t - pod.billed_from, self.capacity.pod_gpus)
@@ -183,7 +227,9 @@ class EciFleet(Fleet):
 class NodeFleet(Fleet):
     """A spot GPU node pool: pods wait for room on a Ready node; the cluster autoscaler adds nodes
     for waiting pods every scan and removes nodes empty for the unneeded time; the image is
-    pulled once per node. Nodes are billed from the request to their removal."""
+    pulled once per node. Nodes are billed from the request to their removal. With ECI overflow
+    (components/gpu_node_pool.py), a pod still waiting `overflow_wait` after its creation starts on
+    ECI instead (the nodes asked for it keep booting), billed as an ECI."""
 
     used = ("imagePull", "modelLoad", "nodeProvision", "gpuDevicePlugin", "autoscalerScan", "nodeScaleDownDelay")
 
@@ -198,6 +244,9 @@ class NodeFleet(Fleet):
             self.boot = max(0.0, values["podStart"] - self.image - self.load)
         self.scan = max(1, round(values["autoscalerScan"]))
         self.unneeded = values["nodeScaleDownDelay"]
+        self.eci = EciStarts(capacity.image_cache, values) if capacity.eci_overflow else None
+        if self.eci is not None:
+            self.used = tuple(dict.fromkeys((*self.used, *self.eci.used)))
         count = max(capacity.pool_min, math.ceil(steady / self.per_node))
         self.fleet = [Node(requested=0.0, ready_at=-math.inf, image_at=-math.inf) for _ in range(count)]
         for i, pod in enumerate(self.pods):
@@ -213,6 +262,9 @@ class NodeFleet(Fleet):
         return pod
 
     def deleted(self, pod: Pod, t: int) -> None:
+        if pod.on_eci:
+            self.bill(t - pod.billed_from, self.capacity.pod_gpus, spot=False)
+            return
         if pod.node is None:
             self.waiting.remove(pod)
             return
@@ -244,14 +296,27 @@ class NodeFleet(Fleet):
             for node in idle[: max(0, len(self.fleet) - self.capacity.pool_min)]:
                 self.bill(t - node.requested, self.capacity.node_gpus)
                 self.fleet.remove(node)
+        if self.eci is not None:
+            for pod in [p for p in self.waiting if t - p.created >= self.capacity.overflow_wait]:
+                self.waiting.remove(pod)
+                start = self.eci.start(t)
+                pod.on_eci, pod.ready_at = True, t + start
+                pod.billed_from = t + min(self.eci.billing_delay, start)
+                placed = True
         return placed
 
     def close(self, end: float) -> None:
         for node in self.fleet:
             self.bill(end - node.requested, self.capacity.node_gpus)
+        for pod in self.pods:
+            if pod.on_eci:
+                self.bill(end - pod.billed_from, self.capacity.pod_gpus, spot=False)
 
     def nodes(self) -> int:
         return len(self.fleet)
+
+    def overflow_pods(self) -> int:
+        return sum(1 for p in self.pods if p.on_eci)
 
 
 def pod_capacity(values: Values, target_qps: float) -> float:
@@ -364,6 +429,7 @@ def simulate(offered: list[float], hpa: HpaSpec, capacity: Capacity, values: Val
         timeline.capacity_qps.append(serving)
         timeline.over_capacity_qps.append(max(0.0, offered[t] - serving))
         timeline.nodes.append(fleet.nodes())
+        timeline.overflow_pods.append(fleet.overflow_pods())
     fleet.close(float(len(offered)))
     return Run(timeline, fleet.gpu_seconds, fleet.instance_seconds, fleet.spot_seconds, tuple(dict.fromkeys(used)))
 
@@ -413,6 +479,7 @@ def summary(run: Run, price_per_hour: Optional[float], spot_discount: float,
         "peak_ready_replicas": max(tl.ready_replicas, default=0),
         "mean_ready_replicas": round(sum(tl.ready_replicas) / n, 3),
         "peak_nodes": max(tl.nodes, default=0),
+        "peak_overflow_pods": max(tl.overflow_pods, default=0),
         "wake_to_ready_seconds": wake_waits(tl, schedule),
         "gpu_hours": round(run.gpu_seconds / 3600, 3),
         "instance_hours": round(run.instance_seconds / 3600, 3),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from components.autoscaler import hpa_manifest
+from components.gpu_node_pool import OVERFLOW_WAIT_SECONDS
 from components.stack import autoscaler_args
 from config import Settings
 from config import settings as cfg
@@ -57,12 +58,15 @@ def capacity_of(s: Settings) -> Capacity:
     gpus = s.serving.gpus
     if isinstance(c, cfg.Eci):
         return Capacity(mode="eci", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus, pods_per_node=1,
-                        image_cache=c.image_cache, spot_share=1.0 if c.spot is not None else 0.0)
+                        image_cache="stack" if c.image_cache is not None else "none",
+                        spot_share=1.0 if c.spot is not None else 0.0)
     pool = c
     per_node = pods_per_node(spec, parse_quantity(s.serving.cpu), parse_quantity(s.serving.memory) / 2**30, gpus)
     return Capacity(mode="nodepool", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus,
                     pods_per_node=max(1, per_node), spot_share=1 - pool.on_demand_percentage / 100,
-                    pool_min=pool.min_size, pool_max=pool.max_size)
+                    pool_min=pool.min_size, pool_max=pool.max_size, eci_overflow=pool.eci_overflow is not None,
+                    image_cache="stack" if pool.eci_overflow is not None else "none",
+                    overflow_wait=OVERFLOW_WAIT_SECONDS)
 
 
 def plan_of(stack: str, stack_file: Optional[Path] = None) -> StackPlan:

@@ -140,10 +140,17 @@ ALICLOUD_FORCE_NEW: dict[str, tuple[frozenset[str], str]] = {
                    "loginAsNonRoot", "nodeNameMode", "ramRoleName", "securityGroupId", "securityGroupIds",
                    "securityHardeningOs", "socEnabled", "teeConfig", "type"}),
         TF.format("resource_alicloud_cs_kubernetes_node_pool.go")),
+    # No Update at all: every argument is ForceNew.
+    "alicloud:eci/imageCache:ImageCache": (
+        frozenset({"eipInstanceId", "imageCacheName", "imageCacheSize", "imageRegistryCredentials", "images",
+                   "resourceGroupId", "retentionDays", "securityGroupId", "vswitchId", "zoneId"}),
+        TF.format("resource_alicloud_eci_image_cache.go")),
 }
 # The provider's own timeouts (schema.ResourceTimeout), which the program must never shorten.
 ALICLOUD_TIMEOUTS = {"alicloud:cs/nodePool:NodePool": ({"create": "90m", "update": "60m", "delete": "60m"},
-                                                        TF.format("resource_alicloud_cs_kubernetes_node_pool.go"))}
+                                                        TF.format("resource_alicloud_cs_kubernetes_node_pool.go")),
+                     "alicloud:eci/imageCache:ImageCache": ({"create": "60m"},
+                                                            TF.format("resource_alicloud_eci_image_cache.go"))}
 
 K8S = "pulumi/pulumi-kubernetes provider/pkg/provider/diff.go (forceNew), at 94977969"
 # Paths (dotted, from the object's root) whose change replaces a Kubernetes object. Every kind:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any, Optional
+
+import jsonschema
+import kubernetes_validate
 
 from tools.offline import (  # noqa: F401 - re-exported for the tests
     FAKE_ACCESS_KEY_SECRET,
@@ -39,3 +45,37 @@ def run_expecting_error(config: dict[str, Any], stack: str = "dev", preview: boo
     except Exception as exc:  # noqa: BLE001 - the test inspects the type
         return exc, result
     raise AssertionError("the program ran without error")
+
+
+# Custom resources kubernetes-validate has no schema for, each transcribed from its API type
+# (the file's $comment cites it).
+CUSTOM_SCHEMAS = {("scheduling.alibabacloud.com/v1alpha1", "ResourcePolicy"): "resourcepolicy-scheduling-v1alpha1.json"}
+
+
+@cache
+def custom_schema(name: str) -> dict:
+    return json.loads((Path(__file__).parent / "schemas" / name).read_text())
+
+
+def validate_strictly(manifest: dict, version: str) -> None:
+    """A manifest against Kubernetes `version`'s strict schema, or a custom resource against its
+    transcribed one. Raises kubernetes_validate.ValidationError or jsonschema.ValidationError."""
+    custom = CUSTOM_SCHEMAS.get((manifest.get("apiVersion"), manifest.get("kind")))
+    if custom is not None:
+        jsonschema.validate(manifest, custom_schema(custom), cls=jsonschema.Draft202012Validator)
+        return
+    kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def depends(result: StackResult, a: Registration, b: Registration) -> bool:
+    """a (transitively) depends on b, so destroy deletes a before b."""
+    graph = {r.urn: set(r.dependencies) for r in result.resources}
+    seen, todo = set(), [a.urn]
+    while todo:
+        for dep in graph.get(todo.pop(), ()):
+            if dep == b.urn:
+                return True
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return False

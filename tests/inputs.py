@@ -1,6 +1,9 @@
-"""Plain Args for calling the components' pure builders directly (no program, no mock engine)."""
+"""Plain Args for calling the components' pure builders directly (no program, no mock engine), and
+config variants the tests of several topics share."""
 
 from __future__ import annotations
+
+import copy
 
 from harness import NS
 
@@ -52,3 +55,19 @@ def endpoint_args(**overrides) -> public_endpoint.PublicEndpointArgs:
 def stack_config(config: dict) -> StackConfig:
     """A stack file's config as the schema reads it (for calling config/rules.py directly)."""
     return StackConfig.model_validate({k.removeprefix(NS): v for k, v in config.items() if k.startswith(NS)})
+
+
+def pool_alone(config: dict) -> dict:
+    """A stack's config with its node pool and no ECI overflow: every pod on the pool's nodes (where
+    a version change can reload the servers in place)."""
+    config = copy.deepcopy(config)
+    config[NS + "capacity"]["nodePool"]["eciOverflow"] = False
+    return config
+
+
+def with_rrsa(config: dict) -> dict:
+    """A node-pool stack reading the model with RRSA: its pool alone (ECI pods cannot use RRSA
+    volumes, config/rules.py rrsa_on_eci)."""
+    config = pool_alone(config)
+    config[NS + "storage"]["auth"] = "rrsa"
+    return config

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import copy
 
-import kubernetes_validate
 import pytest
-from harness import NS, StackResult, run_expecting_error, run_program
-from inputs import serving_inputs
+from harness import NS, StackResult, run_expecting_error, run_program, validate_strictly
+from inputs import pool_alone, serving_inputs
 
 from components import serving_spec
 from components.eci_capacity import (
     ANNOTATION_GPU_DRIVER,
     ANNOTATION_IMAGE_CACHE,
+    ANNOTATION_IMAGE_CACHE_ID,
     ANNOTATION_SPECS,
     ANNOTATION_SPOT,
     ANNOTATION_SPOT_FALLBACK,
@@ -27,6 +27,7 @@ from tools.offline import node_pool
 POOL = "alicloud:cs/nodePool:NodePool"
 ADDON = "alicloud:cs/kubernetesAddon:KubernetesAddon"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+IMAGE_CACHE = "alicloud:eci/imageCache:ImageCache"
 
 
 def as_nodepool(config: dict) -> dict:
@@ -77,7 +78,7 @@ def test_prod_pool_is_spot_gpu_autoscaling_field_by_field(prod_config, preview):
 
 
 def test_pods_select_the_pool_labels_and_tolerate_its_taints(prod_config):
-    result = run_program(prod_config, "prod")
+    result = run_program(pool_alone(prod_config), "prod")
     pool = result.one(POOL).inputs
     pod = result.kind("Deployment")["spec"]["template"]["spec"]
     labels = {label["key"]: label["value"] for label in pool["labels"]}
@@ -122,7 +123,10 @@ def test_dev_eci_only_labels_and_annotations(dev_config, preview):
     assert template["metadata"]["labels"][ECI_LABEL] == "true"
     annotations = template["metadata"]["annotations"]
     assert annotations[ANNOTATION_SPECS] == "ecs.gn6i-c4g1.xlarge,ecs.gn6i-c8g1.2xlarge"
-    assert annotations[ANNOTATION_IMAGE_CACHE] == "true"
+    # The stack's own cache, pinned (the id the provider reports: the mocks' `<name>-id`).
+    cache = result.one(IMAGE_CACHE)
+    assert annotations[ANNOTATION_IMAGE_CACHE_ID] == f"{cache.name}-id"
+    assert ANNOTATION_IMAGE_CACHE not in annotations
     assert ANNOTATION_SPOT not in annotations and ANNOTATION_SPOT_FALLBACK not in annotations
     assert "alibabacloud.com/burst-resource" not in annotations
     virtual_node = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
@@ -157,8 +161,7 @@ def test_eci_burst_fills_the_gpu_ecs_nodes_first(dev_config):
     virtual_node = next(a for a in result.of_type(ADDON) if a.inputs["name"] == "ack-virtual-node")
     assert virtual_node.urn in registration.dependencies
     for manifest in result.manifests():
-        if manifest["kind"] != "ResourcePolicy":
-            kubernetes_validate.validate(manifest, "1.35.0", strict=True)
+        validate_strictly(manifest, "1.35.0")
 
 
 def test_eci_only_does_not_tolerate_the_gpu_taint(dev_config):
@@ -187,10 +190,14 @@ def eci_annotations(config: dict) -> dict:
     return run_program(config).kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
 
 
-@pytest.mark.parametrize("image_cache,written", [(True, "true"), (False, "false")])
-def test_the_image_cache_is_written_both_ways(dev_config, image_cache, written):
+def test_without_the_image_cache_the_automatic_one_is_off_too(dev_config):
     """ECI's own default is on: leaving the annotation out when it is off would leave it on."""
-    assert eci_annotations(as_eci(dev_config, imageCache=image_cache))[ANNOTATION_IMAGE_CACHE] == written
+    config = as_eci(dev_config, imageCache=False)
+    result = run_program(config)
+    annotations = result.kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[ANNOTATION_IMAGE_CACHE] == "false"
+    assert ANNOTATION_IMAGE_CACHE_ID not in annotations
+    assert not result.of_type(IMAGE_CACHE)
 
 
 @pytest.mark.parametrize("eci,expected", [
@@ -239,7 +246,7 @@ def test_switching_modes_changes_only_capacity_and_rolls_the_pods(dev_config, di
     urns_a, urns_b = {r.urn: r for r in a.resources}, {r.urn: r for r in b.resources}
     gone, new = set(urns_a) - set(urns_b), set(urns_b) - set(urns_a)
     capacity_types = {"elastic-inference:capacity:EciCapacity", "elastic-inference:capacity:GpuNodePool",
-                      POOL, ADDON}
+                      POOL, ADDON, "elastic-inference:capacity:EciImageCache", IMAGE_CACHE}
     # The engine deletes what is no longer registered: only capacity resources come and go, and
     # the served-version file, which only the node pool's in-place switch reads.
     served = {u for u in set(urns_a) | set(urns_b) if u.endswith("::serve-gate-served")}
@@ -332,7 +339,7 @@ def test_eci_reads_the_annotations_by_their_documented_names(dev_config):
         "k8s.aliyun.com/eci-spot-strategy": "SpotWithPriceLimit",
         "k8s.aliyun.com/eci-spot-price-limit": "0.5",
         "k8s.aliyun.com/eci-spot-fallback": "true",
-        "k8s.aliyun.com/eci-auto-imc": "true",
+        "k8s.aliyun.com/eci-imc-id": "image-cache-cache-id",
     }
 
 
@@ -343,10 +350,11 @@ def test_the_eci_annotations_are_the_names_eci_documents():
     from components import eci_capacity  # noqa: PLC0415
 
     assert (eci_capacity.ANNOTATION_SPECS, eci_capacity.ANNOTATION_GPU_DRIVER, eci_capacity.ANNOTATION_IMAGE_CACHE,
-            eci_capacity.ANNOTATION_SPOT, eci_capacity.ANNOTATION_SPOT_PRICE_LIMIT,
-            eci_capacity.ANNOTATION_SPOT_FALLBACK) == (
+            eci_capacity.ANNOTATION_IMAGE_CACHE_ID, eci_capacity.ANNOTATION_SPOT,
+            eci_capacity.ANNOTATION_SPOT_PRICE_LIMIT, eci_capacity.ANNOTATION_SPOT_FALLBACK) == (
         "k8s.aliyun.com/eci-use-specs", "k8s.aliyun.com/eci-gpu-driver-version", "k8s.aliyun.com/eci-auto-imc",
-        "k8s.aliyun.com/eci-spot-strategy", "k8s.aliyun.com/eci-spot-price-limit", "k8s.aliyun.com/eci-spot-fallback")
+        "k8s.aliyun.com/eci-imc-id", "k8s.aliyun.com/eci-spot-strategy", "k8s.aliyun.com/eci-spot-price-limit",
+        "k8s.aliyun.com/eci-spot-fallback")
 
 
 @pytest.mark.parametrize("memory,fits", [("12288Mi", True), ("13G", True), ("12884901888", True),

@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 import yaml
-from harness import FAKE_ACCESS_KEY_SECRET, FAKE_KUBECONFIG, NS, ROOT, run_program
+from harness import FAKE_ACCESS_KEY_SECRET, FAKE_KUBECONFIG, NS, ROOT, depends, run_program, validate_strictly
 
 from tools import destroy_guard, render
 
@@ -159,9 +158,7 @@ def test_render_writes_valid_manifests_and_a_plan(stack, tmp_path):
     kinds = [d["kind"] for d in documents]
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", "PersistentVolume"} <= set(kinds)
     for document in documents:
-        if "." in document["apiVersion"].split("/")[0] and document["apiVersion"].endswith("alibabacloud.com/v1alpha1"):
-            continue  # ACK custom resources have no upstream schema
-        kubernetes_validate.validate(document, "1.35.0", strict=True)
+        validate_strictly(document, "1.35.0")
     plan = json.loads((tmp_path / stack / "plan.json").read_text())
     types = {r["type"] for r in plan["resources"]}
     assert "alicloud:oss/bucket:Bucket" in types
@@ -219,20 +216,6 @@ def test_render_without_the_model_names_model_source(tmp_path, capsys):
 
 
 # --- teardown order and protection ----------------------------------------------------------
-
-def depends(result, a, b) -> bool:
-    """a (transitively) depends on b, so destroy deletes a before b."""
-    graph = {r.urn: set(r.dependencies) for r in result.resources}
-    seen, todo = set(), [a.urn]
-    while todo:
-        for dep in graph.get(todo.pop(), ()):
-            if dep == b.urn:
-                return True
-            if dep not in seen:
-                seen.add(dep)
-                todo.append(dep)
-    return False
-
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_destroy_order(stack, dev_config, prod_config):

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from harness import NS, StackResult, run_expecting_error, run_program
-from inputs import endpoint_args
+from inputs import endpoint_args, with_rrsa
 
 from components import public_endpoint
 from components.serving_spec import RUN_AS_UID
@@ -138,10 +138,9 @@ def test_rrsa_on_eci_is_refused_with_the_reason_and_the_alternative(dev_config):
 
 
 def test_rrsa_needs_rrsa_turned_on_in_the_cluster(prod_config):
-    prod_config[NS + "storage"]["auth"] = "rrsa"
     result = StackResult()
     with pytest.raises(ConfigError, match=r"storage\.auth: rrsa needs RRSA enabled on cluster c"):
-        run_program(prod_config, "prod", result=result, cluster={"spec": "ack.pro.small", "rrsa": False})
+        run_program(with_rrsa(prod_config), "prod", result=result, cluster={"spec": "ack.pro.small", "rrsa": False})
     assert not result.resources
 
 

@@ -198,9 +198,13 @@ def test_a_pinned_driver_reaches_the_pool_as_ack_reads_it(prod_config):
     labels = {label["key"]: label["value"] for label in result.one("alicloud:cs/nodePool:NodePool").inputs["labels"]}
     assert labels["ack.aliyun.com/nvidia-driver-version"] == "550.144.03"
     assert result.warnings == []
-    # The pods still select only the configured labels.
-    selector = result.kind("Deployment")["spec"]["template"]["spec"]["nodeSelector"]
-    assert selector == {"inference": "tensorflow"}
+    # The pods still select only the configured labels (prod's ECI overflow: through the
+    # ResourcePolicy's pool unit), and on ECI ask for the branch the image needs.
+    units = result.kind("ResourcePolicy")["spec"]["units"]
+    assert units[0]["nodeSelector"] == {"inference": "tensorflow"}
+    assert "nodeSelector" not in result.kind("Deployment")["spec"]["template"]["spec"]
+    annotations = result.kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["k8s.aliyun.com/eci-gpu-driver-version"] == "tesla=535"
 
 
 def test_a_pool_left_on_acks_default_driver_is_warned_about(prod_config):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import jsonschema
 import kubernetes_validate
 import pytest
 from harness import (
@@ -14,6 +15,7 @@ from harness import (
     RUN_IDS,
     RUNS,
     run_program,
+    validate_strictly,
 )
 from inputs import SECRET, endpoint_args, hpa_args, serving_inputs, volume_inputs
 
@@ -35,14 +37,36 @@ def test_every_object_validates_strictly(rendered, run, version):
         "Ingress", "NetworkPolicy",
     }
     for manifest in manifests:
-        kubernetes_validate.validate(manifest, version, strict=True)
+        validate_strictly(manifest, version)
 
 
 def test_strict_validation_catches_a_wrong_field():
     """The validator really is strict: a misspelled field fails (guards against vacuity)."""
     bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"port": 1}}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(bad, ACK_VERSIONS[0], strict=True)
+        validate_strictly(bad, ACK_VERSIONS[0])
+
+
+@pytest.mark.parametrize("mistake", ["unit-field", "policy", "timeout", "resource", "spec-field"])
+def test_the_resource_policy_schema_catches_what_the_scheduler_would_not_read(rendered, mistake):
+    """The transcribed ResourcePolicy schema is strict too: prod's own policy passes, and each
+    slip (a field the Go type lacks, a policy or resource outside its enum, a duration Go does
+    not parse) fails."""
+    policy = json.loads(json.dumps(rendered[("prod", False)].kind("ResourcePolicy")))
+    validate_strictly(policy, ACK_VERSIONS[0])
+    spec = policy["spec"]
+    if mistake == "unit-field":
+        spec["units"][0]["nodeSelectors"] = spec["units"][0].pop("nodeSelector")
+    elif mistake == "policy":
+        spec["whenTryNextUnits"]["policy"] = "TimeoutOrExceedsMax"
+    elif mistake == "timeout":
+        spec["whenTryNextUnits"]["timeout"] = "30"
+    elif mistake == "resource":
+        spec["units"][1]["resource"] = "ECI"
+    else:
+        spec["whenTryNextUnit"] = spec.pop("whenTryNextUnits")
+    with pytest.raises(jsonschema.ValidationError):
+        validate_strictly(policy, ACK_VERSIONS[0])
 
 
 @pytest.mark.parametrize("run", RUNS, ids=RUN_IDS)

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 from conftest import MODEL_VERSION, write_saved_model
 from harness import ACK_VERSIONS, NS
-from inputs import serving_inputs
+from inputs import pool_alone, serving_inputs
 
 from components import serving_spec
 from components.jobs import kube_api
@@ -71,8 +71,8 @@ def jobs(result) -> dict[str, str]:
     return {r.name: r.inputs["metadata"]["name"] for r in result.of_type(JOB)}
 
 
-def test_the_endpoint_serves_the_declared_version_and_the_probe_gates_on_it(prod_config, project_dir):
-    result = run_program(load_new(prod_config, project_dir), "prod")
+def test_the_endpoint_serves_the_declared_version_and_the_probe_gates_on_it(pool_config, project_dir):
+    result = run_program(load_new(pool_config, project_dir), "prod")
     assert rewrite(result) == f"/v1/models/chnsenticorp/versions/{MODEL_VERSION}:predict"
     assert served_file(result) == str(MODEL_VERSION)
     assert "versions: 1623831335" in model_config(result) and "versions: 1700000000" in model_config(result)
@@ -97,11 +97,16 @@ def test_serve_must_be_a_loaded_version(dev_config):
                                      "is served only once it is loaded; add it to model.versions first")]
 
 
-# --- in place: the node pool (prod) ------------------------------------------------------------------
+# --- in place: a node pool alone (prod without its ECI overflow) -------------------------------------
 
-def test_in_place_a_load_changes_the_model_config_and_no_pod_template(prod_config, project_dir):
-    before = run_program(prod_config, "prod")
-    after = run_program(load_new(prod_config, project_dir), "prod")
+@pytest.fixture
+def pool_config(prod_config) -> dict:
+    return pool_alone(prod_config)
+
+
+def test_in_place_a_load_changes_the_model_config_and_no_pod_template(pool_config, project_dir):
+    before = run_program(pool_config, "prod")
+    after = run_program(load_new(pool_config, project_dir), "prod")
     steps = contract.plan(before, after)
     assert template(after) == template(before)  # no restart, no extra GPU
     assert "serving-config" in contract.by_op(steps, "update") and "serving-config" not in contract.by_op(
@@ -112,8 +117,8 @@ def test_in_place_a_load_changes_the_model_config_and_no_pod_template(prod_confi
     assert {"retire-check-job", "serve-gate-job"} <= contract.by_op(steps, "replace")
 
 
-def test_in_place_a_switch_moves_only_the_route_and_the_served_file(prod_config, project_dir):
-    loaded = load_new(prod_config, project_dir)
+def test_in_place_a_switch_moves_only_the_route_and_the_served_file(pool_config, project_dir):
+    loaded = load_new(pool_config, project_dir)
     before, after = run_program(loaded, "prod"), run_program(serving(loaded, NEW), "prod")
     steps = contract.plan(before, after)
     assert template(after) == template(before)
@@ -125,8 +130,8 @@ def test_in_place_a_switch_moves_only_the_route_and_the_served_file(prod_config,
     assert contract.by_op(steps, "replace") == {"serve-gate-job", "retire-check-job"}
 
 
-def test_in_place_a_rollback_is_the_same_kind_of_step_back(prod_config, project_dir):
-    loaded = load_new(prod_config, project_dir)
+def test_in_place_a_rollback_is_the_same_kind_of_step_back(pool_config, project_dir):
+    loaded = load_new(pool_config, project_dir)
     forward, back = run_program(serving(loaded, NEW), "prod"), run_program(loaded, "prod")
     steps = contract.plan(forward, back)
     assert contract.by_op(steps, "update") == {"endpoint-ingress", "serve-gate-served"}
@@ -134,10 +139,10 @@ def test_in_place_a_rollback_is_the_same_kind_of_step_back(prod_config, project_
     assert rewrite(back).endswith(f"/versions/{MODEL_VERSION}:predict") and template(back) == template(forward)
 
 
-def test_in_place_the_gate_orders_a_change(prod_config, project_dir):
+def test_in_place_the_gate_orders_a_change(pool_config, project_dir):
     """Retire check, then the model config, the workload, the serve gate, then the served file
     and the Ingress: the endpoint never moves before the gate passed."""
-    result = run_program(load_new(prod_config, project_dir), "prod")
+    result = run_program(load_new(pool_config, project_dir), "prod")
     retire, config = by_name(result, "retire-check-job"), by_name(result, "serving-config")
     gate, served = by_name(result, "serve-gate-job"), by_name(result, "serve-gate-served")
     ingress, deployment = by_name(result, "endpoint-ingress"), by_name(result, "serving-deployment")
@@ -180,9 +185,15 @@ def test_rolling_a_switch_rolls_the_pods_ready_on_the_new_version_then_moves_the
     assert by_name(after, "serving-deployment").urn in gate.dependencies and gate.urn in ingress.dependencies
 
 
-@pytest.mark.parametrize("poll, in_place", [(0, False), (1, True), (60, True)])
-def test_a_directory_listed_once_rolls_the_pods_on_a_node_pool_too(prod_config, project_dir, poll, in_place):
+@pytest.mark.parametrize("poll, overflow, in_place", [(0, False, False), (1, False, True), (60, False, True),
+                                                     (60, True, False)],
+                         ids=["listed-once", "poll-1", "poll-60", "eci-overflow"])
+def test_a_directory_listed_once_or_pods_on_eci_roll_on_a_node_pool_too(prod_config, project_dir, poll, overflow,
+                                                                        in_place):
+    """In place only where every server lists its directory again and reads the refreshed file:
+    with ECI overflow some pods run on ECI, which is not shown to refresh a mounted ConfigMap."""
     prod_config[NS + "serving"] = {**prod_config[NS + "serving"], "fileSystemPollSeconds": poll}
+    prod_config[NS + "capacity"]["nodePool"]["eciOverflow"] = overflow
     before = run_program(prod_config, "prod")
     after = run_program(load_new(prod_config, project_dir), "prod")
     rolled = "serving-deployment" in contract.by_op(contract.plan(before, after), "update")
@@ -204,7 +215,10 @@ def test_the_provider_edits_config_maps_in_place(dev_config):
     assert provider.inputs["enableConfigMapMutable"] in (True, "true")
 
 
-def test_retiring_a_version_in_prod_unloads_and_deletes_it_without_tripping_protection(prod_config, project_dir):
+@pytest.mark.parametrize("overflow", [True, False], ids=["as-shipped", "pool-alone"])
+def test_retiring_a_version_in_prod_unloads_and_deletes_it_without_tripping_protection(prod_config, project_dir,
+                                                                                       overflow):
+    prod_config[NS + "capacity"]["nodePool"]["eciOverflow"] = overflow
     loaded = load_new(prod_config, project_dir)
     switched = serving(loaded, NEW)
     before = run_program(switched, "prod")
@@ -214,7 +228,11 @@ def test_retiring_a_version_in_prod_unloads_and_deletes_it_without_tripping_prot
     assert deleted and all(n.startswith(f"model-v{MODEL_VERSION}/") for n in deleted)
     old = {r.urn: r for r in before.resources}
     assert not [old[u].name for u, s in steps.items() if s.op == "delete" and old[u].protect]
-    assert "versions: 1623831335" not in model_config(after) and template(after) == template(before)
+    assert "versions: 1623831335" not in model_config(after)
+    # Rolled with the new config where pods run on ECI, unloaded in place on the pool alone.
+    assert (template(after) == template(before)) is not overflow
+    assert (template(after)["metadata"]["annotations"].get(MODEL_CONFIG_ANNOTATION)
+            != template(before)["metadata"]["annotations"].get(MODEL_CONFIG_ANNOTATION)) is overflow
     assert rewrite(after) == rewrite(before)
     # The retire check runs with the new list (it refuses to unload what the live Ingress serves).
     job = after.kind("Job", jobs(after)["retire-check-job"])

@@ -10,10 +10,9 @@ import pytest
 from harness import (
     FAKE_ACCESS_KEY_SECRET,
     FAKE_ACCOUNT_ID,
-    NS,
     run_program,
 )
-from inputs import SECRET, volume_inputs
+from inputs import SECRET, volume_inputs, with_rrsa
 
 from components import volume_spec
 from components.volume_spec import CSI_DRIVER, CSI_FUSE_SUBJECT
@@ -25,8 +24,7 @@ def test_reader_identities_are_force_deleted(dev_config, prod_config):
     dev = run_program(dev_config)
     assert dev.one("alicloud:ram/user:User").inputs["force"] is True
     assert dev.one("alicloud:ram/policy:Policy").inputs["force"] is True
-    prod_config[NS + "storage"]["auth"] = "rrsa"
-    assert run_program(prod_config, "prod").one("alicloud:ram/role:Role").inputs["force"] is True
+    assert run_program(with_rrsa(prod_config), "prod").one("alicloud:ram/role:Role").inputs["force"] is True
 
 
 def test_the_reader_key_secret_is_encrypted_in_the_state(dev_config):
@@ -37,8 +35,7 @@ def test_the_reader_key_secret_is_encrypted_in_the_state(dev_config):
 
 
 def test_rrsa_role_gets_the_read_policy(prod_config):
-    prod_config[NS + "storage"]["auth"] = "rrsa"
-    result = run_program(prod_config, "prod")
+    result = run_program(with_rrsa(prod_config), "prod")
     policy, role = result.one("alicloud:ram/policy:Policy"), result.one("alicloud:ram/role:Role")
     attachment = result.one("alicloud:ram/rolePolicyAttachment:RolePolicyAttachment")
     assert attachment.inputs == {"roleName": role.inputs["roleName"], "policyName": policy.inputs["policyName"],
@@ -48,8 +45,7 @@ def test_rrsa_role_gets_the_read_policy(prod_config):
 
 def test_ram_documents_carry_the_policy_language_version(prod_config):
     """RAM accepts a policy or trust document only with "Version": "1" (its policy grammar)."""
-    prod_config[NS + "storage"]["auth"] = "rrsa"
-    result = run_program(prod_config, "prod")
+    result = run_program(with_rrsa(prod_config), "prod")
     for registration, key in ((result.one("alicloud:ram/policy:Policy"), "policyDocument"),
                               (result.one("alicloud:ram/role:Role"), "assumeRolePolicyDocument")):
         document = json.loads(registration.inputs[key])
@@ -78,8 +74,8 @@ def test_ram_identities_say_what_they_are_for(dev_config, prod_config):
     dev = run_program(dev_config)
     assert dev.one("alicloud:ram/user:User").inputs["name"].endswith("-oss-reader")
     assert dev.one("alicloud:ram/policy:Policy").inputs["policyName"].endswith("-oss-read")
-    prod_config[NS + "storage"]["auth"] = "rrsa"
-    assert run_program(prod_config, "prod").one("alicloud:ram/role:Role").inputs["roleName"].endswith("-oss-rrsa")
+    role = run_program(with_rrsa(prod_config), "prod").one("alicloud:ram/role:Role")
+    assert role.inputs["roleName"].endswith("-oss-rrsa")
 
 
 def test_the_reader_secret_is_an_opaque_secret(dev_config):
@@ -169,8 +165,7 @@ def test_reader_credentials_are_least_privilege_and_never_plain(rendered):
 
 
 def test_rrsa_mode_uses_a_role_and_no_key(prod_config):
-    prod_config["elastic-inference:storage"]["auth"] = "rrsa"
-    result = run_program(prod_config, "prod")
+    result = run_program(with_rrsa(prod_config), "prod")
     assert not result.of_type("alicloud:ram/accessKey:AccessKey")
     assert not result.of_type("kubernetes:core/v1:Secret")
     role = result.one("alicloud:ram/role:Role")

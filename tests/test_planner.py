@@ -279,10 +279,11 @@ def test_the_plan_uses_the_hpa_the_program_applies():
     assert (dev.hpa.min_replicas, dev.hpa.max_replicas, dev.hpa.target_milli) == (1, 4, 10_000)
     assert dev.hpa.up == Rules(0, "Max", (Policy("Pods", 4, 60), Policy("Percent", 100, 60)))
     assert dev.hpa.down == Rules(120, "Min", (Policy("Pods", 1, 60),))
-    assert dev.capacity.mode == "eci" and dev.capacity.image_cache
+    assert dev.capacity.mode == "eci" and dev.capacity.image_cache == "stack"
     prod = plan_of("prod")
     assert prod.capacity.mode == "nodepool" and prod.capacity.instance_type == "ecs.gn6i-c8g1.2xlarge"
     assert prod.capacity.pods_per_node == 1 and prod.capacity.spot_share == pytest.approx(0.7)
+    assert prod.capacity.eci_overflow and prod.capacity.image_cache == "stack" and prod.capacity.overflow_wait == 30
 
 
 def test_a_bad_stack_gets_the_programs_own_error(tmp_path):
@@ -389,7 +390,7 @@ def test_the_command_writes_the_plan_and_refuses_bad_input(tmp_path, capsys):
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     dev = plan["stacks"]["dev"]
     assert set(dev["timeline"]) == {"t", "offered_qps", "metric_qps", "desired_replicas", "ready_replicas",
-                                    "capacity_qps", "over_capacity_qps"}
+                                    "capacity_qps", "over_capacity_qps", "overflow_pods"}
     assert all(len(series) == 900 for series in dev["timeline"].values())
     assert dev["timeline"]["offered_qps"][59:61] == [10, 30]
     summary = dev["summary"]

@@ -12,6 +12,7 @@ import contract
 import pytest
 from conftest import MODEL_VERSION, write_saved_model
 from harness import NS, StackResult, run_program
+from inputs import with_rrsa
 
 from components.volume_spec import RAM_NAME
 from config import ConfigError
@@ -32,8 +33,7 @@ def variants(dev: dict, prod: dict) -> dict[str, tuple[dict, str]]:
     price_limited = copy.deepcopy(prod)
     price_limited[NS + "capacity"]["nodePool"].update(spotStrategy="SpotWithPriceLimit", spotPriceLimit=2.5,
                                                       vswitchIds=["vsw-a", "vsw-b"])
-    rrsa = copy.deepcopy(prod)
-    rrsa[NS + "storage"]["auth"] = "rrsa"
+    rrsa = with_rrsa(prod)
     burst = copy.deepcopy(dev)
     burst[NS + "capacity"]["eci"] = {"scheduling": "burst", "spot": True, "imageCache": False,
                                      "ecsNodeLabels": {"inference": "tensorflow"}}
@@ -99,6 +99,19 @@ def test_the_pool_can_always_be_deleted_and_waits_as_long_as_the_provider(dev_co
     assert pool.inputs["updateNodes"] is True
 
 
+@pytest.mark.parametrize("run", [("dev", False), ("prod", False)], ids=["dev", "prod"])
+def test_no_timeout_is_shorter_than_the_providers(rendered, run):
+    """The ECI image cache's build pulls multi-GB images: it gets the provider's whole 60 minutes
+    (and so does every resource the provider gives a timeout)."""
+    result = rendered[run]
+    timed = [r for r in result.resources if r.type in contract.ALICLOUD_TIMEOUTS]
+    assert "alicloud:eci/imageCache:ImageCache" in {r.type for r in timed}
+    for registration in timed:
+        defaults, _ = contract.ALICLOUD_TIMEOUTS[registration.type]
+        minutes = {k: int(v.rstrip("m")) for k, v in registration.custom_timeouts.items()}
+        assert all(minutes.get(k, 0) >= int(v.rstrip("m")) for k, v in defaults.items()), registration.name
+
+
 @pytest.mark.parametrize("compensate", [True, False])
 def test_every_scaling_setting_is_sent_either_way(prod_config, compensate):
     prod_config[NS + "capacity"]["nodePool"]["compensateWithOnDemand"] = compensate
@@ -136,7 +149,8 @@ def test_old_versions_under_a_prefix_the_stack_left_still_expire(dev_config):
 @pytest.mark.parametrize("stack", ["dev_eu", "team.a", "Team-A.b_c", "x" * 100, "9lives"])
 @pytest.mark.parametrize("auth", ["ramUser", "rrsa"])
 def test_ram_names_are_valid_for_any_stack_name(prod_config, stack, auth):
-    prod_config[NS + "storage"] = {"auth": auth, "bucket": "acme-models"}  # rrsa: node pool capacity only
+    prod_config[NS + "storage"] = {"auth": auth, "bucket": "acme-models"}
+    prod_config[NS + "capacity"]["nodePool"]["eciOverflow"] = False  # rrsa: the pool's own nodes only
     result = run_program(prod_config, stack)
     names = [r.inputs[k] for r in result.resources for k in ("name", "policyName", "roleName")
              if r.type in (USER, POLICY, ROLE) and k in r.inputs]

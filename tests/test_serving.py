@@ -12,7 +12,7 @@ from harness import (
     NS,
     run_program,
 )
-from inputs import serving_inputs
+from inputs import pool_alone, serving_inputs
 
 from components import serving_spec
 from components.placement import Placement
@@ -212,8 +212,8 @@ def test_the_version_label_fits_a_label_value():
     assert version == tag[:63] and len(version) == 63
 
 
-def test_mount_path_and_versions_match_the_model_config(rendered):
-    result = rendered[("prod", False)]
+def test_mount_path_and_versions_match_the_model_config(prod_config):
+    result = run_program(pool_alone(prod_config), "prod")  # in place: the served-version file
     deployment, config_map = result.kind("Deployment"), result.kind("ConfigMap", "bert-tfserving-config")
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]

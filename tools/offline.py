@@ -158,7 +158,8 @@ class Mocks(pulumi_mocks.Mocks):
                     "ids": [p["nodePoolId"] for p in self.node_pools], "nodepools": self.node_pools}
         if token == "alicloud:cs/getClusters:getClusters":
             found = [] if self.cluster["spec"] is None else [
-                {"clusterId": args.get("clusterId"), "clusterSpec": self.cluster["spec"]}]
+                {"clusterId": args.get("clusterId"), "clusterSpec": self.cluster["spec"],
+                 "vswitchIds": self.cluster["vswitches"], "securityGroupId": self.cluster["security_group"]}]
             return {"id": "clusters", "clusters": found}
         if token == "alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters":
             cluster_id = (args.get("ids") or [""])[0]
@@ -227,7 +228,8 @@ def node_pool(pool_id: str, name: str, vswitches: list[str], tags: Optional[dict
 
 
 # The stand-in cluster: an ACK managed Pro cluster with RRSA on (`spec` None: not found).
-DEFAULT_CLUSTER = {"spec": "ack.pro.small", "rrsa": True}
+DEFAULT_CLUSTER = {"spec": "ack.pro.small", "rrsa": True, "vswitches": ["vsw-zoneh", "vsw-zonei"],
+                   "security_group": "sg-cluster"}
 # The cluster's existing node pools, as the stand-in cloud reports them.
 DEFAULT_NODE_POOLS = [node_pool("np-default", "default-nodepool", ["vsw-zoneh", "vsw-zonei"]),
                       node_pool("np-cpu", "cpu-pool", ["vsw-zonei", "vsw-zonek"])]
