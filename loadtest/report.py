@@ -6,13 +6,18 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from .driver import Outcome
 from .profile import COOL_DOWN, Profile
-from .watcher import Sample
+from .watcher import ECI_PAYG, ECI_SPOT, NODE_PAYG, NODE_SPOT, NODE_UNKNOWN, PLACES, Sample
+
+# Spot in greens, pay-as-you-go in oranges, unknown in grey: the share set beside onDemandPercentage
+# reads at a glance.
+PLACE_COLORS = {NODE_SPOT: "tab:green", NODE_PAYG: "tab:orange", NODE_UNKNOWN: "0.6",
+                ECI_SPOT: "yellowgreen", ECI_PAYG: "gold"}
 
 
 def percentile(values: Sequence[float], q: float) -> Optional[float]:
@@ -61,6 +66,8 @@ class Second:
     metric: Optional[float]
     served_version: Optional[int] = None
     """The model version the endpoint routed to (from the last read of the Ingress)."""
+    places: dict[str, int] = field(default_factory=dict)
+    """Ready pods by where they ran and how they are billed (loadtest/watcher.py PLACES)."""
 
 
 def timeline(outcomes: Sequence[Outcome], samples: Sequence[Sample], profile: Profile) -> list[Second]:
@@ -95,6 +102,7 @@ def timeline(outcomes: Sequence[Outcome], samples: Sequence[Sample], profile: Pr
                 ready_pods=last.ready_pods if last else None,
                 metric=last.metric if last else None,
                 served_version=last.served_version if last else None,
+                places=dict(last.places) if last else {},
             )
         )
     return rows
@@ -224,7 +232,8 @@ def write_json(path: Path, meta: dict, rows: Sequence[Second], samples: Sequence
 
 def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold: float, title: str,
                 result: Optional[Verdict] = None) -> None:
-    """Four panels sharing time: request rates, latency, pods, and the HPA's metric per pod.
+    """Five panels sharing time: request rates, latency, pods, where the ready pods ran (node or
+    ECI, spot or pay-as-you-go), and the HPA's metric per pod.
 
     Laid out so every series reads at a glance: each panel has one unit, legends sit outside the
     plots, phase names above the top panel (never on a curve), and the pod counts that often
@@ -238,8 +247,8 @@ def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     t = [r.t for r in rows]
-    fig, (rates, latency, pods, metric) = plt.subplots(
-        4, 1, figsize=(13, 12), sharex=True, gridspec_kw={"height_ratios": [3, 2, 3, 2]})
+    fig, (rates, latency, pods, where, metric) = plt.subplots(
+        5, 1, figsize=(13, 14), sharex=True, gridspec_kw={"height_ratios": [3, 2, 3, 2, 2]})
     # A wide band under the answered line: with no failures the two coincide and both stay visible.
     rates.plot(t, [r.sent for r in rows], label="sent", color="tab:blue", linewidth=5, alpha=0.35)
     rates.plot(t, [r.ok for r in rows], label="answered OK", color="tab:green", linewidth=1.2, linestyle="--")
@@ -260,12 +269,20 @@ def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold:
               linewidth=1.5, linestyle="--", marker="o", markersize=3, markevery=max(1, len(rows) // 60))
     pods.set_ylabel("pods")
     pods.yaxis.get_major_locator().set_params(integer=True)
+    # Where the ready pods ran, stacked (the places seen in the run, in PLACES order).
+    seen = [p for p in PLACES if any(r.places.get(p) for r in rows)]
+    if seen:
+        where.stackplot(t, *[[r.places.get(p, 0) for r in rows] for p in seen], labels=seen, step="post",
+                        colors=[PLACE_COLORS[p] for p in seen], alpha=0.8)
+    where.set_ylabel("ready pods")
+    where.yaxis.get_major_locator().set_params(integer=True)
     metric.plot(t, [r.metric for r in rows], color="tab:gray", linewidth=1.2, label="sls_ingress_qps per pod")
     metric.set_ylabel("QPS per pod")
     metric.set_xlabel("seconds since start")
-    for axis in (rates, latency, pods, metric):
+    for axis in (rates, latency, pods, where, metric):
         axis.grid(True, color="0.9")
-        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False)
         for index, (_, start, end) in enumerate(profile.boundaries()):
             if index % 2:
                 axis.axvspan(start, end, color="0.95", zorder=0)

@@ -195,6 +195,11 @@ class KubernetesStandIn:
     """(method, replicas) of every scale request, with the service-account token it carried."""
     scaled_at: float = 0.0
     """time.monotonic() of the last scale patch."""
+    nodes_readable: bool = True
+    """False: node reads are Forbidden (403), as for a kubeconfig without the cluster-scoped `get
+    nodes`."""
+    node_reads: list = field(default_factory=list)
+    """Names of the nodes read (the watcher reads each once)."""
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -203,6 +208,7 @@ class KubernetesStandIn:
         app.router.add_get(f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{self.hpa}", self._hpa)
         app.router.add_get(f"/apis/apps/v1/namespaces/{ns}/deployments/{self.deployment}", self._deployment)
         app.router.add_get(f"/api/v1/namespaces/{ns}/pods", self._pods)
+        app.router.add_get("/api/v1/nodes/{name}", self._node)
         app.router.add_get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{self.deployment}", self._ingress)
         scale = f"/apis/apps/v1/namespaces/{ns}/deployments/{self.deployment}/scale"
         app.router.add_get(scale, self._scale)
@@ -246,8 +252,7 @@ class KubernetesStandIn:
 
     async def _ingress(self, request: web.Request) -> web.Response:
         if self.served is None:
-            return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
-                                      "reason": "NotFound"}, status=404)
+            return self._status(404, "NotFound", f'ingresses.networking.k8s.io "{self.deployment}" not found')
         target = f"/v1/models/{self.model}/versions/{self.served()}:predict"
         return web.json_response({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
                                   "metadata": {"name": self.deployment, "namespace": self.namespace,
@@ -263,6 +268,32 @@ class KubernetesStandIn:
                      "template": {"metadata": {}, "spec": {"containers": []}}},
         })
 
+    @staticmethod
+    def _status(code: int, reason: str, message: str) -> web.Response:
+        """A failure as the API server writes it (a metav1.Status)."""
+        return web.json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                  "message": message, "reason": reason, "code": code}, status=code)
+
+    async def _node(self, request: web.Request) -> web.Response:
+        """A pool node as ACK's cloud-controller-manager labels it (loadtest/watcher.py cites the
+        lines): pay-as-you-go ECS instances (PostPaid), spot unless NoSpot; gpu-node-2, -6, ...
+        are the pool's pay-as-you-go share. `gpu-node-legacy-*` stands for a node labelled by a
+        CCM older than v2.10.0 (neither label). Unknown names are 404, as for a deleted node."""
+        name = request.match_info["name"]
+        self.node_reads.append(name)
+        if not self.nodes_readable:
+            return self._status(403, "Forbidden", f'nodes "{name}" is forbidden: User "load-tester" cannot get '
+                                                  'resource "nodes" in API group "" at the cluster scope')
+        labels = {"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": "ecs.gn6i-c8g1.2xlarge"}
+        if name.startswith("gpu-node-") and name.removeprefix("gpu-node-").isdigit():
+            index = int(name.removeprefix("gpu-node-"))
+            labels.update({"node.alibabacloud.com/instance-charge-type": "PostPaid",
+                           "node.alibabacloud.com/spot-strategy": "NoSpot" if index % 4 == 2 else "SpotAsPriceGo"})
+        elif not name.startswith("gpu-node-legacy-"):
+            return self._status(404, "NotFound", f'nodes "{name}" not found')
+        return web.json_response({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
+                                  "spec": {}, "status": {}})
+
     async def _pods(self, request: web.Request) -> web.Response:
         current, _, _ = self.state()
         selector = request.query.get("labelSelector", "")
@@ -272,9 +303,13 @@ class KubernetesStandIn:
         items = []
         if "app.kubernetes.io/instance=" + self.deployment in selector:
             for i in range(current):
+                # Odd pods on ECI (its instance id written back; every other one asked for spot),
+                # even ones on the pool's nodes.
+                eci = {"k8s.aliyun.com/eci-instance-id": f"eci-{i:04d}",
+                       **({"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo"} if i % 4 == 1 else {})}
                 items.append({
                     "metadata": {"name": f"{self.deployment}-{i}", "namespace": self.namespace,
-                                 "annotations": {"k8s.aliyun.com/eci-instance-id": f"eci-{i:04d}"} if i % 2 else {}},
+                                 "annotations": eci if i % 2 else {}},
                     "spec": {"nodeName": "virtual-kubelet-cn-beijing-h" if i % 2 else f"gpu-node-{i}",
                              "containers": []},
                     "status": {"conditions": [{"type": "Ready", "status": "True"}]},

@@ -15,7 +15,35 @@ from typing import Optional
 
 from kubernetes import client, config, utils
 
+# Written by ECI on every pod it runs ("Annotations that you can add after the system schedules
+# resources and creates pods", ECI's pod annotation reference): the instance's id.
 ECI_INSTANCE_ANNOTATION = "k8s.aliyun.com/eci-instance-id"
+# Asked for by the pod (components/eci_capacity.py). ECI writes back no "ran as spot" mark, and with
+# `eci-spot-fallback` a pod may run pay-as-you-go: so it reads "spot asked", not "spot".
+ECI_SPOT_ANNOTATION = "k8s.aliyun.com/eci-spot-strategy"
+# Set on every ECS node by ACK's cloud-controller-manager from DescribeInstances (CCM v2.10.0+):
+# kubernetes/cloud-provider-alibaba-cloud at eeb0ddc6, pkg/controller/node/manager.go L51-53 (the
+# names) and L293-319 (ins.InstanceChargeType: PostPaid | PrePaid; ins.SpotStrategy: NoSpot |
+# SpotAsPriceGo | SpotWithPriceLimit, as its pkg/provider/vmock/ecs.go L32-33 mocks them). An older
+# CCM sets neither: such a node's billing reads as unknown.
+NODE_CHARGE_LABEL = "node.alibabacloud.com/instance-charge-type"
+NODE_SPOT_LABEL = "node.alibabacloud.com/spot-strategy"
+
+# Where a ready pod ran and how it is billed, as the report and the chart name it.
+NODE_SPOT, NODE_PAYG, NODE_UNKNOWN = "node, spot", "node, pay-as-you-go", "node, billing not labelled"
+ECI_SPOT, ECI_PAYG = "ECI, spot asked", "ECI, pay-as-you-go"
+PLACES = (NODE_SPOT, NODE_PAYG, NODE_UNKNOWN, ECI_SPOT, ECI_PAYG)
+
+
+def place_of(pod_annotations: dict[str, str], node_labels: Optional[dict[str, str]]) -> str:
+    """One of PLACES: ECI by its instance annotation (spot as the pod asked), an ECS node by the
+    CCM's labels (spot unless NoSpot; a node without them, or unreadable, unknown)."""
+    if ECI_INSTANCE_ANNOTATION in pod_annotations:
+        return ECI_SPOT if pod_annotations.get(ECI_SPOT_ANNOTATION, "NoSpot") != "NoSpot" else ECI_PAYG
+    spot = (node_labels or {}).get(NODE_SPOT_LABEL)
+    if spot is None:
+        return NODE_UNKNOWN
+    return NODE_PAYG if spot == "NoSpot" else NODE_SPOT
 
 
 class KubeconfigError(Exception):
@@ -87,6 +115,8 @@ class Sample:
     pods: int
     placements: dict[str, int] = field(default_factory=dict)
     """Ready pods per node (or per ECI instance for pods on the virtual node)."""
+    places: dict[str, int] = field(default_factory=dict)
+    """Ready pods per place and billing (PLACES), only those with pods."""
     error: Optional[str] = None
     served_version: Optional[int] = None
     """The model version the endpoint routed to (the Ingress's rewrite target), when read."""
@@ -118,7 +148,18 @@ class ClusterReader:
         self.namespace, self.hpa, self.deployment = namespace, hpa, deployment
         self.ingress, self.model = ingress, model
         self._selector: Optional[str] = None
+        self._nodes: dict[str, Optional[dict[str, str]]] = {}
 
+    def node_labels(self, name: str) -> Optional[dict[str, str]]:
+        """A node's labels, read once (its billing does not change while it lives); None when it
+        cannot be read (gone, or the kubeconfig may not read nodes: the billing reads unknown)."""
+        if name not in self._nodes:
+            try:
+                node = self.core.read_node(name)
+                self._nodes[name] = dict((node.metadata.labels if node.metadata else None) or {})
+            except client.ApiException:
+                self._nodes[name] = None
+        return self._nodes[name]
     def served_version(self) -> Optional[int]:
         """Which version the endpoint routes to now: the Ingress's rewrite target, parsed the way
         the stack's retire check parses it (components/job_script.py, standard library only)."""
@@ -155,7 +196,7 @@ class ClusterReader:
             if condition.type == "ScalingActive":
                 active = condition.status == "True"
         pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector()).items
-        ready, placements = 0, {}
+        ready, placements, places = 0, {}, {}
         for pod in pods:
             conditions = (pod.status.conditions if pod.status else None) or []
             if any(c.type == "Ready" and c.status == "True" for c in conditions):
@@ -164,6 +205,9 @@ class ClusterReader:
                 node = pod.spec.node_name if pod.spec else None
                 where = annotations.get(ECI_INSTANCE_ANNOTATION) or node or "?"
                 placements[where] = placements.get(where, 0) + 1
+                eci = ECI_INSTANCE_ANNOTATION in annotations
+                place = place_of(annotations, None if eci or node is None else self.node_labels(node))
+                places[place] = places.get(place, 0) + 1
         return Sample(
             t=t,
             current_replicas=status.current_replicas,
@@ -173,6 +217,7 @@ class ClusterReader:
             ready_pods=ready,
             pods=len(pods),
             placements=placements,
+            places=places,
             served_version=self.served_version(),
         )
 

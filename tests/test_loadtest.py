@@ -24,7 +24,18 @@ from loadtest.standins import (
     TfServingStandIn,
     target_flags,
 )
-from loadtest.watcher import ClusterReader, Sample, api_client, parse_quantity
+from loadtest.watcher import (
+    ECI_PAYG,
+    ECI_SPOT,
+    NODE_PAYG,
+    NODE_SPOT,
+    NODE_UNKNOWN,
+    ClusterReader,
+    Sample,
+    api_client,
+    parse_quantity,
+    place_of,
+)
 
 PAYLOAD = cli.DEFAULT_PAYLOAD.read_bytes()
 
@@ -129,6 +140,44 @@ def test_watcher_reads_hpa_and_pods_through_the_official_client():
     assert (sample.current_replicas, sample.desired_replicas, sample.metric) == (3, 4, 12.5)
     assert sample.scaling_active is True and sample.ready_pods == sample.pods == 3
     assert sample.placements == {"gpu-node-0": 1, "eci-0001": 1, "gpu-node-2": 1}
+
+
+def test_the_watcher_says_where_each_ready_pod_ran_and_how_it_is_billed():
+    """Pool nodes by the cloud-controller-manager's labels (spot unless NoSpot), ECI pods by the
+    instance id ECI writes (spot as the pod asked), each node read once."""
+    kube = KubernetesStandIn(state=lambda: (8, 8, 10.0))
+    with BackgroundServer(kube.app()) as api:
+        reader = ClusterReader(api_client(api.url), "inference", "bert-tfserving", "bert-tfserving")
+        first, second = reader.sample(1.0), reader.sample(2.0)
+    # Pods 0, 4 on spot nodes; 2, 6 on pay-as-you-go ones; 1, 5 on ECI asking for spot; 3, 7 not.
+    assert first.places == {NODE_SPOT: 2, NODE_PAYG: 2, ECI_SPOT: 2, ECI_PAYG: 2} == second.places
+    assert sorted(kube.node_reads) == ["gpu-node-0", "gpu-node-2", "gpu-node-4", "gpu-node-6"]
+
+
+def test_nodes_the_watcher_cannot_read_are_billing_unknown_and_the_run_goes_on():
+    kube = KubernetesStandIn(state=lambda: (4, 4, 10.0), nodes_readable=False)
+    with BackgroundServer(kube.app()) as api:
+        sample = ClusterReader(api_client(api.url), "inference", "bert-tfserving", "bert-tfserving").sample(1.0)
+    assert sample.error is None and sample.ready_pods == 4
+    assert sample.places == {NODE_UNKNOWN: 2, ECI_SPOT: 1, ECI_PAYG: 1}
+
+
+@pytest.mark.parametrize("annotations,labels,place", [
+    ({}, {"node.alibabacloud.com/instance-charge-type": "PostPaid",
+          "node.alibabacloud.com/spot-strategy": "SpotWithPriceLimit"}, NODE_SPOT),
+    ({}, {"node.alibabacloud.com/instance-charge-type": "PrePaid", "node.alibabacloud.com/spot-strategy": "NoSpot"},
+     NODE_PAYG),
+    ({}, {"kubernetes.io/hostname": "old-ccm"}, NODE_UNKNOWN),
+    ({}, None, NODE_UNKNOWN),
+    ({"k8s.aliyun.com/eci-instance-id": "eci-1", "k8s.aliyun.com/eci-spot-strategy": "SpotWithPriceLimit"}, None,
+     ECI_SPOT),
+    ({"k8s.aliyun.com/eci-instance-id": "eci-1"}, None, ECI_PAYG),
+    # Asked for on a pool node, the ECI annotation means nothing: the node's labels say.
+    ({"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo"}, {"node.alibabacloud.com/spot-strategy": "NoSpot"},
+     NODE_PAYG),
+], ids=["spot-node", "subscription-node", "old-ccm", "unreadable", "eci-spot", "eci-payg", "eci-annotation-on-node"])
+def test_place_of_reads_what_ack_and_eci_record(annotations, labels, place):
+    assert place_of(annotations, labels) == place
 
 
 @pytest.mark.parametrize("text,value", [("12500m", 12.5), ("3", 3.0), ("1k", 1000.0), (None, None), ("x", None)])
@@ -251,6 +300,21 @@ def test_timeline_and_report_files(tmp_path):
     write_chart(tmp_path / "r.png", rows, PROFILE, 10, "test", result)
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["verdict"]["passed"] is True and len(report["timeline"]) == 60
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_report_and_the_chart_say_where_the_pods_ran_second_by_second(tmp_path):
+    samples = samples_for(SCALED)
+    for sample in samples:
+        sample.places = {NODE_SPOT: 1, **({ECI_PAYG: sample.ready_pods - 1} if sample.ready_pods > 1 else {})}
+    rows = timeline(outcomes_for(PROFILE), samples, PROFILE)
+    assert rows[10].places == {NODE_SPOT: 1} and rows[25].places == {NODE_SPOT: 1, ECI_PAYG: 2}
+    assert all(sum(r.places.values()) == r.ready_pods for r in rows)
+    result = verdict(outcomes_for(PROFILE), samples, PROFILE, target_qps=10, min_replicas=1,
+                     scale_out_within=15, max_error_rate=0.01)
+    write_json(tmp_path / "r.json", {}, rows, samples, result)
+    assert json.loads((tmp_path / "r.json").read_text())["timeline"][25]["places"] == {NODE_SPOT: 1, ECI_PAYG: 2}
+    write_chart(tmp_path / "r.png", rows, PROFILE, 10, "test", result)
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
