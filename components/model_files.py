@@ -11,6 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+# The canary track's directory in the model's prefix (and in the volume): not an integer, so the
+# main track's servers never take it for a version (serving_spec.track_base_path).
+CANARY_DIR = "canary"
 # Big enough to keep syscalls few, small enough that a 400 MB variables file never sits in memory.
 _CHUNK = 1024 * 1024
 
@@ -73,6 +76,15 @@ def model_files(base_dir: Path, prefix: str, versions: Iterable[int]) -> list[Mo
                 )
             )
     return files
+
+
+def alias_files(base_dir: Path, prefix: str, subdir: str, version: int, as_version: int) -> list[ModelFile]:
+    """`version`'s files again, under `<prefix>/<subdir>/<as_version>/`: a canary's pods answer the
+    served version's path (the main Ingress's rewrite applies to the canary too), so their base
+    path holds the canary's SavedModel under that number."""
+    return [ModelFile(version=as_version, relative_path=f.relative_path, source=f.source,
+                      key=object_key(f"{prefix}/{subdir}", as_version, f.relative_path), content_md5=f.content_md5)
+            for f in model_files(base_dir, prefix, [version])]
 
 
 def content_type(relative_path: str) -> str:

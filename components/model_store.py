@@ -10,7 +10,7 @@ from typing import Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
-from .model_files import content_type, model_files, model_uri, oss_internal_endpoint
+from .model_files import CANARY_DIR, alias_files, content_type, model_files, model_uri, oss_internal_endpoint
 
 # Bucket attributes managed by standalone sub-resources (BucketServerSideEncryption,
 # BucketVersioning, BucketAcl), so the bucket itself must ignore them.
@@ -60,6 +60,9 @@ class ModelStoreArgs:
     """The id of the bucket's one lifecycle rule (the look-up of an existing bucket knows it)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on the bucket."""
+    canary: Optional[tuple[int, int]] = None
+    """(canary version, served version): the canary's files again under `<prefix>/canary/<served>/`
+    for the canary track (model_files.alias_files); None: no canary."""
 
 
 class ModelStore(pulumi.ComponentResource):
@@ -88,11 +91,15 @@ class ModelStore(pulumi.ComponentResource):
             keys: list[str] = []
         else:
             self.bucket, hardening = self._bucket(name, args)
-            files = model_files(args.local_dir, args.prefix, args.versions)
-            keys = [f.key for f in files]
-            for f in files:
+            files = [(f"{name}-v{f.version}/{f.relative_path}", f)
+                     for f in model_files(args.local_dir, args.prefix, args.versions)]
+            if args.canary is not None:
+                files += [(f"{name}-canary/{f.relative_path}", f) for f in alias_files(
+                    args.local_dir, args.prefix, CANARY_DIR, args.canary[0], args.canary[1])]
+            keys = [f.key for _, f in files]
+            for resource_name, f in files:
                 alicloud.oss.BucketObject(
-                    f"{name}-v{f.version}/{f.relative_path}",
+                    resource_name,
                     bucket=self.bucket,
                     key=f.key,
                     source=f.source,

@@ -12,7 +12,24 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .versions.checks import CANARY_VERSION
 from .wiring import name_of
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanaryRoute:
+    """A share of the predict requests to the canary track's Service."""
+
+    service_name: pulumi.Input[str]
+    """The canary track's Service (its own: a canary on the main Service breaks both)."""
+    weight: int
+    """Percent of the requests."""
+    version: int
+    """The version the canary's pods serve, recorded on its Ingress (CANARY_VERSION, which the
+    controller ignores: it reads only its own prefix) for the retire check, which refuses a canary
+    changed while the service sleeps."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What a change of the canary Ingress waits for: the canary's serve gate."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,9 +60,11 @@ class PublicEndpointArgs:
     """The model version the predict path is routed to."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the Ingress."""
+    canary: Optional[CanaryRoute] = None
+    """A canary Ingress beside the main one; None: every request to the served version."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What a change of the Ingress waits for: the serve gate (components/version_gate.py). An
-    Args field: see components/wiring.py."""
+    """What a change of the Ingress waits for: the serve gates (components/versions/). An Args
+    field: see components/wiring.py."""
 
 
 # ingress-nginx annotations (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/
@@ -59,6 +78,17 @@ ANNOTATION_RPS = "nginx.ingress.kubernetes.io/limit-rps"
 # the path came only in 2.3.0). A fixed target, no capture groups: nginx's `rewrite` replaces the
 # whole URI (https://kubernetes.github.io/ingress-nginx/examples/rewrite/).
 ANNOTATION_REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
+
+
+# A canary Ingress (annotations.md "Canary" at dbb11b92): `canary: "true"` and the integer percent
+# of requests in `canary-weight` (0 to the default total of 100). Its other annotations are ignored
+# and the main Ingress's apply, the rewrite target included: the controller merges the canary's
+# backend into the main location as an alternative upstream and builds no location of its own
+# (internal/ingress/controller/controller.go createServers L1330-1333, mergeAlternativeBackends
+# L1610-1714, where it must have the same host, path and pathType, and a Service other than the
+# main one: canMergeBackend L1575-1580; kubernetes/ingress-nginx#3952, #8004).
+ANNOTATION_CANARY = "nginx.ingress.kubernetes.io/canary"
+ANNOTATION_CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
 
 
 def predict_path(model_name: str) -> str:
@@ -81,6 +111,27 @@ def restriction_annotations(a: PublicEndpointArgs) -> dict[str, str]:
     return annotations
 
 
+def _predict_rule(a: PublicEndpointArgs, service_name: pulumi.Input[str]) -> dict:
+    return {"host": a.host, "http": {"paths": [{
+        "path": predict_path(a.model_name), "pathType": "ImplementationSpecific",
+        "backend": {"service": {"name": service_name, "port": {"number": a.service_port}}}}]}}
+
+
+def canary_ingress_manifest(a: PublicEndpointArgs, canary: CanaryRoute) -> dict:
+    """The canary Ingress: the main rule's host, path and pathType to the canary's Service, and the
+    weight; nothing else, since a canary's other annotations are ignored (the main Ingress's
+    rewrite, source and rate restrictions apply to both tracks)."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": canary_ingress_name(a.name), "namespace": a.namespace, "labels": dict(a.labels),
+                         "annotations": {ANNOTATION_CANARY: "true", ANNOTATION_CANARY_WEIGHT: str(canary.weight),
+                                         CANARY_VERSION: str(canary.version)}},
+            "spec": {"ingressClassName": a.class_name, "rules": [_predict_rule(a, canary.service_name)]}}
+
+
+def canary_ingress_name(name: str) -> str:
+    return f"{name}-canary"
+
+
 def ingress_manifest(a: PublicEndpointArgs) -> dict:
     """networking.k8s.io/v1 Ingress: host, the model's predict path to the Service's REST port,
     TLS when set, the source and rate restrictions as annotations.
@@ -96,23 +147,7 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
     label the HPA selects) is named <namespace>-<service>-<port as written here>.
     `a.service_name` may be an Output: pulumi-kubernetes resolves it inside the dict.
     """
-    spec: dict = {
-        "ingressClassName": a.class_name,
-        "rules": [
-            {
-                "host": a.host,
-                "http": {
-                    "paths": [
-                        {
-                            "path": predict_path(a.model_name),
-                            "pathType": "ImplementationSpecific",
-                            "backend": {"service": {"name": a.service_name, "port": {"number": a.service_port}}},
-                        }
-                    ]
-                },
-            }
-        ],
-    }
+    spec: dict = {"ingressClassName": a.class_name, "rules": [_predict_rule(a, a.service_name)]}
     if a.tls_secret_name is not None:
         spec["tls"] = [{"hosts": [a.host], "secretName": a.tls_secret_name}]
     metadata: dict = {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels),
@@ -141,6 +176,13 @@ class PublicEndpoint(pulumi.ComponentResource):
             spec=manifest["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
+        if args.canary is not None:
+            canary = canary_ingress_manifest(args, args.canary)
+            # After the main Ingress (the controller merges a canary only into an existing rule) and
+            # the canary's gate; deleted first.
+            k8s.networking.v1.Ingress(f"{name}-canary", metadata=canary["metadata"], spec=canary["spec"],
+                                      opts=pulumi.ResourceOptions(parent=self,
+                                                                  depends_on=[ingress, *args.canary.depends_on]))
         self.ingress_name = name_of(ingress.metadata)
         self.url = pulumi.Output.from_input(endpoint_url(args.host, args.tls_secret_name is not None))
         self.register_outputs({"url": self.url, "ingressName": self.ingress_name})

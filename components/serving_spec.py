@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .placement import Placement
+from .versions.checks import CANARY_VERSION
 from .versions.served import pinned_probe, served_mount, served_probe, served_volume
 
 CONFIG_DIR = "/etc/tfserving"
@@ -62,6 +63,8 @@ LOAD_RETRY_INTERVAL_SECONDS = 30
 # rolls the pods, the model config's content hash.
 RELOAD_ANNOTATION = "elastic-inference.io/reload"
 MODEL_CONFIG_ANNOTATION = "elastic-inference.io/model-config"
+# The canary Ingress carries the same annotation (the retire check reads it there).
+CANARY_ANNOTATION = CANARY_VERSION
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +113,20 @@ class ServingInputs:
     jit_compile: bool = False
     """Some GPU it may land on runs the image only through PTX compiled at start-up
     (config/images.py): give the compile a writable cache and time."""
+    group: str = ""
+    """The serving name both tracks share (`GROUP_LABEL` on their pods: what the capacity's
+    ResourcePolicy selects); empty: `name` (the main track)."""
+    model_subdir: str = ""
+    """Where in the model volume the model's base path is: empty for the main track, `canary` for
+    the canary's (its files under the served version's number: docs/model-versions.md)."""
+    canary_version: Optional[int] = None
+    """The canary track's own version, whose files it serves under `served_version`'s number: in
+    its pods' template, so a new canary version rolls them (TF Serving never notices files
+    replaced under a version it loaded); None: the main track."""
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,8 +152,25 @@ def content_hash(content: Any) -> str:
 
 
 def model_base_path(model_name: str) -> str:
-    """Where the OSS volume is mounted in the container: the model config's base_path."""
+    """Where the OSS volume is mounted in the container (the main track's base_path)."""
     return f"{MODEL_ROOT}/{model_name}"
+
+
+def track_base_path(s: ServingInputs) -> str:
+    """The model config's base_path: the volume's root, or the track's directory in it. TF Serving
+    takes only the integer-named children of a base path as versions and skips the rest
+    (file_system_storage_path_source.cc at 1.15.0 L126-131, IndexChildrenByVersion), so the main
+    track never sees the canary's directory."""
+    base = model_base_path(s.model_name)
+    return f"{base}/{s.model_subdir}" if s.model_subdir else base
+
+
+# Both tracks' pods carry it: one ResourcePolicy places them all (components/gpu_node_pool.py).
+GROUP_LABEL = "elastic-inference.io/serving"
+
+
+def group_labels(group: str) -> dict[str, str]:
+    return {GROUP_LABEL: group}
 
 
 def selector_labels(name: str) -> dict[str, str]:
@@ -196,7 +230,7 @@ def config_map_manifest(s: ServingInputs) -> dict:
     """The server's config files, under a stable name: a change of the loaded versions edits the
     mounted file, which the server polls and applies in place (no pod restarts)."""
     data = {
-        MODEL_CONFIG_FILE: model_config_text(s.model_name, model_base_path(s.model_name), s.versions),
+        MODEL_CONFIG_FILE: model_config_text(s.model_name, track_base_path(s), s.versions),
         MONITORING_CONFIG_FILE: monitoring_config_text(),
     }
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, f"{s.name}-config"), "data": data}
@@ -359,6 +393,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         RELOAD_ANNOTATION: str(s.reload),
         **(metrics_annotations(s) if s.metrics_scrapable else {}),
         **({} if s.in_place else {MODEL_CONFIG_ANNOTATION: content_hash(config_map_manifest(s)["data"])}),
+        **({} if s.canary_version is None else {CANARY_ANNOTATION: str(s.canary_version)}),
         **dict(placement.pod_annotations),
     }
     return {
@@ -375,7 +410,8 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
             # deployment/#failed-deployment): never before a new pod's own budget is spent.
             "progressDeadlineSeconds": rollout_seconds(s.jit_compile),
             "template": {
-                "metadata": {"labels": {**labels, **dict(placement.pod_labels)}, "annotations": annotations},
+                "metadata": {"labels": {**labels, **group_labels(s.group_name), **dict(placement.pod_labels)},
+                             "annotations": annotations},
                 "spec": pod_spec,
             },
         },

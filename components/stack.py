@@ -13,6 +13,7 @@ kubeconfig).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Optional, Union
 
 import pulumi
@@ -20,6 +21,8 @@ import pulumi
 from config import Settings
 from config import settings as cfg
 from config.derived import awake_text
+from config.rules import CANARY_SUFFIX
+from config.tracks import Split, TrackScaling, split
 
 from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
 from .cluster import Cluster, ClusterArgs
@@ -27,10 +30,11 @@ from .eci_capacity import CacheUse, EciCapacity, EciCapacityArgs
 from .eci_image_cache import EciImageCache, EciImageCacheArgs
 from .gpu_node_pool import EciOverflowArgs, GpuNodePool, GpuNodePoolArgs
 from .idle.schedule import IdleSchedule, IdleScheduleArgs
+from .model_files import CANARY_DIR
 from .model_store import ModelStore, ModelStoreArgs
 from .model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
-from .public_endpoint import PublicEndpoint, PublicEndpointArgs, predict_path
-from .serving_spec import NetworkPeers, ServingInputs, recommended_labels, selector_labels
+from .public_endpoint import CanaryRoute, PublicEndpoint, PublicEndpointArgs, predict_path
+from .serving_spec import NetworkPeers, ServingInputs, group_labels, recommended_labels
 from .tf_serving import TfServing, TfServingArgs
 from .versions.gate import RetireCheck, RetireCheckArgs, ServeGate, ServeGateArgs
 from .versions.spec import gate_labels
@@ -60,7 +64,7 @@ def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOption
                                               pinned=cache.retention_days is None)
     if isinstance(c, cfg.NodePool):
         overflow = None if c.eci_overflow is None or use is None else EciOverflowArgs(
-            namespace=namespace, name=s.serving.name, pod_selector=selector_labels(s.serving.name),
+            namespace=namespace, name=s.serving.name, pod_selector=group_labels(s.serving.name),
             image_cache=use, gpu_driver=c.eci_overflow.gpu_driver)
         return GpuNodePool("capacity", GpuNodePoolArgs(
             cluster_id=s.cluster_id, name=c.name, instance_types=c.instance_types, min_size=c.min_size,
@@ -70,7 +74,7 @@ def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOption
             vswitch_ids=c.vswitch_ids, gpu_driver_version=c.gpu_driver_version, eci_overflow=overflow), opts)
     return EciCapacity("capacity", EciCapacityArgs(
         cluster_id=s.cluster_id, namespace=namespace, name=s.serving.name,
-        pod_selector=selector_labels(s.serving.name), instance_types=c.instance_types, scheduling=c.scheduling,
+        pod_selector=group_labels(s.serving.name), instance_types=c.instance_types, scheduling=c.scheduling,
         spot=c.spot is not None, spot_fallback=c.spot.fallback if c.spot is not None else True,
         spot_price_limit=c.spot.price_limit if c.spot is not None else None, image_cache=use,
         ecs_node_labels=c.burst_node_labels, gpu_driver=c.gpu_driver), opts)
@@ -95,14 +99,24 @@ def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
         metrics_scrapable=reachable(s)[0], jit_compile=v.jit_compile)
 
 
+def track_split(s: Settings) -> Split:
+    """The two tracks' HPA bounds and targets (config/tracks.py); the main track alone without a
+    canary."""
+    a, canary = s.autoscaling, s.model.canary
+    return split(a.min_replicas, a.max_replicas, a.target_qps, canary.weight if canary else None)
+
+
 def autoscaler_args(s: Settings, deployment_name: pulumi.Input[str], labels: dict[str, str],
-                    depends_on: Sequence[pulumi.Resource] = ()) -> AutoscalerArgs:
-    """The HPA of a stack: the program's, and the one the planner simulates."""
+                    depends_on: Sequence[pulumi.Resource] = (), track: Optional[TrackScaling] = None,
+                    name: Optional[str] = None) -> AutoscalerArgs:
+    """The HPA of a stack: the program's, and the one the planner simulates (the whole service, as
+    configured); `track` and `name`: one track's, on the same route."""
     a, b = s.autoscaling, s.autoscaling.behavior
+    bounds = track or TrackScaling(a.min_replicas, a.max_replicas, a.target_qps)
     return AutoscalerArgs(
-        namespace=s.serving.namespace, name=s.serving.name, deployment_name=deployment_name, route=a.route,
-        sls_project=a.sls_project, sls_logstore=a.sls_logstore, min_replicas=a.min_replicas,
-        max_replicas=a.max_replicas, target_qps=a.target_qps,
+        namespace=s.serving.namespace, name=name or s.serving.name, deployment_name=deployment_name, route=a.route,
+        sls_project=a.sls_project, sls_logstore=a.sls_logstore, min_replicas=bounds.min_replicas,
+        max_replicas=bounds.max_replicas, target_qps=bounds.target_qps,
         behavior=ScalingBehavior(scale_up_stabilization_seconds=b.scale_up_stabilization_seconds,
                                  scale_up_pods_per_minute=b.scale_up_pods_per_minute,
                                  scale_down_stabilization_seconds=b.scale_down_stabilization_seconds,
@@ -110,14 +124,57 @@ def autoscaler_args(s: Settings, deployment_name: pulumi.Input[str], labels: dic
         labels=labels, depends_on=depends_on)
 
 
-def network_peers(s: Settings) -> Optional[NetworkPeers]:
-    """Who may connect to the serving pods; None: no NetworkPolicy (`network.policy: false`)."""
+def network_peers(s: Settings, track: str) -> Optional[NetworkPeers]:
+    """Who may connect to a track's serving pods (`track`: its name, whose version gate asks them);
+    None: no NetworkPolicy (`network.policy: false`)."""
     n = s.network
     if n is None:
         return None
     return NetworkPeers(ingress_namespace=n.ingress_namespace, ingress_pod_labels=n.ingress_pod_labels,
-                        check_pod_labels=gate_labels(s.serving.name),
+                        check_pod_labels=gate_labels(track),
                         grpc_client_namespaces=n.grpc_client_namespaces, metrics_namespaces=n.metrics_namespaces)
+
+
+def canary_inputs(s: Settings, main: ServingInputs) -> Optional[ServingInputs]:
+    """The canary track: pods of their own (one ResourcePolicy with the main track's: `group`) that
+    load only the canary's files, from the canary directory where they sit under the served
+    version's number, so they answer the path the main Ingress rewrites every request to; always
+    rolled (a new canary version is a new pod)."""
+    canary = s.model.canary
+    if canary is None:
+        return None
+    return replace(main, name=f"{main.name}{CANARY_SUFFIX}", versions=(main.served_version,), in_place=False,
+                   group=main.name, model_subdir=CANARY_DIR, canary_version=canary.version)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track's components, as the endpoint and the outputs need them."""
+
+    serving: TfServing
+    gate: ServeGate
+    scaler: Autoscaler
+
+
+def serving_track(key: str, s: Settings, inputs: ServingInputs, placement_of: Capacity, bounds: TrackScaling,
+                  labels: dict[str, str], after: Sequence[pulumi.Resource], metrics_adapter: pulumi.Resource,
+                  retire: Optional[RetireCheck], opts: pulumi.ResourceOptions) -> Track:
+    """A track's workload, its serve gate, its HPA and (asleep outside working hours) its idle
+    schedule. `key` suffixes the component names ("" for the main track, "-canary")."""
+    serving = TfServing(f"serving{key}", TfServingArgs(
+        serving=inputs, placement=placement_of.placement, network=network_peers(s, inputs.name),
+        depends_on=after, model_config_after=[retire] if retire is not None else []), opts)
+    gate = ServeGate(f"serve-gate{key}", ServeGateArgs(
+        serving=inputs, own_access=None if retire is not None else s.serving.name,
+        depends_on=[serving]), opts)
+    scaler = Autoscaler(f"autoscaler{key}", autoscaler_args(s, serving.deployment_name, labels, [metrics_adapter],
+                                                            bounds, inputs.name), opts)
+    idle = s.autoscaling.idle
+    if idle is not None:
+        IdleSchedule(f"idle{key}", IdleScheduleArgs(serving=inputs, time_zone=idle.time_zone, wake=idle.wake,
+                                                    sleep=idle.sleep, min_replicas=bounds.min_replicas,
+                                                    depends_on=[scaler]), opts)
+    return Track(serving, gate, scaler)
 
 
 def build(s: Settings) -> dict[str, Any]:
@@ -127,7 +184,8 @@ def build(s: Settings) -> dict[str, Any]:
     store = ModelStore("model", ModelStoreArgs(
         bucket=s.storage.bucket, prefix=s.storage.prefix, region=s.region, local_dir=s.model.local_dir,
         versions=s.model.versions, protect=s.protect, noncurrent_version_days=s.storage.noncurrent_version_days,
-        lifecycle_rule_id=s.storage.lifecycle_rule_id, tags=s.storage.tags))
+        lifecycle_rule_id=s.storage.lifecycle_rule_id, tags=s.storage.tags,
+        canary=(s.model.canary.version, s.model.served_version) if s.model.canary else None))
     cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
                                              labels={"app.kubernetes.io/part-of": "elastic-inference"}))
     in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
@@ -141,41 +199,45 @@ def build(s: Settings) -> dict[str, Any]:
         if isinstance(auth, cfg.RrsaAuth) else RamUserReader(),
         stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]), in_cluster)
     inputs = serving_inputs(s, volume.planned_claim_name)
+    canary = canary_inputs(s, inputs)
+    tracks = track_split(s)
     # A version change: the retire check, the model config (reloaded in place), the serve gate, then
     # the endpoint (components/versions/).
-    retire = RetireCheck("retire-check", RetireCheckArgs(serving=inputs, ingress_name=name, depends_on=[cluster]),
-                         in_cluster)
-    serving = TfServing("serving", TfServingArgs(
-        serving=inputs, placement=capacity.placement, network=network_peers(s),
-        depends_on=[volume, cluster], model_config_after=[retire]), in_cluster)
-    gate = ServeGate("serve-gate", ServeGateArgs(serving=inputs, depends_on=[serving]), in_cluster)
-    scaler = Autoscaler("autoscaler", autoscaler_args(s, serving.deployment_name, labels,
-                                                      depends_on=[cluster.metrics_adapter]), in_cluster)
-    idle = s.autoscaling.idle
-    if idle is not None:
-        IdleSchedule("idle", IdleScheduleArgs(serving=inputs, time_zone=idle.time_zone, wake=idle.wake,
-                                              sleep=idle.sleep, min_replicas=s.autoscaling.min_replicas,
-                                              depends_on=[scaler]), in_cluster)
+    retire = RetireCheck("retire-check", RetireCheckArgs(
+        serving=inputs, ingress_name=name, canary=s.model.canary.version if s.model.canary else None,
+        depends_on=[cluster]), in_cluster)
+    main = serving_track("", s, inputs, capacity, tracks.main, labels, [volume, cluster], cluster.metrics_adapter,
+                         retire, in_cluster)
+    second = None if canary is None or tracks.canary is None else serving_track(
+        CANARY_SUFFIX, s, canary, capacity, tracks.canary, labels, [volume, cluster, retire],
+        cluster.metrics_adapter, None, in_cluster)
     i = s.ingress
     endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
-        namespace=ns, name=name, host=i.host, class_name=i.class_name, service_name=serving.service_name,
-        service_port=serving.rest_port, tls_secret_name=i.tls_secret_name, model_name=s.model.name,
+        namespace=ns, name=name, host=i.host, class_name=i.class_name, service_name=main.serving.service_name,
+        service_port=main.serving.rest_port, tls_secret_name=i.tls_secret_name, model_name=s.model.name,
         allow_source_cidrs=i.allow_source_cidrs, rate_limit_rps=i.rate_limit_rps,
-        served_version=s.model.served_version, labels=labels, depends_on=[gate]), in_cluster)
+        served_version=s.model.served_version, labels=labels,
+        canary=None if second is None or s.model.canary is None else CanaryRoute(
+            service_name=second.serving.service_name, weight=s.model.canary.weight,
+            version=s.model.canary.version, depends_on=[second.gate]),
+        depends_on=[main.gate, *([second.gate] if second else [])]), in_cluster)
 
     return {
         "endpointUrl": endpoint.url,
         "predictUrl": endpoint.url.apply(lambda u: u + predict_path(s.model.name)),
-        "grpcAddress": serving.service_name.apply(lambda svc: f"{svc}.{ns}.svc.cluster.local:{serving.grpc_port}")
+        "grpcAddress": main.serving.service_name.apply(
+            lambda svc: f"{svc}.{ns}.svc.cluster.local:{main.serving.grpc_port}")
         if reachable(s)[1] else None,
         "namespace": cluster.namespace,
-        "deploymentName": serving.deployment_name,
-        "hpaName": scaler.hpa_name,
+        "deploymentName": main.serving.deployment_name,
+        "hpaName": main.scaler.hpa_name,
         "bucket": store.bucket,
         "ossEndpoint": store.endpoint,
         "modelUri": store.model_uri,
-        "servedVersion": gate.served_version,
+        "servedVersion": main.gate.served_version,
         "loadedVersions": sorted(s.model.versions),
+        "canaryVersion": s.model.canary.version if s.model.canary else None,
+        "canaryWeight": s.model.canary.weight if s.model.canary else None,
         "capacityMode": "nodepool" if isinstance(s.capacity, cfg.NodePool) else "eci",
         # What the idle schedule does, in hours a week, shown by the preview before anything changes.
         "awakeHours": awake_text(s.autoscaling.idle),

@@ -275,7 +275,9 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
         protect=cfg.protect,
         model=settings.Model(name=cfg.model.name, versions=tuple(cfg.model.versions),
                              served_version=served_version(cfg.model.serve, cfg.model.versions),
-                             reload=cfg.model.reload, local_dir=source.local_dir),
+                             reload=cfg.model.reload, local_dir=source.local_dir,
+                             canary=settings.Canary(version=c.version, weight=c.weight)
+                             if (c := cfg.model.canary) is not None else None),
         storage=storage_of(cfg, source, location, stack, rrsa),
         capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu, (s.image,), network),
         serving=settings.Serving(

@@ -30,6 +30,7 @@ from .instance_types import (
 )
 from .patterns import OSS_BUCKET, OSS_PREFIX
 from .schema import IdleSettings, StackConfig
+from .tracks import split
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
@@ -163,6 +164,49 @@ def serve_is_loaded(cfg: StackConfig, source: Optional[ModelSource]) -> list[Pro
     loaded = ", ".join(str(v) for v in cfg.model.versions)
     return [("model.serve", f"{cfg.model.serve} is not one of model.versions ({loaded}): a version "
                             "is served only once it is loaded; add it to model.versions first")]
+
+
+def canary_version(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    """The canary is another loaded version, and its files are the stack's to upload (its pods
+    read them under the served version's number: docs/model-versions.md, "Canary")."""
+    canary = cfg.model.canary
+    if canary is None:
+        return []
+    versions = cfg.model.versions
+    served = cfg.model.serve if cfg.model.serve is not None else max(versions)
+    problems: list[Problem] = []
+    if canary.version not in versions:
+        loaded = ", ".join(str(v) for v in versions)
+        problems.append(("model.canary.version", f"{canary.version} is not one of model.versions ({loaded}): "
+                                                 "add it to model.versions first"))
+    elif canary.version == served:
+        how = "" if cfg.model.serve is not None else (
+            f" (model.serve is unset, so the highest version, {served}, is served: set model.serve to the "
+            "version serving now)")
+        problems.append(("model.canary.version", f"{canary.version} is the served version{how}; a canary is "
+                                                 "another version: to promote it, set model.serve to it and "
+                                                 "remove model.canary"))
+    if source is not None and source.oss is not None:
+        problems.append(("model.canary", "needs model.source to be a local directory: the stack uploads the "
+                                         "canary's files a second time, under the served version's number, for "
+                                         "its pods (an oss:// model is not the stack's to write to)"))
+    return problems
+
+
+# The longest Service name a serving name is part of: the headless Service of the canary's pods.
+CANARY_SUFFIX = "-canary"
+LONGEST_SERVICE_SUFFIX = CANARY_SUFFIX + "-pods"
+
+
+def service_names_fit(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
+    """Every Service the stack names after serving.name is a DNS-1035 label (63 at most)."""
+    suffix = LONGEST_SERVICE_SUFFIX if cfg.model.canary is not None else "-pods"
+    room = 63 - len(suffix)
+    if len(cfg.serving.name) <= room:
+        return []
+    why = " with model.canary" if cfg.model.canary is not None else ""
+    return [("serving.name", f"is {len(cfg.serving.name)} characters; at most {room}{why}: the Service "
+                             f"'{cfg.serving.name[:20]}...{suffix}' must be a DNS-1035 label of at most 63")]
 
 
 def replica_bounds(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
@@ -329,12 +373,17 @@ def check_capacity(cfg: StackConfig) -> list[Problem]:
     if cfg.capacity.mode == "nodepool" and per_node and min(per_node) >= 1:
         pool = cfg.capacity.node_pool
         room = min(per_node) * pool.max_size
-        if cfg.autoscaling.max_replicas > room:
+        a, canary = cfg.autoscaling, cfg.model.canary
+        tracks = split(a.min_replicas, a.max_replicas, a.target_qps, canary.weight if canary else None)
+        if tracks.max_pods > room:
+            pods = f"{tracks.max_pods} pods" if tracks.canary is None else (
+                f"{tracks.max_pods} pods (the main track's {tracks.main.max_replicas}, at least minReplicas, and "
+                f"the canary's {tracks.canary.max_replicas} at model.canary.weight {canary.weight if canary else 0})")
             problems.append(("autoscaling.maxReplicas", (
-                f"{cfg.autoscaling.max_replicas} pods do not fit in capacity.nodePool.maxSize "
+                f"{pods} do not fit in capacity.nodePool.maxSize "
                 f"{pool.max_size} nodes of the smallest listed type ({min(per_node)} pod(s) per "
                 f"node, {room} in all); raise capacity.nodePool.maxSize or lower "
-                "autoscaling.maxReplicas")))
+                "autoscaling.maxReplicas" + ("" if tracks.canary is None else " or model.canary.weight"))))
     return problems
 
 
@@ -536,6 +585,8 @@ def eci_labels_need_burst(cfg: StackConfig, source: Optional[ModelSource]) -> li
 # the rules that do not read it still run, so every independent problem is reported at once.
 RULES: tuple[tuple[frozenset[str], Callable[[StackConfig, Optional[ModelSource]], list[Problem]]], ...] = (
     (frozenset({"model"}), serve_is_loaded),
+    (frozenset({"model"}), canary_version),
+    (frozenset({"model", "serving"}), service_names_fit),
     (frozenset({"autoscaling"}), replica_bounds),
     (frozenset({"autoscaling"}), idle_schedule),
     (frozenset({"capacity"}), pool_bounds),

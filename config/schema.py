@@ -190,6 +190,16 @@ class _Section(BaseModel):
         return converted
 
 
+class CanarySettings(_Section):
+    """`model.canary`: a share of the public predict requests to another loaded version."""
+
+    version: ModelVersion
+    """The canary's version: one of `model.versions`, not `model.serve`."""
+    weight: Annotated[int, Field(ge=0, le=100)]
+    """Percent of the public predict requests it answers, each request drawn at random (0: none,
+    its pods kept warm)."""
+
+
 class ModelSettings(_Section):
     """`model`: what TensorFlow Serving serves."""
 
@@ -212,6 +222,10 @@ class ModelSettings(_Section):
     """Raise it to restart every serving pod, one at a time: each loads every listed version
     afresh. The retry of a version that failed to load (TF Serving never retries one while it stays
     listed, nor notices files replaced under a loaded version)."""
+    canary: Annotated[Optional[CanarySettings], DerivedDefault("(none: every request to `serve`)")] = None
+    """A canary track: pods serving `version` alone answer `weight` percent of the public predict
+    requests (docs/model-versions.md, "Canary"). Promote with `serve` set to its version and
+    `canary` removed; roll back with weight 0 or `canary` removed."""
 
 
 class StorageSettings(_Section):

@@ -18,6 +18,16 @@ from typing import Optional, Union
 
 
 @dataclass(frozen=True)
+class Canary:
+    """`model.canary`."""
+
+    version: int
+    """`model.canary.version`."""
+    weight: int
+    """`model.canary.weight`, percent."""
+
+
+@dataclass(frozen=True)
 class Model:
     """`model`: what TF Serving serves."""
 
@@ -31,6 +41,8 @@ class Model:
     """`model.reload`."""
     local_dir: Optional[Path]
     """`model.source` when it is a directory to upload; None for an `oss://` source."""
+    canary: Optional[Canary] = None
+    """`model.canary`; None: every request to the served version."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Optional
 from kubernetes import client
 from kubernetes.client import ApiException
 
-from . import incluster, processes
+from . import incluster, processes, tracks
 from .driver import drive
 from .profile import standard_profile
 from .report import cause, percentile, timeline, verdict, write_chart, write_json
@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--host-header", help="Host header, when --predict-url names the load balancer's address")
     where.add_argument("--ingress", help="the Ingress whose rewrite target says which model version is served "
                                          "(None: the Deployment's name, as the stack names it)")
+    tracks = parser.add_argument_group("tracks (a canary: the answers of each, from the ingress access log)")
+    tracks.add_argument("--tracks", action="store_true",
+                        help="count each track's answers (on by itself when the stack has a canary)")
+    tracks.add_argument("--ingress-namespace", default="kube-system", help="the ingress controller's namespace")
+    tracks.add_argument("--ingress-selector", default="app=ingress-nginx",
+                        help="the label selector of the ingress controller's pods")
     kube = parser.add_argument_group("Kubernetes API")
     kube.add_argument("--kube-context", help="kubeconfig context (default: current)")
     kube.add_argument("--kube-api-url", help="API server URL without auth (a local proxy or stand-in)")
@@ -135,6 +141,7 @@ def resolve(args: argparse.Namespace) -> dict:
               "deployment": args.deployment, "target_qps": args.target_qps, "min_replicas": args.min_replicas}
     if args.stack:
         outputs = stack_outputs(args.stack)
+        args.tracks = args.tracks or outputs.get("canaryWeight") is not None
         scaling = stack_autoscaling(args.stack)
         found = {"predict_url": outputs.get("predictUrl"), "namespace": outputs.get("namespace"),
                  "hpa": outputs.get("hpaName"), "deployment": outputs.get("deploymentName"),
@@ -230,7 +237,8 @@ PROCESS_LEAD = 3.0
 async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, list, list]:
     """The requests' outcomes, the cluster samples and, for several drivers, each share's report."""
     schedule = profile.schedule()
-    headers = {"Host": args.host_header} if args.host_header else None
+    headers = {**({"Host": args.host_header} if args.host_header else {}),
+               **({"X-Request-ID": args.request_id} if args.tracks else {})} or None
     lead = args.start_margin if args.in_cluster else PROCESS_LEAD if args.processes > 1 else 0.0
     start_wall = time.time() + lead
     origin = time.monotonic() + lead  # the watcher's clock and the drivers' share one time zero
@@ -251,7 +259,8 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
                 name=incluster.new_name(), namespace=args.job_namespace or values["namespace"],
                 url=values["predict_url"], profile=profile, parallel=args.parallel, start_at=start_wall,
                 image=args.image, timeout=args.timeout, max_in_flight=args.max_in_flight,
-                host_header=args.host_header, pip_index_url=args.pip_index_url)
+                host_header=args.host_header, pip_index_url=args.pip_index_url,
+                request_id=args.request_id if args.tracks else None)
             say = None if args.no_progress else (lambda message: print(message, file=sys.stderr, flush=True))
             outcomes, reports = await loop.run_in_executor(
                 None, functools.partial(incluster.run, api, plan, payload, on_status=say))
@@ -273,6 +282,14 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
     return outcomes, samples, reports
 
 
+def track_summary(args, api, outcomes, started: datetime) -> dict:
+    """Each track's answers, from the ingress controller's log (loadtest/tracks.py)."""
+    since = math.ceil((datetime.now(UTC) - started).total_seconds()) + 60
+    lines, problem = tracks.read_logs(api, args.ingress_namespace, args.ingress_selector, since)
+    sent = sum(1 for o in outcomes if o.sent is not None)
+    return tracks.summary(tracks.tally(lines, args.request_id), sent, problem)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     try:
@@ -292,6 +309,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
+    # One id for the run's requests: the ingress log's req_id finds them among everyone's.
+    args.request_id = f"loadtest-{started:%Y%m%dT%H%M%SZ}-{os.urandom(4).hex()}"
     name = args.stack or values["deployment"]
     out = args.out or ROOT / "build" / "loadtest" / f"{name}-{started:%Y%m%dT%H%M%SZ}"
     out.mkdir(parents=True, exist_ok=True)
@@ -306,6 +325,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
     outcomes, samples, reports = asyncio.run(run_load(args, values, profile, payload, api))
     rows = timeline(outcomes, samples, profile)
+    answered_by = track_summary(args, api, outcomes, started) if args.tracks else None
     lost = [f"driver {r.index} ({r.pod or 'no pod'}): {r.problem}" for r in reports if r.problem]
     result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],
                      min_replicas=values["min_replicas"], scale_out_within=args.scale_out_within,
@@ -316,11 +336,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                if args.in_cluster else {"mode": "local", "count": args.processes})
     meta = {"started": started.isoformat(), "target": values, "threshold_rps": threshold,
             "phases": [{"name": n, "start": s, "end": e} for n, s, e in profile.boundaries()],
-            "payload": str(args.payload), "drivers": drivers}
+            "payload": str(args.payload), "drivers": drivers, "request_id": args.request_id,
+            "tracks": answered_by}
     write_json(out / "report.json", meta, rows, samples, result)
     write_chart(out / "report.png", rows, profile, threshold, f"{name}: {values['predict_url']}", result)
     for check in result.checks:
         print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}")
+    if answered_by is not None:
+        print(tracks.text(answered_by))
     print(f"verdict: {'PASS' if result.passed else 'FAIL'} ({out / 'report.json'}, {out / 'report.png'})")
     return 0 if result.passed else 1
 

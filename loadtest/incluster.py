@@ -62,6 +62,8 @@ class JobPlan:
     timeout: float = 10.0
     max_in_flight: int = 2000
     host_header: Optional[str] = None
+    request_id: Optional[str] = None
+    """X-Request-ID on every request (the run's id, which the ingress log records)."""
     pip_index_url: Optional[str] = None
     cpu: str = "1"
     memory: str = "1Gi"
@@ -99,6 +101,8 @@ def job_manifest(plan: JobPlan, now: float) -> dict:
            "HOME": "/tmp", "PYTHONUSERBASE": "/tmp/pip", "PYTHONDONTWRITEBYTECODE": "1"}
     if plan.host_header:
         env["LOADTEST_HOST_HEADER"] = plan.host_header
+    if plan.request_id:
+        env["LOADTEST_REQUEST_ID"] = plan.request_id
     index = f" --index-url {plan.pip_index_url}" if plan.pip_index_url else ""
     install = f"pip install --quiet --no-cache-dir --user --disable-pip-version-check{index} '{aiohttp_pin()}'"
     items = [{"key": name, "path": f"loadtest/{name}"} for name in POD_MODULES]

@@ -29,7 +29,8 @@ def main() -> int:
     share = split(profile.schedule(), shares)[index]
     payload = Path(env.get("LOADTEST_PAYLOAD", "/app/payload.json")).read_bytes()
     start_at = float(env["LOADTEST_START_AT"])
-    headers = {"Host": env["LOADTEST_HOST_HEADER"]} if env.get("LOADTEST_HOST_HEADER") else None
+    headers = {**({"Host": env["LOADTEST_HOST_HEADER"]} if env.get("LOADTEST_HOST_HEADER") else {}),
+               **({"X-Request-ID": env["LOADTEST_REQUEST_ID"]} if env.get("LOADTEST_REQUEST_ID") else {})} or None
     late = time.time() - start_at
     if late > 1:
         # Requests already due go at once; the report shows them as sent late.

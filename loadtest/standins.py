@@ -103,6 +103,8 @@ class TfServingStandIn:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post(f"/v1/models/{self.model}:predict", self._predict)
+        # The path an Ingress rewrites to (http_rest_api_handler.cc at 1.15.0 L56-57, prediction_api_regex_).
+        app.router.add_post(f"/v1/models/{self.model}/versions/{{version:\\d+}}:predict", self._predict)
         app.router.add_get(f"/v1/models/{self.model}", self._status)
         app.router.add_get(f"/v1/models/{self.model}/versions/{{version}}", self._status)
         return app
@@ -114,7 +116,8 @@ class TfServingStandIn:
         number = self.requests
         if not self.ready():
             return web.Response(status=503, text="503 Service Temporarily Unavailable")
-        version = self.served()
+        asked = request.match_info.get("version")
+        version = int(asked) if asked is not None else self.served()
         await asyncio.sleep(self.latency)
         if self.fail_every and number % self.fail_every == 0:
             return web.json_response({"error": "stand-in failure"}, status=500)
@@ -200,6 +203,11 @@ class KubernetesStandIn:
     nodes`."""
     node_reads: list = field(default_factory=list)
     """Names of the nodes read (the watcher reads each once)."""
+    ingress_log: Optional[Callable[[], list[str]]] = None
+    """The ingress controller's access-log lines (an IngressNginxStandIn's `log`), served as the
+    log of one controller pod in `ingress_namespace`; None: no such pod."""
+    ingress_namespace: str = "kube-system"
+    ingress_labels: str = "app=ingress-nginx"
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -215,7 +223,27 @@ class KubernetesStandIn:
         app.router.add_patch(scale, self._scale)
         if self.jobs is not None:
             self.jobs.routes(app)
+        if self.ingress_log is not None:
+            app.router.add_get(f"/api/v1/namespaces/{self.ingress_namespace}/pods", self._ingress_pods)
+            app.router.add_get(f"/api/v1/namespaces/{self.ingress_namespace}/pods/{{name}}/log", self._ingress_pod_log)
         return app
+
+    async def _ingress_pods(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("labelSelector", "")
+        items = [] if wanted != self.ingress_labels else [{
+            "metadata": {"name": "nginx-ingress-controller-5d9f8b7c6-abcde", "namespace": self.ingress_namespace,
+                         "labels": dict([self.ingress_labels.split("=", 1)])},
+            "spec": {"containers": [{"name": "nginx-ingress-controller"}]}, "status": {"phase": "Running"}}]
+        return web.json_response({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})
+
+    async def _ingress_pod_log(self, request: web.Request) -> web.Response:
+        """The container's log as the kubelet serves it: text, one line per entry (the access log
+        goes to the controller's stdout)."""
+        name = request.match_info["name"]
+        if name != "nginx-ingress-controller-5d9f8b7c6-abcde":
+            return self._status(404, "NotFound", f'pods "{name}" not found')
+        assert self.ingress_log is not None
+        return web.Response(text="".join(line + "\n" for line in self.ingress_log()), content_type="text/plain")
 
     async def _version(self, request: web.Request) -> web.Response:
         """GET /version, as the API server's version.Info has it (k8s.io/apimachinery pkg/version)."""

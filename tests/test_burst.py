@@ -15,6 +15,7 @@ from inputs import pool_alone
 from benchmarks import bursts
 from components.eci_capacity import ANNOTATION_IMAGE_CACHE, ANNOTATION_IMAGE_CACHE_ID, ANNOTATION_SPECS
 from components.gpu_node_pool import OVERFLOW_WAIT_SECONDS, WAIT_FOR_ECS_SCALING
+from components.serving_spec import GROUP_LABEL
 from config import ConfigError
 from config.derived import image_cache_name
 from config.rules import scale_up_minutes
@@ -161,7 +162,9 @@ def test_prod_overflows_to_eci_after_a_wait_on_its_own_nodes(prod_config):
     policy = result.kind("ResourcePolicy")
     deployment = result.kind("Deployment")
     assert policy["metadata"] == {"name": "bert-tfserving", "namespace": "inference"}
-    assert policy["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    # Both tracks' pods (a canary's too) carry the group label: one policy places them all.
+    assert policy["spec"]["selector"] == {GROUP_LABEL: "bert-tfserving"}
+    assert deployment["spec"]["template"]["metadata"]["labels"][GROUP_LABEL] == "bert-tfserving"
     pool = result.one("alicloud:cs/nodePool:NodePool")
     pool_labels = {label["key"]: label["value"] for label in pool.inputs["labels"]}
     ecs, eci = policy["spec"]["units"]

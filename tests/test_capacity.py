@@ -154,7 +154,7 @@ def test_eci_burst_fills_the_gpu_ecs_nodes_first(dev_config):
     assert {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"} in tolerations
     # It applies to exactly the serving pods.
     assert policy["spec"]["selector"].items() <= template["metadata"]["labels"].items()
-    assert policy["spec"]["selector"] == result.kind("Deployment")["spec"]["selector"]["matchLabels"]
+    assert policy["spec"]["selector"] == {serving_spec.GROUP_LABEL: "bert-tfserving"}
     registration = next(r for r in result.kubernetes() if r.inputs.get("kind") == "ResourcePolicy")
     assert registration.urn in result.one(DEPLOYMENT).dependencies
     # Its ECI unit needs the virtual node: created after it, deleted before it.

@@ -237,7 +237,7 @@ def test_retiring_a_version_in_prod_unloads_and_deletes_it_without_tripping_prot
     # The retire check runs with the new list (it refuses to unload what the live Ingress serves).
     job = after.kind("Job", jobs(after)["retire-check-job"])
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][3:] == [
-        "retire", "inference", "bert-tfserving", "chnsenticorp", str(NEW), str(NEW), "bert-tfserving"]
+        "retire", "inference", "bert-tfserving", "chnsenticorp", str(NEW), str(NEW), "bert-tfserving", "-"]
 
 
 def test_the_gate_objects_validate_strictly(dev_config, project_dir):
@@ -254,7 +254,8 @@ def test_the_gate_jobs_run_once_as_non_root_with_an_account_that_only_reads(dev_
     # The live Ingress (the retire check) and whether the Deployment sleeps (the serve gate).
     assert role["rules"] == [
         {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
-         "resourceNames": [result.kind("Ingress")["metadata"]["name"]], "verbs": ["get"]},
+         # The served one, and its canary's (read only while the service sleeps).
+         "resourceNames": [result.kind("Ingress")["metadata"]["name"], "bert-tfserving-canary"], "verbs": ["get"]},
         {"apiGroups": ["apps"], "resources": ["deployments/scale"],
          "resourceNames": [result.kind("Deployment")["metadata"]["name"]], "verbs": ["get"]}]
     for kind in jobs(result).values():

@@ -184,7 +184,7 @@ def test_a_failed_check_says_why_in_pulumi_ups_output(tmp_path):
     prints for the Job's failed pod (tests/pulumi_k8s.py transcribes its format)."""
     with BackgroundServer(KubernetesStandIn(served=lambda: 1, model="m").app()) as api:
         done, message = run_check(api.url, tmp_path, "retire", "inference", "bert-tfserving", "m", "2", "2",
-                                  "bert-tfserving")
+                                  "bert-tfserving", "-")
     assert done.returncode == 1 and message and "\n" not in message
     pod = pulumi_k8s.pod_name("inference", "bert-tfserving-retire-check-1a2b3c4d-x7k9p")
     error = pulumi_k8s.container_terminated_error("check", "Error", 1, message)
@@ -200,9 +200,9 @@ def test_a_switch_while_the_service_sleeps_is_refused_before_anything_changes(tm
     """No server could show the new version AVAILABLE; loading versions while asleep is fine."""
     with BackgroundServer(KubernetesStandIn(served=lambda: 1, model="m", replicas=0).app()) as api:
         switch, message = run_check(api.url, tmp_path, "retire", "inference", "bert-tfserving", "m", "1,2", "2",
-                                    "bert-tfserving")
+                                    "bert-tfserving", "-")
         load, _ = run_check(api.url, tmp_path, "retire", "inference", "bert-tfserving", "m", "1,2", "1",
-                            "bert-tfserving")
+                            "bert-tfserving", "-")
     assert switch.returncode == 1 and message.startswith("the service sleeps")
     assert "kubectl create job --from=cronjob/bert-tfserving-wake" in message
     assert load.returncode == 0, load.stderr

@@ -3,7 +3,8 @@ file and kube_api.py into a stock Python image; standard library only). Two comm
 
 - `retire` (before the model config and the Deployment change): the version the endpoint serves
   now (the live Ingress's rewrite target) must stay loaded: unloading it while the Ingress routes
-  to it would fail every request. And while the service sleeps (the idle schedule scaled it to
+  to it would fail every request. With a canary, the served version must not move (the canary's
+  pods answer its path; promotion removes the canary). And while the service sleeps (the idle schedule scaled it to
   zero) the endpoint must not move to another version: no server could show it AVAILABLE first.
   Passes when there is no Ingress yet (the first deployment).
 - `serve` (before the endpoint switches): every loaded version (the one to serve first) must be
@@ -55,20 +56,46 @@ def served_by(ingress: dict, model: str) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
+CANARY_VERSION = "elastic-inference.io/canary-version"
+"""On the canary Ingress: the version its pods serve (components/public_endpoint.py writes it)."""
+
+
+def canary_by(ingress: Optional[dict]) -> Optional[int]:
+    """The version a live canary Ingress sends its share to (None: no canary Ingress)."""
+    value = ((ingress or {}).get("metadata") or {}).get("annotations", {}).get(CANARY_VERSION, "")
+    return int(value) if value.isdigit() else None
+
+
 def retire_problem(ingress: Optional[dict], model: str, keep: Sequence[int], serve: Optional[int] = None,
-                   sleeping: bool = False, deployment: str = "") -> Optional[str]:
-    """Why the new config must not be applied yet (None: it may)."""
+                   sleeping: bool = False, deployment: str = "", canary: Optional[int] = None,
+                   canary_ingress: Optional[dict] = None) -> Optional[str]:
+    """Why the new config must not be applied yet (None: it may). `canary_ingress`: the live canary
+    Ingress, read only while the service sleeps."""
     if ingress is None:
         return None
     served = served_by(ingress, model)
     if served is not None and served not in keep:
         return (f"model.versions drops version {served}, which the endpoint serves now: switch model.serve to "
                 f"another loaded version first (pulumi up), then retire {served} in a second update")
+    if canary is not None and serve is not None and served is not None and serve != served:
+        # The canary's pods answer the served version's path with the canary's files: a switch
+        # would move the path before they could answer it (docs/model-versions.md, "Canary").
+        return (f"model.serve moves from {served} to {serve} while model.canary (version {canary}) is set: "
+                f"promote in one update by setting model.serve to {canary} and removing model.canary, or "
+                "remove model.canary first, then switch")
     if sleeping and serve is not None and served is not None and serve != served:
         return (f"the service sleeps (the idle schedule scaled {deployment} to 0), so no server can show version "
                 f"{serve} AVAILABLE before the endpoint moves to it: wake it first "
                 f"(kubectl create job --from=cronjob/{deployment[:45]}-wake {deployment[:40]}-wake-now, or wait for "
                 "the schedule's wake), then run pulumi up again; loading versions while asleep is fine")
+    live_canary = canary_by(canary_ingress)
+    if sleeping and canary is not None and live_canary is not None and live_canary != canary:
+        # The canary's pods would roll at zero replicas and first load the new version at the wake,
+        # while its Ingress already sends them a share: nothing would have shown it AVAILABLE.
+        return (f"the service sleeps (the idle schedule scaled {deployment} to 0), so no server can show canary "
+                f"version {canary} AVAILABLE before the canary Ingress sends it model.canary.weight percent: "
+                f"wake it first (kubectl create job --from=cronjob/{deployment[:45]}-wake {deployment[:40]}-wake-now),"
+                " then run pulumi up again")
     return None
 
 
@@ -164,7 +191,7 @@ def http_get(url: str) -> tuple[int, Any]:
             return exc.code, None
 
 
-USAGE = ("usage: retire NAMESPACE INGRESS MODEL V1,V2 SERVE DEPLOYMENT | "
+USAGE = ("usage: retire NAMESPACE INGRESS MODEL V1,V2 SERVE DEPLOYMENT CANARY|- | "
          "serve HOST PORT MODEL V1,V2 TIMEOUT SETTLE NAMESPACE DEPLOYMENT")
 
 
@@ -172,11 +199,13 @@ def main(argv: Sequence[str]) -> int:
     try:
         check, *rest = argv
         if check == "retire":
-            namespace, ingress, model, keep, serve, deployment = rest
+            namespace, ingress, model, keep, serve, deployment, canary = rest
             ingress_now = read_ingress(namespace, ingress)
             sleeping = ingress_now is not None and asleep(api(scale_path(namespace, deployment)))
+            wanted = None if canary == "-" else int(canary)
+            live_canary = read_ingress(namespace, f"{ingress}-canary") if sleeping and wanted is not None else None
             problem = retire_problem(ingress_now, model, [int(v) for v in keep.split(",")], int(serve), sleeping,
-                                     deployment)
+                                     deployment, wanted, live_canary)
         elif check == "serve":
             host, port, model, versions, timeout, settle, namespace, deployment = rest
             if asleep(api(scale_path(namespace, deployment))):

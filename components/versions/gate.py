@@ -48,8 +48,22 @@ class RetireCheckArgs:
     """The serving workload's plain values (versions, names, check image)."""
     ingress_name: str
     """The Ingress whose rewrite target says what is served now."""
+    canary: Optional[int] = None
+    """`model.canary.version`: while one is set the served version must not move."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What it waits for (the namespace). An Args field: see components/wiring.py."""
+
+
+def gate_access(name: str, s: ServingInputs, ingress_name: str, parent: pulumi.Resource,
+                after: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+    """The checks' account (it may read the Ingress and the Deployment's scale) and the
+    NetworkPolicy their pods run under (both checks, every update): what a check Job waits for."""
+    binding = bind(name, reader_role_manifest(s, gate_account(s), ingress_name), parent, after)
+    policy = gate_network_policy(s)
+    network = k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=policy["metadata"],
+                                              spec=policy["spec"],
+                                              opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)))
+    return [binding, network]
 
 
 class RetireCheck(pulumi.ComponentResource):
@@ -61,17 +75,11 @@ class RetireCheck(pulumi.ComponentResource):
     def __init__(self, name: str, args: RetireCheckArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:serving:RetireCheck", name, None, opts)
         s = args.serving
-        account = gate_account(s)
         after = list(args.depends_on)
-        k8s_binding = bind(name, reader_role_manifest(s, account, args.ingress_name), self, after)
-        # The checks' pods (both checks, every update) are under one NetworkPolicy.
-        policy = gate_network_policy(s)
-        network = k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=policy["metadata"],
-                                                  spec=policy["spec"],
-                                                  opts=pulumi.ResourceOptions(parent=self, depends_on=after))
-        job = retire_check_manifest(s, args.ingress_name, account)
+        access = gate_access(name, s, args.ingress_name, self, after)
+        job = retire_check_manifest(s, args.ingress_name, gate_account(s), args.canary)
         check = k8s.batch.v1.Job(f"{name}-job", metadata=job["metadata"], spec=job["spec"],
-                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, k8s_binding, network],
+                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *access],
                                                              custom_timeouts=awaited(
                                                                  retire_check_budget().await_timeout)))
         self.job_name = check.metadata.apply(lambda m: m.name or "")
@@ -82,6 +90,9 @@ class RetireCheck(pulumi.ComponentResource):
 class ServeGateArgs:
     serving: ServingInputs
     """The serving workload's plain values (versions, names, check image)."""
+    own_access: Optional[str] = None
+    """The main Ingress of a track without its own retire check (the canary): the gate
+    then makes its checks' account and NetworkPolicy itself; None: the retire check made them."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What it waits for: the serving workload (its Deployment, model config and the headless
     Service the check resolves). An Args field: see components/wiring.py."""
@@ -97,9 +108,11 @@ class ServeGate(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServeGateArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:serving:ServeGate", name, None, opts)
         s = args.serving
+        access = [] if args.own_access is None else gate_access(name, s, args.own_access, self,
+                                                                  list(args.depends_on))
         job = serve_gate_manifest(s)
         gate = k8s.batch.v1.Job(f"{name}-job", metadata=job["metadata"], spec=job["spec"],
-                                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+                                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *access],
                                                             custom_timeouts=awaited(serve_gate_budget(s).await_timeout)))
         if s.in_place:
             # The file the readiness probe reads: only once the version is AVAILABLE everywhere.

@@ -118,13 +118,13 @@ def retire_check_budget() -> Budget:
     return Budget(RETIRE_CHECK_SECONDS)
 
 
-def retire_check_manifest(s: ServingInputs, ingress_name: str, account: str) -> dict:
-    """Before the model config and the Deployment change: the served version stays loaded, and no
-    switch while the service sleeps."""
+def retire_check_manifest(s: ServingInputs, ingress_name: str, account: str, canary: Optional[int] = None) -> dict:
+    """Before the model config and the Deployment change: the served version stays loaded, does not
+    move while a canary answers its path, and does not move while the service sleeps."""
     return check_job_manifest(
         s, "retire-check", "retire",
         [s.namespace, ingress_name, s.model_name, ",".join(str(v) for v in s.versions), str(s.served_version),
-         s.name], retire_check_budget(), account=account)
+         s.name, "-" if canary is None else str(canary)], retire_check_budget(), account=account)
 
 
 def serve_gate_manifest(s: ServingInputs) -> dict:
@@ -146,11 +146,12 @@ def gate_account(s: ServingInputs) -> str:
 
 
 def reader_role_manifest(s: ServingInputs, account: str, ingress_name: str) -> tuple[dict, dict, dict]:
-    """The checks' identity: it may read one Ingress (what is served now) and the serving
-    Deployment's scale (asleep or not), nothing else."""
+    """The checks' identity: it may read the Ingresses of the route (what is served now, and the
+    canary's: `<ingress>-canary`, which the retire check reads while the service sleeps) and the
+    serving Deployment's scale (asleep or not), nothing else."""
     return account_manifests(s.namespace, account, gate_labels(s.name), [
-        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "resourceNames": [ingress_name],
-         "verbs": ["get"]},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
+         "resourceNames": [ingress_name, f"{ingress_name}-canary"], "verbs": ["get"]},
         {"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": [s.name], "verbs": ["get"]},
     ])
 

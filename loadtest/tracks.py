@@ -1,0 +1,124 @@
+"""Which track answered: the predict response does not name the version, the ingress access log
+does. Every request of a run carries one X-Request-ID (the run's id), which ingress-nginx logs as
+`$req_id` (nginx.tmpl L390-397 at dbb11b92: the client's header when it sends one), and a request
+the canary answered has the canary's upstream in `$proxy_alternative_upstream_name` (balancer.lua
+get_balancer L295-299); the main track's leave it empty. After the run the load test reads the
+ingress controller pods' logs through the Kubernetes API and counts, per track, the run's requests
+and their status codes.
+
+The line format is ACK's: the keys and the regex of the AliyunLogConfig ACK documents for its
+Ingress controller's access log, which SLS parses into the fields the HPA's metric and the
+dashboard query (AlibabaCloudDocs/sls at 070060e8, "cn.zh-CN/应用中心（App）/Kubernetes
+Ingress日志中心/配置Ingress日志中心.md" L56-84; the log-format-upstream it recommends L25-27, whose
+regex also takes a trailing `[$proxy_alternative_upstream_name]`, its 21st key).
+"""
+
+from __future__ import annotations
+
+import re
+import time as clock
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+# processor_regex `Keys` and `Regex`, verbatim.
+ACK_KEYS = ("client_ip", "x_forward_for", "remote_user", "time", "method", "url", "version", "status",
+            "body_bytes_sent", "http_referer", "http_user_agent", "request_length", "request_time",
+            "proxy_upstream_name", "upstream_addr", "upstream_response_length", "upstream_response_time",
+            "upstream_status", "req_id", "host", "proxy_alternative_upstream_name")
+ACK_REGEX = re.compile(
+    r'^(\S+)\s-\s\[([^]]+)]\s-\s(\S+)\s\[(\S+)\s\S+\s"(\w+)\s(\S+)\s([^"]+)"\s(\d+)\s(\d+)\s"([^"]*)"\s"([^"]*)"'
+    r'\s(\S+)\s(\S+)+\s\[([^]]*)]\s(\S+)\s(\S+)\s(\S+)\s(\S+)\s(\S+)\s*(\S*)\s*\[*([^]]*)\]*.*')
+# log-format-upstream, with the alternative upstream the regex reads last.
+LOG_FORMAT = ('$the_real_ip - [$the_real_ip] - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+              '"$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] '
+              '$upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id $host '
+              '[$proxy_alternative_upstream_name]')
+
+
+def log_line(*, remote_addr: str, time: float, method: str, url: str, status: int, body_bytes_sent: int,
+             request_time: float, request_length: int, host: str, req_id: str, proxy_upstream_name: str,
+             proxy_alternative_upstream_name: str, upstream_addr: str, upstream_response_time: str,
+             upstream_status: str, user_agent: str, body_length: Optional[int] = None) -> str:
+    """One access-log line in LOG_FORMAT (nginx writes `-` for an empty variable but for the
+    bracketed upstream names, which are set to "" by the controller's Lua)."""
+    values = {
+        "the_real_ip": remote_addr, "remote_user": "-",
+        "time_local": clock.strftime("%d/%b/%Y:%H:%M:%S +0000", clock.gmtime(time)),
+        "request": f"{method} {url} HTTP/1.1", "status": str(status), "body_bytes_sent": str(body_bytes_sent),
+        "http_referer": "-", "http_user_agent": user_agent, "request_length": str(request_length),
+        "request_time": f"{request_time:.3f}", "proxy_upstream_name": proxy_upstream_name,
+        "upstream_addr": upstream_addr or "-",
+        "upstream_response_length": str(body_length if body_length is not None else body_bytes_sent)
+        if upstream_addr else "-",
+        "upstream_response_time": upstream_response_time or "-", "upstream_status": upstream_status or "-",
+        "req_id": req_id, "host": host, "proxy_alternative_upstream_name": proxy_alternative_upstream_name}
+    return re.sub(r"\$([a-z_]+)", lambda m: values[m.group(1)], LOG_FORMAT)
+
+
+def parse(line: str) -> Optional[dict[str, str]]:
+    """A line as SLS's processor_regex splits it (None: no match, which SLS drops)."""
+    match = ACK_REGEX.match(line)
+    return None if match is None else dict(zip(ACK_KEYS, match.groups(), strict=True))
+
+
+@dataclass
+class TrackCounts:
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+
+    def as_json(self, total: int) -> dict[str, Any]:
+        return {"requests": self.requests, "share": round(self.requests / total, 4) if total else None,
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+
+
+def tally(lines: Iterable[str], run_id: str) -> dict[str, TrackCounts]:
+    """The run's requests per track ("main", "canary") from access-log lines."""
+    tracks = {"main": TrackCounts(), "canary": TrackCounts()}
+    for line in lines:
+        record = parse(line)
+        if record is None or record["req_id"] != run_id:
+            continue
+        track = tracks["canary" if record["proxy_alternative_upstream_name"] else "main"]
+        track.requests += 1
+        track.statuses[int(record["status"])] += 1
+    return tracks
+
+
+def read_logs(api, namespace: str, selector: str, since_seconds: int) -> tuple[list[str], Optional[str]]:
+    """The ingress controller pods' log lines of the last `since_seconds`, and why none could be
+    read (None: read). The kubelet serves only the container's current log file: lines rotated
+    away during a long run are missing, which the report shows as fewer requests found than sent."""
+    from kubernetes import client  # noqa: PLC0415 - the load test's own requirement
+    from kubernetes.client import ApiException  # noqa: PLC0415
+
+    core = client.CoreV1Api(api)
+    try:
+        pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+        if not pods:
+            return [], f"no pod in {namespace} matches {selector} (set --ingress-namespace, --ingress-selector)"
+        lines: list[str] = []
+        for name in (p.metadata.name for p in pods if p.metadata is not None and p.metadata.name):
+            log = core.read_namespaced_pod_log(name, namespace, since_seconds=max(1, since_seconds))
+            lines.extend(str(log).splitlines())
+    except ApiException as exc:
+        return [], f"the ingress controller's logs could not be read: HTTP {exc.status} {exc.reason}"
+    return lines, None
+
+
+def summary(tracks: dict[str, TrackCounts], sent: int, problem: Optional[str]) -> dict[str, Any]:
+    """report.json's `tracks`: each track's requests, share and status codes, found of sent."""
+    found = sum(t.requests for t in tracks.values())
+    return {"sent": sent, "found": found, "problem": problem,
+            **{name: t.as_json(found) for name, t in tracks.items()}}
+
+
+def text(summary: dict[str, Any]) -> str:
+    """The console line: each track's share and status codes."""
+    if summary["problem"]:
+        return f"tracks: not counted ({summary['problem']})"
+    parts = [f"{name} {summary[name]['requests']} ({100 * (summary[name]['share'] or 0):.1f}%: "
+             + ", ".join(f"{code} x{n}" for code, n in summary[name]["statuses"].items()) + ")"
+             for name in ("main", "canary")]
+    return f"tracks: {'; '.join(parts)}; {summary['found']} of {summary['sent']} requests found in the ingress log"
