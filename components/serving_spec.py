@@ -19,6 +19,10 @@ from .versions.served import pinned_probe, served_mount, served_probe, served_vo
 CONFIG_DIR = "/etc/tfserving"
 MODEL_ROOT = "/models"
 MODEL_CONFIG_FILE = "models.config"
+# Read once, at start (model_servers/server.cc BuildAndStart: 1.15.0 L210-224, 2.19.1 L224-241):
+# a change rolls the pods (BATCHING_ANNOTATION).
+BATCHING_FILE = "batching_parameters.txt"
+BATCHING_ANNOTATION = "elastic-inference.io/batching"
 MONITORING_CONFIG_FILE = "monitoring.config"
 METRICS_PATH = "/monitoring/prometheus/metrics"
 SERVER_BINARY = "/usr/bin/tensorflow_model_server"
@@ -113,6 +117,8 @@ class ServingInputs:
     jit_compile: bool = False
     """Some GPU it may land on runs the image only through PTX compiled at start-up
     (config/images.py): give the compile a writable cache and time."""
+    batching: Optional[str] = None
+    """The text-format BatchingParameters file (`serving.batching`); None: batching off."""
     group: str = ""
     """The serving name both tracks share (`GROUP_LABEL` on their pods: what the capacity's
     ResourcePolicy selects); empty: `name` (the main track)."""
@@ -232,6 +238,7 @@ def config_map_manifest(s: ServingInputs) -> dict:
     data = {
         MODEL_CONFIG_FILE: model_config_text(s.model_name, track_base_path(s), s.versions),
         MONITORING_CONFIG_FILE: monitoring_config_text(),
+        **({} if s.batching is None else {BATCHING_FILE: s.batching}),
     }
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(s, f"{s.name}-config"), "data": data}
 
@@ -249,6 +256,9 @@ def server_args(s: ServingInputs) -> list[str]:
         f"--model_config_file_poll_wait_seconds={MODEL_CONFIG_POLL_SECONDS}",
         f"--max_num_load_retries={LOAD_RETRIES}",
         f"--load_retry_interval_micros={LOAD_RETRY_INTERVAL_SECONDS * 10**6}",
+        # A file without --enable_batching stops the server (server.cc, 1.15.0 L220-223).
+        *([] if s.batching is None else ["--enable_batching=true",
+                                         f"--batching_parameters_file={CONFIG_DIR}/{BATCHING_FILE}"]),
     ]
 
 
@@ -394,6 +404,7 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         **(metrics_annotations(s) if s.metrics_scrapable else {}),
         **({} if s.in_place else {MODEL_CONFIG_ANNOTATION: content_hash(config_map_manifest(s)["data"])}),
         **({} if s.canary_version is None else {CANARY_ANNOTATION: str(s.canary_version)}),
+        **({} if s.batching is None else {BATCHING_ANNOTATION: content_hash(s.batching)}),
         **dict(placement.pod_annotations),
     }
     return {

@@ -96,7 +96,7 @@ def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
         memory=v.memory, model_name=s.model.name, versions=s.model.versions, served_version=s.model.served_version,
         claim_name=claim_name, poll_seconds=v.file_system_poll_seconds, check_image=v.check_image,
         rest_port=v.rest_port, grpc_port=v.grpc_port, in_place=v.in_place, reload=s.model.reload,
-        metrics_scrapable=reachable(s)[0], jit_compile=v.jit_compile)
+        metrics_scrapable=reachable(s)[0], jit_compile=v.jit_compile, batching=v.batching)
 
 
 def track_split(s: Settings) -> Split:

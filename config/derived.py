@@ -15,17 +15,25 @@ import re
 import zoneinfo
 from typing import Optional
 
-from . import images, settings
+from . import batching_proto, images, settings
 from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TAG, RrsaIssuer
 from .image_ref import image_version
 from .patterns import MODEL_NAME, OSS_BUCKET
-from .rules import ModelSource
+from .rules import ModelSource, batching_fields, batching_version
 from .schema import AutoscalingSettings, CapacitySettings, StackConfig
 
 # tensorflow_model_server's ports: `--port` (gRPC) and `--rest_api_port`, their defaults
 # (tensorflow_serving/model_servers/main.cc at 1.15.0 and 2.19.1); the stack passes both explicitly.
 GRPC_PORT = 8500
 REST_PORT = 8501
+
+
+def batching_text(cfg: StackConfig) -> Optional[str]:
+    """The batching file's text (rules.batching_parameters has checked it parses); None: off."""
+    version = batching_version(cfg)
+    if cfg.serving.batching is None or version is None:
+        return None
+    return batching_proto.text(version, batching_fields(cfg))
 
 
 def default_bucket_name(account_id: str, project: str, stack: str, model_name: str) -> str:
@@ -286,7 +294,7 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
             jit_compile=gpu is not None and gpu.jit,
             in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds,
                                        cfg.capacity.node_pool.eci_overflow),
-            rest_port=REST_PORT, grpc_port=GRPC_PORT),
+            rest_port=REST_PORT, grpc_port=GRPC_PORT, batching=batching_text(cfg)),
         autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name),
         ingress=settings.Ingress(
             host=i.host, class_name=i.class_name, tls_secret_name=i.tls_secret_name,

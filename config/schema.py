@@ -388,6 +388,39 @@ class ImageBuildSettings(_Section):
 DEFAULT_CHECK_IMAGE = "python:3.12-slim-bookworm"
 
 
+class BatchingSettings(_Section):
+    """`serving.batching`: TF Serving's server-side batching (`--enable_batching`), its
+    BatchingParameters (session_bundle_config.proto at the image's tag; docs/batching.md). A value
+    left out is TensorFlow's scheduler default."""
+
+    max_batch_size: Annotated[int, Field(ge=1, le=1_000_000)]
+    """Largest batch of instances one model run takes (`max_batch_size`)."""
+    batch_timeout_micros: Annotated[Optional[int], Field(ge=0, le=10_000_000), DerivedDefault("(0: none)")] = None
+    """Microseconds a request may wait for others before an underfull batch runs."""
+    num_batch_threads: Annotated[Optional[int], Field(ge=1, le=1024),
+                                 DerivedDefault("(the CPUs the server may use)")] = None
+    """Batches run at once (the guide: the pod's CPU count)."""
+    max_enqueued_batches: Annotated[Optional[int], Field(ge=1, le=1_000_000), DerivedDefault("(10)")] = None
+    """Batches waiting at most; past it requests are refused (UNAVAILABLE: HTTP 503)."""
+    allowed_batch_sizes: Annotated[Optional[list[Annotated[int, Field(ge=1)]]], Field(min_length=1),
+                                   AfterValidator(_unique), DerivedDefault("(any size)")] = None
+    """Sizes a batch is padded up to, increasing; the last one is `maxBatchSize`."""
+    pad_variable_length_inputs: Annotated[Optional[bool], DerivedDefault("(false)")] = None
+    """Pad inputs of different lengths to the longest in the batch."""
+    enable_large_batch_splitting: Annotated[Optional[bool], DerivedDefault("(false)")] = None
+    """Split a request larger than `maxExecutionBatchSize` over several batches (TF Serving 2.4.0+)."""
+    max_execution_batch_size: Annotated[Optional[int], Field(ge=1, le=1_000_000),
+                                        DerivedDefault("(`maxBatchSize`)")] = None
+    """Largest batch one model run takes when splitting (TF Serving 2.4.0+); at most `maxBatchSize`."""
+    serving_version: Annotated[
+        Optional[Annotated[str, pattern(r"^[0-9]+\.[0-9]+\.[0-9]+$", what="a TF Serving release such as 2.19.1"),
+                           Shown("TF Serving release")]],
+        DerivedDefault("the image's tag"),
+    ] = None
+    """The TF Serving release the image runs, where its tag does not say (a mirror, your own build):
+    which BatchingParameters fields it reads."""
+
+
 class ServingSettings(_Section):
     """`serving`: the TensorFlow Serving workload."""
 
@@ -420,6 +453,9 @@ class ServingSettings(_Section):
     """How often TF Serving lists the model directory, an OSS LIST each through ossfs: a version
     added in place loads only at the next listing (0: once at start, so every version change
     rolls the pods)."""
+    batching: Annotated[Optional[BatchingSettings], DerivedDefault("(off)")] = None
+    """Server-side batching (docs/batching.md): on a GPU with concurrent callers it can raise a
+    pod's throughput; measure `podCapacityQps` again with it."""
 
 
 class IdleSettings(_Section):

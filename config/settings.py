@@ -221,6 +221,8 @@ class Serving:
     """TF Serving's REST port (`--rest_api_port`)."""
     grpc_port: int
     """TF Serving's gRPC port (`--port`)."""
+    batching: Optional[str] = None
+    """`serving.batching` as the text-format BatchingParameters file TF Serving reads; None: off."""
 
 
 @dataclass(frozen=True)
