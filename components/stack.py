@@ -13,7 +13,7 @@ kubeconfig).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Optional, Union
 
 import pulumi
@@ -33,6 +33,7 @@ from .idle.schedule import IdleSchedule, IdleScheduleArgs
 from .model_files import CANARY_DIR
 from .model_store import ModelStore, ModelStoreArgs
 from .model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
+from .observability import AlertThresholds, Observability, ObservabilityArgs
 from .public_endpoint import CanaryRoute, PublicEndpoint, PublicEndpointArgs, predict_path
 from .serving_spec import NetworkPeers, ServingInputs, group_labels, recommended_labels
 from .tf_serving import TfServing, TfServingArgs
@@ -177,6 +178,15 @@ def serving_track(key: str, s: Settings, inputs: ServingInputs, placement_of: Ca
     return Track(serving, gate, scaler)
 
 
+def observability_args(s: Settings) -> ObservabilityArgs:
+    """The route's dashboard and alerts, in the project and logstore the HPA's metric reads."""
+    a, alerts = s.autoscaling, s.alerts
+    return ObservabilityArgs(
+        project=a.sls_project, logstore=a.sls_logstore, region=s.region, route=a.route,
+        name=f"ei-{s.stack}-{s.serving.name}"[:63], target_qps=a.target_qps, max_replicas=a.max_replicas,
+        alerts=None if alerts is None else AlertThresholds(**asdict(alerts)))
+
+
 def build(s: Settings) -> dict[str, Any]:
     """Register the stack's component tree; return its outputs by name (None where a mode has none)."""
     ns, name = s.serving.namespace, s.serving.name
@@ -222,6 +232,8 @@ def build(s: Settings) -> dict[str, Any]:
             version=s.model.canary.version, depends_on=[second.gate]),
         depends_on=[main.gate, *([second.gate] if second else [])]), in_cluster)
 
+    observability = Observability("observability", observability_args(s))
+
     return {
         "endpointUrl": endpoint.url,
         "predictUrl": endpoint.url.apply(lambda u: u + predict_path(s.model.name)),
@@ -243,4 +255,5 @@ def build(s: Settings) -> dict[str, Any]:
         "awakeHours": awake_text(s.autoscaling.idle),
         "capacity": capacity.placement.describe,
         "nodePoolId": capacity.node_pool_id if isinstance(capacity, GpuNodePool) else None,
+        "dashboardUrl": observability.dashboard_url,
     }

@@ -305,4 +305,5 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
             ingress_pod_labels=dict(n.ingress_pod_labels) if n.ingress_pod_labels is not None else None,
             grpc_client_namespaces=tuple(n.grpc_client_namespaces),
             metrics_namespaces=tuple(n.metrics_namespaces)) if n.policy else None,
+        alerts=None if cfg.alerts is None else settings.Alerts(**cfg.alerts.model_dump()),
     )

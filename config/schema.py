@@ -546,6 +546,28 @@ class NetworkSettings(_Section):
     """Namespaces of the metrics scrapers, admitted to the REST port that serves the metrics path."""
 
 
+class AlertsSettings(_Section):
+    """`alerts`: SLS alerts on the ingress log of the stack's route (docs/alerts.md)."""
+
+    error_rate_percent: Annotated[float, Field(gt=0, le=100)] = 5
+    """Share of the route's requests answered 5xx, over `windowMinutes`, that fires the error alert."""
+    latency_p99_ms: Annotated[int, Field(gt=0, le=600_000)] = 1000
+    """99th percentile of the request time (ms), over `windowMinutes`, that fires the latency alert."""
+    window_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    """The window the error and latency alerts look back over, evaluated every minute."""
+    at_capacity_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    """How long the route's rate must stay at or above `maxReplicas` x `targetQps` to fire the
+    at-capacity alert."""
+    min_requests: Annotated[int, Field(ge=1, le=100_000)] = 20
+    """Requests a window needs before the error and latency alerts judge it (a handful of requests
+    is no rate)."""
+    action_policy_id: Annotated[str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                                             what="an SLS action policy id such as sls.builtin"),
+                                Shown("action policy id")] = "sls.builtin"
+    """The SLS action policy that notifies (who and how: set in the SLS console); `sls.builtin`
+    is the built-in one Alibaba's own alert rules use."""
+
+
 class StackConfig(_Section):
     """Everything under `elastic-inference:` in a stack file, validated field by field."""
 
@@ -560,3 +582,6 @@ class StackConfig(_Section):
     autoscaling: AutoscalingSettings = AutoscalingSettings()
     ingress: IngressSettings
     network: NetworkSettings = NetworkSettings()
+    alerts: Annotated[Optional[AlertsSettings], DerivedDefault("(none)")] = None
+    """SLS alerts on the stack's route: errors, latency, at the autoscaler's ceiling
+    (docs/alerts.md); a stack in the policy's `alwaysOnStacks` must have them."""

@@ -308,6 +308,18 @@ class Network:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """`alerts`."""
+
+    error_rate_percent: float
+    latency_p99_ms: int
+    window_minutes: int
+    at_capacity_minutes: int
+    min_requests: int
+    action_policy_id: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """One stack's configuration, validated and resolved once by `config.load_settings`."""
 
@@ -331,3 +343,5 @@ class Settings:
     ingress: Ingress
     network: Optional[Network]
     """None with `network.policy: false`."""
+    alerts: Optional[Alerts] = None
+    """None without an `alerts` section."""

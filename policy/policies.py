@@ -254,6 +254,20 @@ def idle_schedule_not_always_on(args: ResourceValidationArgs, report: Report) ->
                "set autoscaling.idle.mode to always-on")
 
 
+ALERT = "alicloud:log/alert:Alert"
+
+
+def always_on_stacks_alerted(args: StackValidationArgs, report: Report) -> None:
+    """A stack listed in alwaysOnStacks (callers rely on it around the clock) has the SLS alerts
+    of components/observability.py: someone hears of errors, latency and a full autoscaler."""
+    always_on = args.get_config().get("alwaysOnStacks", DEFAULT_ALWAYS_ON_STACKS)
+    stacks = {_stack_of(r.urn) for r in args.resources}
+    for stack in sorted(stacks & set(always_on)):
+        if not [r for r in _by_type(args.resources, ALERT) if _stack_of(r.urn) == stack]:
+            report(f"stack {stack!r} is always-on (policy config alwaysOnStacks) but has no alerts: set the "
+                   "alerts section (docs/alerts.md)")
+
+
 # ingress-nginx annotations that restrict who reaches an Ingress, or how fast
 # (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/annotations.md at dbb11b92).
 # The two the stack writes come from the component that writes them.
@@ -340,6 +354,11 @@ GUARDRAILS = [
     Guardrail("idle-schedule-not-always-on",
               "Stacks in alwaysOnStacks get no idle schedule (they keep minReplicas around the clock).",
               idle_schedule_not_always_on, per_stack=False,
+              config={"alwaysOnStacks": {"type": "array", "items": {"type": "string"},
+                                         "default": DEFAULT_ALWAYS_ON_STACKS}}),
+    Guardrail("always-on-stacks-alerted",
+              "Stacks in alwaysOnStacks have SLS alerts on errors, latency and the autoscaler's ceiling.",
+              always_on_stacks_alerted, per_stack=True,
               config={"alwaysOnStacks": {"type": "array", "items": {"type": "string"},
                                          "default": DEFAULT_ALWAYS_ON_STACKS}}),
     Guardrail("kubernetes-objects-namespaced",

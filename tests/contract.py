@@ -140,6 +140,9 @@ ALICLOUD_FORCE_NEW: dict[str, tuple[frozenset[str], str]] = {
                    "loginAsNonRoot", "nodeNameMode", "ramRoleName", "securityGroupId", "securityGroupIds",
                    "securityHardeningOs", "socEnabled", "teeConfig", "type"}),
         TF.format("resource_alicloud_cs_kubernetes_node_pool.go")),
+    "alicloud:log/dashboard:Dashboard": (
+        frozenset({"projectName", "dashboardName"}), TF.format("resource_alicloud_log_dashboard.go")),
+    "alicloud:log/alert:Alert": (frozenset({"projectName", "alertName"}), TF.format("resource_alicloud_log_alert.go")),
     # No Update at all: every argument is ForceNew.
     "alicloud:eci/imageCache:ImageCache": (
         frozenset({"eipInstanceId", "imageCacheName", "imageCacheSize", "imageRegistryCredentials", "images",

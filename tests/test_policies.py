@@ -241,7 +241,7 @@ def test_an_unsafe_change_is_blocked(prod_config):
 
 def test_every_policy_is_mandatory_and_named_uniquely():
     names = [policy.name for policy in p.POLICIES]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
     assert all(policy.enforcement_level == p.EnforcementLevel.MANDATORY for policy in p.POLICIES)
     # Each guardrail runs as the kind of policy its check expects.
     for guardrail, policy in zip(p.GUARDRAILS, p.POLICIES, strict=True):

@@ -89,6 +89,9 @@ def _scalar_fields() -> dict[str, type]:
     for name, field in StackConfig.model_fields.items():
         annotation = field.annotation
         base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+        # An optional section (`alerts`) is a section too.
+        base = next((a for a in typing.get_args(base) if a is not type(None)), base) \
+            if typing.get_origin(base) is typing.Union else base
         if not (isinstance(base, type) and issubclass(base, BaseModel)):
             out[field.alias or name] = base
     return out

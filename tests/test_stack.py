@@ -23,7 +23,7 @@ def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
     """README "What a stack creates" lists them; scripts and the load test read them by name."""
     documented = {"endpointUrl", "predictUrl", "grpcAddress", "namespace", "deploymentName", "hpaName", "bucket",
                   "ossEndpoint", "modelUri", "servedVersion", "loadedVersions", "capacityMode", "capacity",
-                  "nodePoolId", "awakeHours", "canaryVersion", "canaryWeight"}
+                  "nodePoolId", "awakeHours", "canaryVersion", "canaryWeight", "dashboardUrl"}
     dev, prod = run_program(dev_config), run_program(prod_config, "prod")
     assert set(dev.exports) == set(prod.exports) == documented
     assert dev.exports["capacityMode"] == "eci" and dev.exports["nodePoolId"] is None
