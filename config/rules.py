@@ -201,15 +201,26 @@ CANARY_SUFFIX = "-canary"
 LONGEST_SERVICE_SUFFIX = CANARY_SUFFIX + "-pods"
 
 
+# The shortest cut of a name derived from a track's name: the idle schedule's CronJobs,
+# `<name[:45]>-wake` (components/idle/schedule.py; a CronJob's name is at most 52). A canary's
+# `<name>-canary` cut there must still differ from the main track's name.
+SHORTEST_NAME_CUT = 45
+
+
 def service_names_fit(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:
-    """Every Service the stack names after serving.name is a DNS-1035 label (63 at most)."""
+    """Every Service the stack names after serving.name is a DNS-1035 label (63 at most), and with
+    a canary no name derived from its track's name meets the main track's where names are cut."""
+    name = cfg.serving.name
+    if cfg.model.canary is not None and len(name) >= SHORTEST_NAME_CUT:
+        return [("serving.name", f"is {len(name)} characters; at most {SHORTEST_NAME_CUT - 1} with model.canary: "
+                                 f"names cut at {SHORTEST_NAME_CUT} characters (the idle schedule's CronJobs) would "
+                                 "be the same for both tracks")]
     suffix = LONGEST_SERVICE_SUFFIX if cfg.model.canary is not None else "-pods"
     room = 63 - len(suffix)
-    if len(cfg.serving.name) <= room:
+    if len(name) <= room:
         return []
-    why = " with model.canary" if cfg.model.canary is not None else ""
-    return [("serving.name", f"is {len(cfg.serving.name)} characters; at most {room}{why}: the Service "
-                             f"'{cfg.serving.name[:20]}...{suffix}' must be a DNS-1035 label of at most 63")]
+    return [("serving.name", f"is {len(name)} characters; at most {room}: the Service "
+                             f"'{name[:20]}...{suffix}' must be a DNS-1035 label of at most 63")]
 
 
 def replica_bounds(cfg: StackConfig, source: Optional[ModelSource]) -> list[Problem]:

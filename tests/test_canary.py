@@ -78,11 +78,20 @@ def test_an_unset_serve_is_named_when_the_canary_is_the_highest_version(dev_conf
 
 def test_a_serving_name_too_long_for_the_canary_service_is_refused(dev_config, project_dir):
     cfg = with_canary(dev_config, project_dir)
-    cfg[NS + "serving"] = {**cfg[NS + "serving"], "name": "b" * 52}
+    cfg[NS + "serving"] = {**cfg[NS + "serving"], "name": "b" * 45}
     error, result = run_expecting_error(cfg)
-    # '<name>-canary-pods', the canary's headless Service, is the longest name.
-    assert "  - serving.name: is 52 characters; at most 51 with model.canary" in str(error), str(error)
+    # Cut at 45 (the CronJobs), '<name>-canary' would be '<name>' again.
+    assert "  - serving.name: is 45 characters; at most 44 with model.canary" in str(error), str(error)
     assert result.resources == []
+
+
+def test_at_the_longest_name_every_object_of_the_two_tracks_has_its_own_name(dev_config, project_dir):
+    cfg = with_canary(dev_config, project_dir)
+    cfg[NS + "serving"] = {**cfg[NS + "serving"], "name": "b" * 44}
+    result = run_program(cfg)
+    names = [(m["kind"], m["metadata"]["name"]) for m in result.manifests()]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    assert {n for kind, n in names if kind == "CronJob"} >= {"b" * 44 + "-wake", "b" * 44 + "--wake"}
 
 
 # --- the split ----------------------------------------------------------------------------------
