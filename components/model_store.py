@@ -62,7 +62,7 @@ class ModelStoreArgs:
     """Tags on the bucket."""
     canary: Optional[tuple[int, int]] = None
     """(canary version, served version): the canary's files again under `<prefix>/canary/<served>/`
-    for the canary track (model_files.alias_files); None: no canary."""
+    and `<prefix>/canary/<canary>/` for the canary track (model_files.alias_files); None: no canary."""
 
 
 class ModelStore(pulumi.ComponentResource):
@@ -94,8 +94,9 @@ class ModelStore(pulumi.ComponentResource):
             files = [(f"{name}-v{f.version}/{f.relative_path}", f)
                      for f in model_files(args.local_dir, args.prefix, args.versions)]
             if args.canary is not None:
-                files += [(f"{name}-canary/{f.relative_path}", f) for f in alias_files(
-                    args.local_dir, args.prefix, CANARY_DIR, args.canary[0], args.canary[1])]
+                canary, served = args.canary
+                files += [(f"{name}-canary-v{f.version}/{f.relative_path}", f) for number in (served, canary)
+                          for f in alias_files(args.local_dir, args.prefix, CANARY_DIR, canary, number)]
             keys = [f.key for _, f in files]
             for resource_name, f in files:
                 alicloud.oss.BucketObject(

@@ -139,13 +139,15 @@ def network_peers(s: Settings, track: str) -> Optional[NetworkPeers]:
 def canary_inputs(s: Settings, main: ServingInputs) -> Optional[ServingInputs]:
     """The canary track: pods of their own (one ResourcePolicy with the main track's: `group`) that
     load only the canary's files, from the canary directory where they sit under the served
-    version's number, so they answer the path the main Ingress rewrites every request to; always
-    rolled (a new canary version is a new pod)."""
+    version's number (so they answer the path the main Ingress rewrites every request to) and under
+    their own; always rolled (a new canary version is a new pod)."""
     canary = s.model.canary
     if canary is None:
         return None
-    return replace(main, name=f"{main.name}{CANARY_SUFFIX}", versions=(main.served_version,), in_place=False,
-                   group=main.name, model_subdir=CANARY_DIR, canary_version=canary.version)
+    # Its own number too: a promotion moves the main rewrite to it before the canary Ingress goes
+    # (Pulumi deletes at the end of an update), and the canary's pods answer it meanwhile.
+    return replace(main, name=f"{main.name}{CANARY_SUFFIX}", versions=(main.served_version, canary.version),
+                   in_place=False, group=main.name, model_subdir=CANARY_DIR, canary_version=canary.version)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from contextlib import contextmanager
 
 import pytest
 from conftest import MODEL_VERSION
-from harness import run_program
+from harness import NS, run_program
 from test_canary import CANARY, MAIN, NEW, named, with_canary
 
+from components.public_endpoint import ANNOTATION_REWRITE
 from loadtest import __main__ as cli
 from loadtest import tracks
 from loadtest.ingress_standin import IngressNginxStandIn, routes, upstream_name
@@ -55,11 +56,11 @@ def send(url: str, host: str, count: int, request_id: str = "") -> list[int]:
 
 class Tracks:
     """Two serving stand-ins as the stack's tracks load them: the main one every listed version,
-    the canary's its own files under the served version's number."""
+    the canary's its own files under the served version's number and under its own."""
 
     def __init__(self) -> None:
         self.main = TfServingStandIn(loaded=frozenset({MODEL_VERSION, NEW}), latency=0)
-        self.canary = TfServingStandIn(loaded=frozenset({MODEL_VERSION}), latency=0)
+        self.canary = TfServingStandIn(loaded=frozenset({MODEL_VERSION, NEW}), latency=0)
 
 
 @contextmanager
@@ -127,6 +128,19 @@ def test_the_main_track_without_ready_pods_answers_503(ingresses):
     tf = Tracks()
     assert answers(ingresses, tf, 5, main_ready=False) == [503] * 5
     assert not tf.canary.answered
+
+
+def test_during_a_promotion_the_canary_answers_the_new_path_until_its_ingress_goes(dev_config, project_dir,
+                                                                                  ingresses):
+    """Promotion moves the main rewrite to the canary's number; the canary Ingress is deleted at
+    the end of the update, and until then its share still reaches the canary's pods."""
+    promoted = copy.deepcopy(with_canary(dev_config, project_dir, serve=NEW))
+    del promoted[NS + "model"]["canary"]
+    main = named(run_program(promoted), "Ingress", MAIN)
+    assert main["metadata"]["annotations"][ANNOTATION_REWRITE].endswith(f"/versions/{NEW}:predict")
+    tf = Tracks()
+    assert answers([main, ingresses[1]], tf, 200) == [200] * 200
+    assert set(tf.main.answered) == set(tf.canary.answered) == {NEW}
 
 
 def on_main_service(canary: dict) -> dict:
