@@ -395,3 +395,9 @@ def test_render_warnings_go_to_stderr(prod_config, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "warning: capacity.nodePool.compensateWithOnDemand: false" in captured.err
     assert "warning: " not in captured.out
+
+
+def test_the_render_writes_to_build_render_unless_told():
+    """README "Try it offline" reads the render from build/render, and build/ is git-ignored."""
+    assert render.build_parser().parse_args(["--stack", "dev"]).out == ROOT / "build" / "render"
+    assert "/build/" in (ROOT / ".gitignore").read_text().split()

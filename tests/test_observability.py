@@ -69,6 +69,12 @@ def test_every_condition_names_columns_its_query_returns(spec):
     assert len(spec.condition) <= 128
 
 
+def test_the_series_are_lines_and_the_clients_a_table():
+    types = {c["title"]: c["type"] for c in o.dashboard_charts(args())}
+    assert types.pop("Busiest clients") == "table"
+    assert set(types.values()) == {"line"} and len(types) == 4
+
+
 def test_the_charts_axes_are_their_querys_columns():
     for chart in o.dashboard_charts(args()):
         query = chart["search"]["query"].split(" | ", 1)[1]
