@@ -136,18 +136,20 @@ def network_peers(s: Settings, track: str) -> Optional[NetworkPeers]:
                         grpc_client_namespaces=n.grpc_client_namespaces, metrics_namespaces=n.metrics_namespaces)
 
 
-def canary_inputs(s: Settings, main: ServingInputs) -> Optional[ServingInputs]:
+def canary_inputs(s: Settings, main: ServingInputs, bounds: Optional[TrackScaling]
+                  ) -> Optional[tuple[ServingInputs, TrackScaling]]:
     """The canary track: pods of their own (one ResourcePolicy with the main track's: `group`) that
     load only the canary's files, from the canary directory where they sit under the served
     version's number (so they answer the path the main Ingress rewrites every request to) and under
-    their own; always rolled (a new canary version is a new pod)."""
+    their own; always rolled (a new canary version is a new pod). `bounds`: its share of the HPA
+    (None exactly when there is no canary)."""
     canary = s.model.canary
-    if canary is None:
+    if canary is None or bounds is None:
         return None
     # Its own number too: a promotion moves the main rewrite to it before the canary Ingress goes
     # (Pulumi deletes at the end of an update), and the canary's pods answer it meanwhile.
     return replace(main, name=f"{main.name}{CANARY_SUFFIX}", versions=(main.served_version, canary.version),
-                   in_place=False, group=main.name, model_subdir=CANARY_DIR, canary_version=canary.version)
+                   in_place=False, group=main.name, model_subdir=CANARY_DIR, canary_version=canary.version), bounds
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,8 @@ def build(s: Settings) -> dict[str, Any]:
         if isinstance(auth, cfg.RrsaAuth) else RamUserReader(),
         stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]), in_cluster)
     inputs = serving_inputs(s, volume.planned_claim_name)
-    canary = canary_inputs(s, inputs)
     tracks = track_split(s)
+    canary = canary_inputs(s, inputs, tracks.canary)
     # A version change: the retire check, the model config (reloaded in place), the serve gate, then
     # the endpoint (components/versions/).
     retire = RetireCheck("retire-check", RetireCheckArgs(
@@ -220,8 +222,8 @@ def build(s: Settings) -> dict[str, Any]:
         depends_on=[cluster]), in_cluster)
     main = serving_track("", s, inputs, capacity, tracks.main, labels, [volume, cluster], cluster.metrics_adapter,
                          retire, in_cluster)
-    second = None if canary is None or tracks.canary is None else serving_track(
-        CANARY_SUFFIX, s, canary, capacity, tracks.canary, labels, [volume, cluster, retire],
+    second = None if canary is None else serving_track(
+        CANARY_SUFFIX, s, canary[0], capacity, canary[1], labels, [volume, cluster, retire],
         cluster.metrics_adapter, None, in_cluster)
     i = s.ingress
     endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
