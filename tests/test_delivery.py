@@ -401,3 +401,11 @@ def test_the_render_writes_to_build_render_unless_told():
     """README "Try it offline" reads the render from build/render, and build/ is git-ignored."""
     assert render.build_parser().parse_args(["--stack", "dev"]).out == ROOT / "build" / "render"
     assert "/build/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_a_users_labels_are_sorted_even_when_one_is_named_like_a_field():
+    """Inside labels (the user's data) `type` and `name` are keys like any other: A-Z, not the
+    reviewer's field order."""
+    ordered = render.conventional_order({"metadata": {"labels": {"type": "gpu", "data": "x", "app": "y"}}})
+    assert list(ordered["metadata"]["labels"]) == ["app", "data", "type"]
+    assert list(render.conventional_order({"labels": {"type": "gpu", "app": "x"}})["labels"]) == ["app", "type"]
