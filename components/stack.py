@@ -22,7 +22,7 @@ from config import Settings
 from config import settings as cfg
 from config.derived import awake_text
 from config.rules import CANARY_SUFFIX
-from config.tracks import Split, TrackScaling, split
+from config.tracks import TrackScaling
 
 from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
 from .cluster import Cluster, ClusterArgs
@@ -98,13 +98,6 @@ def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
         claim_name=claim_name, poll_seconds=v.file_system_poll_seconds, check_image=v.check_image,
         rest_port=v.rest_port, grpc_port=v.grpc_port, in_place=v.in_place, reload=s.model.reload,
         metrics_scrapable=reachable(s)[0], jit_compile=v.jit_compile, batching=v.batching)
-
-
-def track_split(s: Settings) -> Split:
-    """The two tracks' HPA bounds and targets (config/tracks.py); the main track alone without a
-    canary."""
-    a, canary = s.autoscaling, s.model.canary
-    return split(a.min_replicas, a.max_replicas, a.target_qps, canary.weight if canary else None)
 
 
 def autoscaler_args(s: Settings, deployment_name: pulumi.Input[str], labels: dict[str, str],
@@ -213,7 +206,7 @@ def build(s: Settings) -> dict[str, Any]:
         if isinstance(auth, cfg.RrsaAuth) else RamUserReader(),
         stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]), in_cluster)
     inputs = serving_inputs(s, volume.planned_claim_name)
-    tracks = track_split(s)
+    tracks = s.autoscaling.tracks
     canary = canary_inputs(s, inputs, tracks.canary)
     # A version change: the retire check, the model config (reloaded in place), the serve gate, then
     # the endpoint (components/versions/).

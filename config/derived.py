@@ -21,6 +21,7 @@ from .image_ref import image_version
 from .patterns import MODEL_NAME, OSS_BUCKET
 from .rules import ModelSource, batching_fields, batching_version
 from .schema import AutoscalingSettings, CapacitySettings, StackConfig
+from .tracks import Split, stack_split
 
 # tensorflow_model_server's ports: `--port` (gRPC) and `--rest_api_port`, their defaults
 # (tensorflow_serving/model_servers/main.cc at 1.15.0 and 2.19.1); the stack passes both explicitly.
@@ -254,7 +255,8 @@ def awake_text(idle: Optional[settings.IdleSchedule]) -> str:
     return f"awake {idle.awake_hours:g} of {WEEK_HOURS} hours a week ({idle.time_zone}): {idle.awake}"
 
 
-def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, service: str) -> settings.Autoscaling:
+def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, service: str,
+                   tracks: Split) -> settings.Autoscaling:
     idle = a.idle
     schedule = None
     if idle.mode == "schedule" and idle.wake is not None and idle.sleep is not None:
@@ -270,7 +272,7 @@ def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, serv
             scale_up_pods_per_minute=a.scale_up_pods_per_minute,
             scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
             scale_down_pods_per_minute=a.scale_down_pods_per_minute),
-        idle=schedule)
+        idle=schedule, tracks=tracks)
 
 
 def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_id: str, source: ModelSource,
@@ -295,7 +297,7 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
             in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds,
                                        cfg.capacity.node_pool.eci_overflow),
             rest_port=REST_PORT, grpc_port=GRPC_PORT, batching=batching_text(cfg)),
-        autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name),
+        autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name, stack_split(cfg)),
         ingress=settings.Ingress(
             host=i.host, class_name=i.class_name, tls_secret_name=i.tls_secret_name,
             allow_source_cidrs=tuple(i.allow_source_cidrs) if i.allow_source_cidrs is not None else None,

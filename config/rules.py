@@ -33,7 +33,7 @@ from .instance_types import (
 )
 from .patterns import OSS_BUCKET, OSS_PREFIX
 from .schema import IdleSettings, StackConfig
-from .tracks import split
+from .tracks import stack_split
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
@@ -387,8 +387,8 @@ def check_capacity(cfg: StackConfig) -> list[Problem]:
     if cfg.capacity.mode == "nodepool" and per_node and min(per_node) >= 1:
         pool = cfg.capacity.node_pool
         room = min(per_node) * pool.max_size
-        a, canary = cfg.autoscaling, cfg.model.canary
-        tracks = split(a.min_replicas, a.max_replicas, a.target_qps, canary.weight if canary else None)
+        canary = cfg.model.canary
+        tracks = stack_split(cfg)
         if tracks.max_pods > room:
             pods = f"{tracks.max_pods} pods" if tracks.canary is None else (
                 f"{tracks.max_pods} pods (the main track's {tracks.main.max_replicas}, at least minReplicas, and "

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+from .tracks import Split
+
 
 @dataclass(frozen=True)
 class Canary:
@@ -275,6 +277,8 @@ class Autoscaling:
     """The scale-up and scale-down knobs."""
     idle: Optional[IdleSchedule]
     """`autoscaling.idle` with `mode: schedule`; None: always on."""
+    tracks: Split
+    """The HPA bounds and targets of the main track and of a canary (config/tracks.py)."""
 
 
 @dataclass(frozen=True)

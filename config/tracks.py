@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
+from .schema import StackConfig
+
 
 @dataclass(frozen=True)
 class TrackScaling:
@@ -55,3 +57,9 @@ def split(min_replicas: int, max_replicas: int, target_qps: float, weight: Optio
     canary = TrackScaling(1, canary_max, _target(target_qps, weight))
     main = TrackScaling(min_replicas, main_max, _target(target_qps, 100 - weight))
     return Split(main, canary)
+
+
+def stack_split(cfg: StackConfig) -> Split:
+    """The stack's own split: `autoscaling` and `model.canary.weight`."""
+    a, canary = cfg.autoscaling, cfg.model.canary
+    return split(a.min_replicas, a.max_replicas, a.target_qps, canary.weight if canary else None)
