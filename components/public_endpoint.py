@@ -12,7 +12,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .versions.checks import CANARY_VERSION
+from .versions.checks import CANARY_VERSION, canary_ingress_name
 from .wiring import name_of
 
 
@@ -126,10 +126,6 @@ def canary_ingress_manifest(a: PublicEndpointArgs, canary: CanaryRoute) -> dict:
                          "annotations": {ANNOTATION_CANARY: "true", ANNOTATION_CANARY_WEIGHT: str(canary.weight),
                                          CANARY_VERSION: str(canary.version)}},
             "spec": {"ingressClassName": a.class_name, "rules": [_predict_rule(a, canary.service_name)]}}
-
-
-def canary_ingress_name(name: str) -> str:
-    return f"{name}-canary"
 
 
 def ingress_manifest(a: PublicEndpointArgs) -> dict:

@@ -20,7 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from . import batching_proto, images
 from .errors import Problem
-from .image_ref import is_gpu_image
+from .image_ref import image_reference, is_gpu_image
 from .instance_types import (
     CATALOG,
     ECI_GPU_DOC,
@@ -607,7 +607,9 @@ def batching_version(cfg: StackConfig) -> Optional[str]:
     b = cfg.serving.batching
     if b is not None and b.serving_version:
         return b.serving_version
-    tag = cfg.serving.image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
+    _, tag = image_reference(cfg.serving.image)
+    if tag is None:
+        return None
     try:
         batching_proto.parse_version(tag)
     except ValueError:

@@ -160,11 +160,23 @@ class IngressNginxStandIn:
 
     def __post_init__(self) -> None:
         self.routes = routes(self.ingresses)
+        self._session: Optional[aiohttp.ClientSession] = None
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.on_cleanup.append(self._close)
         return app
+
+    async def _close(self, _: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        """One pooled client for every proxied request (made on the server's own event loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
 
     def _location(self, host: str, uri: str) -> Optional[Location]:
         matches = [loc for loc in self.routes.locations
@@ -200,8 +212,8 @@ class IngressNginxStandIn:
         base = self.endpoints[chosen]()
         assert base is not None
         upstream_start = self.clock()
-        async with aiohttp.ClientSession() as session, session.request(
-                request.method, base + uri, data=body, headers={"Content-Type": request.content_type}) as response:
+        async with self._client().request(request.method, base + uri, data=body,
+                                          headers={"Content-Type": request.content_type}) as response:
             answer = await response.read()
             status = response.status
         upstream_time = f"{self.clock() - upstream_start:.3f}"

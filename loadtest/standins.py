@@ -178,6 +178,10 @@ class SimulatedHpa:
         return self.replicas, desired, total / max(self.replicas, 1)
 
 
+INGRESS_POD = "nginx-ingress-controller-5d9f8b7c6-abcde"
+"""The one ingress controller pod the stand-in lists when it serves an access log."""
+
+
 @dataclass
 class KubernetesStandIn:
     """The HPA, Deployment and pod list responses the watcher reads."""
@@ -231,7 +235,7 @@ class KubernetesStandIn:
     async def _ingress_pods(self, request: web.Request) -> web.Response:
         wanted = request.query.get("labelSelector", "")
         items = [] if wanted != self.ingress_labels else [{
-            "metadata": {"name": "nginx-ingress-controller-5d9f8b7c6-abcde", "namespace": self.ingress_namespace,
+            "metadata": {"name": INGRESS_POD, "namespace": self.ingress_namespace,
                          "labels": dict([self.ingress_labels.split("=", 1)])},
             "spec": {"containers": [{"name": "nginx-ingress-controller"}]}, "status": {"phase": "Running"}}]
         return web.json_response({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})
@@ -240,7 +244,7 @@ class KubernetesStandIn:
         """The container's log as the kubelet serves it: text, one line per entry (the access log
         goes to the controller's stdout)."""
         name = request.match_info["name"]
-        if name != "nginx-ingress-controller-5d9f8b7c6-abcde":
+        if name != INGRESS_POD:
             return self._status(404, "NotFound", f'pods "{name}" not found')
         assert self.ingress_log is not None
         return web.Response(text="".join(line + "\n" for line in self.ingress_log()), content_type="text/plain")

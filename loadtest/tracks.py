@@ -40,7 +40,7 @@ LOG_FORMAT = ('$the_real_ip - [$the_real_ip] - $remote_user [$time_local] "$requ
 def log_line(*, remote_addr: str, time: float, method: str, url: str, status: int, body_bytes_sent: int,
              request_time: float, request_length: int, host: str, req_id: str, proxy_upstream_name: str,
              proxy_alternative_upstream_name: str, upstream_addr: str, upstream_response_time: str,
-             upstream_status: str, user_agent: str, body_length: Optional[int] = None) -> str:
+             upstream_status: str, user_agent: str) -> str:
     """One access-log line in LOG_FORMAT (nginx writes `-` for an empty variable but for the
     bracketed upstream names, which are set to "" by the controller's Lua)."""
     values = {
@@ -50,8 +50,7 @@ def log_line(*, remote_addr: str, time: float, method: str, url: str, status: in
         "http_referer": "-", "http_user_agent": user_agent, "request_length": str(request_length),
         "request_time": f"{request_time:.3f}", "proxy_upstream_name": proxy_upstream_name,
         "upstream_addr": upstream_addr or "-",
-        "upstream_response_length": str(body_length if body_length is not None else body_bytes_sent)
-        if upstream_addr else "-",
+        "upstream_response_length": str(body_bytes_sent) if upstream_addr else "-",
         "upstream_response_time": upstream_response_time or "-", "upstream_status": upstream_status or "-",
         "req_id": req_id, "host": host, "proxy_alternative_upstream_name": proxy_alternative_upstream_name}
     return re.sub(r"\$([a-z_]+)", lambda m: values[m.group(1)], LOG_FORMAT)

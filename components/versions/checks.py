@@ -60,10 +60,20 @@ CANARY_VERSION = "elastic-inference.io/canary-version"
 """On the canary Ingress: the version its pods serve (components/public_endpoint.py writes it)."""
 
 
+def canary_ingress_name(ingress: str) -> str:
+    """The canary Ingress beside the main Ingress `ingress`."""
+    return f"{ingress}-canary"
+
+
 def canary_by(ingress: Optional[dict]) -> Optional[int]:
     """The version a live canary Ingress sends its share to (None: no canary Ingress)."""
-    value = ((ingress or {}).get("metadata") or {}).get("annotations", {}).get(CANARY_VERSION, "")
+    value = (((ingress or {}).get("metadata") or {}).get("annotations") or {}).get(CANARY_VERSION, "")
     return int(value) if value.isdigit() else None
+
+
+def _wake_hint(deployment: str) -> str:
+    """How to wake a sleeping service by hand (components/idle/schedule.py names the CronJob)."""
+    return f"kubectl create job --from=cronjob/{deployment[:45]}-wake {deployment[:40]}-wake-now"
 
 
 def retire_problem(ingress: Optional[dict], model: str, keep: Sequence[int], serve: Optional[int] = None,
@@ -86,7 +96,7 @@ def retire_problem(ingress: Optional[dict], model: str, keep: Sequence[int], ser
     if sleeping and serve is not None and served is not None and serve != served:
         return (f"the service sleeps (the idle schedule scaled {deployment} to 0), so no server can show version "
                 f"{serve} AVAILABLE before the endpoint moves to it: wake it first "
-                f"(kubectl create job --from=cronjob/{deployment[:45]}-wake {deployment[:40]}-wake-now, or wait for "
+                f"({_wake_hint(deployment)}, or wait for "
                 "the schedule's wake), then run pulumi up again; loading versions while asleep is fine")
     live_canary = canary_by(canary_ingress)
     if sleeping and canary is not None and live_canary is not None and live_canary != canary:
@@ -94,8 +104,7 @@ def retire_problem(ingress: Optional[dict], model: str, keep: Sequence[int], ser
         # while its Ingress already sends them a share: nothing would have shown it AVAILABLE.
         return (f"the service sleeps (the idle schedule scaled {deployment} to 0), so no server can show canary "
                 f"version {canary} AVAILABLE before the canary Ingress sends it model.canary.weight percent: "
-                f"wake it first (kubectl create job --from=cronjob/{deployment[:45]}-wake {deployment[:40]}-wake-now),"
-                " then run pulumi up again")
+                f"wake it first ({_wake_hint(deployment)}), then run pulumi up again")
     return None
 
 
@@ -203,7 +212,8 @@ def main(argv: Sequence[str]) -> int:
             ingress_now = read_ingress(namespace, ingress)
             sleeping = ingress_now is not None and asleep(api(scale_path(namespace, deployment)))
             wanted = None if canary == "-" else int(canary)
-            live_canary = read_ingress(namespace, f"{ingress}-canary") if sleeping and wanted is not None else None
+            live_canary = (read_ingress(namespace, canary_ingress_name(ingress)) if sleeping and wanted is not None
+                           else None)
             problem = retire_problem(ingress_now, model, [int(v) for v in keep.split(",")], int(serve), sleeping,
                                      deployment, wanted, live_canary)
         elif check == "serve":

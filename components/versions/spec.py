@@ -34,6 +34,7 @@ from ..serving_spec import (
     pods_service_name,
     selector_labels,
 )
+from .checks import canary_ingress_name
 from .served import SERVED_FILE, served_config_map_name
 
 CHECKS = "components.versions.checks"
@@ -151,7 +152,7 @@ def reader_role_manifest(s: ServingInputs, account: str, ingress_name: str) -> t
     serving Deployment's scale (asleep or not), nothing else."""
     return account_manifests(s.namespace, account, gate_labels(s.name), [
         {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
-         "resourceNames": [ingress_name, f"{ingress_name}-canary"], "verbs": ["get"]},
+         "resourceNames": [ingress_name, canary_ingress_name(ingress_name)], "verbs": ["get"]},
         {"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": [s.name], "verbs": ["get"]},
     ])
 
