@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="count each track's answers (on by itself when the stack has a canary)")
     tracks.add_argument("--ingress-namespace", default="kube-system", help="the ingress controller's namespace")
     tracks.add_argument("--ingress-selector", default="app=ingress-nginx",
-                        help="the label selector of the ingress controller's pods")
+                        help="the label selector of the ingress controller's pods "
+                             "(not verified offline for ACK: docs/loadtest.md)")
     kube = parser.add_argument_group("Kubernetes API")
     kube.add_argument("--kube-context", help="kubeconfig context (default: current)")
     kube.add_argument("--kube-api-url", help="API server URL without auth (a local proxy or stand-in)")
