@@ -21,7 +21,7 @@ import pulumi
 from config import Settings
 from config import settings as cfg
 from config.derived import awake_text
-from config.rules import CANARY_SUFFIX
+from config.rules.model import CANARY_SUFFIX
 from config.tracks import TrackScaling
 
 from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior

@@ -15,11 +15,13 @@ import re
 import zoneinfo
 from typing import Optional
 
-from . import batching_proto, images, settings
+from . import batching_proto, cron, images, settings
 from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TAG, RrsaIssuer
 from .image_ref import image_version
 from .patterns import MODEL_NAME, OSS_BUCKET
-from .rules import ModelSource, batching_fields, batching_version
+from .rules.batching import batching_fields, batching_version
+from .rules.capacity import has_image_cache
+from .rules.model import ModelSource
 from .schema import AutoscalingSettings, CapacitySettings, StackConfig
 from .tracks import Split, stack_split
 
@@ -31,10 +33,10 @@ REST_PORT = 8501
 
 def batching_text(cfg: StackConfig) -> Optional[str]:
     """The batching file's text (rules.batching_parameters has checked it parses); None: off."""
-    version = batching_version(cfg)
+    version = batching_version(cfg.serving)
     if cfg.serving.batching is None or version is None:
         return None
-    return batching_proto.text(version, batching_fields(cfg))
+    return batching_proto.text(version, batching_fields(cfg.serving))
 
 
 def default_bucket_name(account_id: str, project: str, stack: str, model_name: str) -> str:
@@ -50,13 +52,13 @@ def default_bucket_name(account_id: str, project: str, stack: str, model_name: s
     stem = re.sub(r"[^a-z0-9-]+", "-", f"{stack}-{model_name}".lower()).strip("-")
     stem = re.sub(r"-{2,}", "-", stem)[: 63 - len("ei--") - len(digest)].strip("-")
     name = f"ei-{stem}-{digest}" if stem else f"ei-{digest}"
-    assert re.match(OSS_BUCKET, name), name
+    assert re.fullmatch(OSS_BUCKET, name), name
     return name
 
 
 def default_prefix(model_name: str) -> str:
     """`models/<model.name>`: one place per model in a shared bucket."""
-    assert re.match(MODEL_NAME, model_name), model_name
+    assert re.fullmatch(MODEL_NAME, model_name), model_name
     return f"models/{model_name}"
 
 
@@ -158,17 +160,12 @@ def image_cache_of(c: CapacitySettings, stack: str, serving_name: str, cached: t
         eip_instance_id=ic.eip_instance_id)
 
 
-def needs_image_cache(c: CapacitySettings) -> bool:
-    """Whether the stack owns an ECI image cache: eci mode with `imageCache`, or a pool's overflow."""
-    return c.eci.image_cache if c.mode == "eci" else c.node_pool.eci_overflow
-
-
 def capacity_of(c: CapacitySettings, serving_name: str, stack: str, vswitch_ids: Optional[tuple[str, ...]],
                 gpu: Optional[images.GpuRuntime], cached: tuple[str, ...],
                 network: Optional[tuple[str, str]]) -> settings.Capacity:
     """The capacity mode's own settings, and nothing of the other mode."""
     types = tuple(c.instance_types)
-    cache = image_cache_of(c, stack, serving_name, cached, network) if needs_image_cache(c) else None
+    cache = image_cache_of(c, stack, serving_name, cached, network) if has_image_cache(c) else None
     driver = images.eci_driver(gpu.min_driver) if gpu is not None else None
     if c.mode == "nodepool":
         pool = c.node_pool
@@ -202,25 +199,18 @@ def awake_week(wake: str, sleep: str, time_zone: str,
     """The hours a schedule keeps the service awake in the coming week (from next Monday 00:00 in
     its time zone), and those hours day by day (`Mon-Fri 08:00-20:00`), so a schedule with wake and
     sleep swapped shows as awake at night before anything changes."""
-    # Imported here: only a stack with an idle schedule needs the cron parser.
-    from croniter import croniter  # noqa: PLC0415
-
     zone = zoneinfo.ZoneInfo(time_zone)
     today = (now or datetime.datetime.now(datetime.UTC)).astimezone(zone)
     monday = (today + datetime.timedelta(days=7 - today.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     end = monday + datetime.timedelta(days=7)
-    # Just before Monday 00:00: a firing at midnight itself is the week's first event.
-    base = monday - datetime.timedelta(seconds=1)
-    last = {state: croniter(expr, base).get_prev(datetime.datetime) for state, expr in (("awake", wake),
-                                                                                          ("asleep", sleep))}
-    awake = last["awake"] > last["asleep"]
-    events: list[tuple[datetime.datetime, bool]] = []
-    for expr, state in ((wake, True), (sleep, False)):
-        it = croniter(expr, base)
-        while (at := it.get_next(datetime.datetime)) < end:
-            events.append((at, state))
+    schedules = {True: cron.parse(wake), False: cron.parse(sleep)}
+    # A firing at Monday 00:00 itself is the week's first event, not the state it starts in.
+    woke, slept = (schedules[state].last_before(monday, time_zone) for state in (True, False))
+    awake = woke is not None and (slept is None or woke > slept)
+    events = sorted((at, state) for state, s in schedules.items()
+                    for at in s.firings(monday - datetime.timedelta(seconds=1), end, time_zone))
     spans, since = [], monday if awake else None
-    for at, state in sorted(events):
+    for at, state in events:
         if state and since is None:
             since = at
         elif not state and since is not None:
@@ -297,7 +287,8 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
             in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds,
                                        cfg.capacity.node_pool.eci_overflow),
             rest_port=REST_PORT, grpc_port=GRPC_PORT, batching=batching_text(cfg)),
-        autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name, stack_split(cfg)),
+        autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name,
+                                   stack_split(cfg.autoscaling, cfg.model.canary)),
         ingress=settings.Ingress(
             host=i.host, class_name=i.class_name, tls_secret_name=i.tls_secret_name,
             allow_source_cidrs=tuple(i.allow_source_cidrs) if i.allow_source_cidrs is not None else None,

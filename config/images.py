@@ -103,7 +103,7 @@ def first_cuda(gpu: Gpu) -> Optional[Version]:
 
 def parse_kernel(kernel: str) -> tuple[str, Version]:
     """`sm_75` -> ("sm", (7, 5))."""
-    match = KERNEL.match(kernel)
+    match = KERNEL.fullmatch(kernel)
     assert match, kernel
     return match.group(1), (int(match.group(2)), int(match.group(3)))
 

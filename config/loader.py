@@ -3,7 +3,7 @@
 This is the only module that calls `pulumi.Config`. It registers nothing: when any value is
 wrong it raises `ConfigError` listing every problem, before a single resource (not even a
 provider) exists. The steps, each in its own module: the schema (`schema.py`, its errors in the
-user's words by `problems.py`), the rules between keys and on disk (`rules.py`), the read-only
+user's words by `problems.py`), the rules between keys and on disk (`rules/`), the read-only
 account look-ups (`account.py`: account id, bucket owner, cluster edition, RRSA, worker vSwitches)
 for a valid config only, whose findings are reported the same way, and the derived values
 (`derived.py`). Warnings are logged only once nothing stops the run.
@@ -25,6 +25,8 @@ from pydantic import BaseModel, ValidationError
 from . import account, derived, rules, schema
 from .errors import ConfigError, Problem
 from .problems import allowed_keys, format_validation_error
+from .rules.gpu import runtime_of
+from .rules.model import parse_model_source
 from .settings import Settings
 from .yaml_files import read_yaml
 
@@ -210,13 +212,17 @@ def read_region() -> Optional[str]:
     return pulumi.Config("alicloud").get("region") or os.environ.get("ALICLOUD_REGION")
 
 
-def partial_config(raw: dict[str, Any], exc: ValidationError) -> tuple[schema.StackConfig, frozenset[str]]:
-    """What the schema accepted of a config it refused: every top-level key without an error, each
-    validated alone (or its default), and the names of those keys. The rules that read only these
-    run too, so a problem elsewhere is reported with the schema's (config/rules.py RULES)."""
+def valid_sections(raw: dict[str, Any], exc: Optional[ValidationError] = None,
+                   whole: Optional[schema.StackConfig] = None) -> dict[str, Any]:
+    """Each top-level key of the config that the schema accepted, by its field name: all of them
+    from a config that validated (`whole`); from one it refused, every key without an error,
+    validated alone (or its default). The rules that read only these still run (config/rules)."""
     fields = schema.StackConfig.model_fields
+    if whole is not None:
+        return {name: getattr(whole, name) for name in fields}
     by_alias = {(f.alias or n): n for n, f in fields.items()}
-    failed = {by_alias.get(str(err["loc"][0]), str(err["loc"][0])) for err in exc.errors() if err["loc"]}
+    failed = {by_alias.get(str(err["loc"][0]), str(err["loc"][0])) for err in exc.errors() if err["loc"]} \
+        if exc is not None else set()
     values: dict[str, Any] = {}
     for name, field in fields.items():
         if name in failed:
@@ -233,13 +239,13 @@ def partial_config(raw: dict[str, Any], exc: ValidationError) -> tuple[schema.St
                 continue
         elif given is not None:
             values[name] = given
-    return schema.StackConfig.model_construct(**values), frozenset(values)
+    return values
 
 
-def validated(project: str) -> tuple[Optional[schema.StackConfig], Optional[str], list[Problem], frozenset[str]]:
-    """The stack's config through the schema, its region, every problem found so far (namespaces,
-    credentials, the region, the schema's), and which top-level keys the config holds valid. A
-    config the schema refused comes back partial (`partial_config`)."""
+def validated(project: str) -> tuple[Optional[schema.StackConfig], dict[str, Any], Optional[str], list[Problem]]:
+    """The stack's config through the schema (None when it refused any of it), the top-level keys it
+    accepted (`valid_sections`), the region, and every problem found so far (namespaces,
+    credentials, the region, the schema's)."""
     raw = read_raw_config(project, load_project_schema())
     keys = all_config_keys()
     problems = namespace_problems(project, keys) + plaintext_credential_problems(keys)
@@ -249,28 +255,20 @@ def validated(project: str) -> tuple[Optional[schema.StackConfig], Optional[str]
     try:
         cfg = schema.StackConfig.model_validate(raw)
     except ValidationError as exc:
-        partial, valid = partial_config(raw, exc)
-        return partial, region, problems + format_validation_error(exc, frozenset(secret_keys(project))), valid
-    return cfg, region, problems, frozenset(schema.StackConfig.model_fields)
+        return None, valid_sections(raw, exc), region, problems + format_validation_error(
+            exc, frozenset(secret_keys(project)))
+    return cfg, valid_sections(raw, whole=cfg), region, problems
 
 
 def load_settings() -> Settings:
     """Read, validate and resolve the current stack's config. Raises `ConfigError`."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
-    cfg, region, problems, valid = validated(project)
-    source: Optional[rules.ModelSource] = None
-    gpu = None
-    if cfg is not None and "model" in valid:
-        source, source_problems = rules.parse_model_source(cfg.model.source)
-        problems += source_problems
-        if source is not None:
-            problems += rules.check_model_dir(source, cfg.model.versions)
-    if cfg is not None:
-        problems += rules.check_cross_fields(cfg, source, valid)
-    if cfg is not None and {"serving", "capacity"} <= valid:
-        gpu_problems, gpu = rules.check_gpu_image(cfg)
-        problems += gpu_problems
-    if cfg is None or source is None or region is None or problems or len(valid) < len(schema.StackConfig.model_fields):
+    cfg, given, region, problems = validated(project)
+    source = parse_model_source(given["model"].source)[0] if "model" in given else None
+    if source is not None:
+        given["source"] = source
+    problems += rules.run(rules.rules(), given)
+    if cfg is None or source is None or region is None or problems:
         raise ConfigError(problems)
 
     # The config is valid; now what it leaves to the account (read-only look-ups, before
@@ -281,8 +279,8 @@ def load_settings() -> Settings:
                             pool=derived.node_pool_name(cfg.serving.name))
     if found.problems:
         raise ConfigError(found.problems)
-    for warning in rules.warnings(cfg, gpu) + found.warnings:
+    for warning in rules.run(rules.warnings(), given) + found.warnings:
         pulumi.log.warn(warning)
     return derived.resolve(cfg, project=project, stack=stack, region=region, account_id=account_id, source=source,
-                           location=location, gpu=gpu, rrsa=found.rrsa, vswitch_ids=found.vswitch_ids,
-                           network=found.network)
+                           location=location, gpu=runtime_of(cfg.serving, cfg.capacity), rrsa=found.rrsa,
+                           vswitch_ids=found.vswitch_ids, network=found.network)

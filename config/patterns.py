@@ -8,6 +8,7 @@ into a pydantic check whose error says in words what is allowed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Optional
 
 from pydantic import AfterValidator
@@ -75,14 +76,27 @@ RULE_TEXT = {
 }
 
 
+def foreign_characters(value: str) -> Optional[str]:
+    """The characters of `value` outside printable ASCII, named (a look-alike letter pasted from a
+    document, a zero-width space): every name rule here is ASCII, so they are what is wrong."""
+    odd = sorted({ch for ch in value if not " " <= ch <= "~"}, key=value.index)
+    if not odd:
+        return None
+    named = [f"U+{ord(ch):04X} {unicodedata.name(ch, 'a control character')}" for ch in odd[:3]]
+    return "it contains " + ", ".join(named) + (", ..." if len(odd) > 3 else "")
+
+
 def pattern(regex: str, max_length: Optional[int] = None, what: Optional[str] = None):
-    """A string rule whose error says in words (`what`, or RULE_TEXT) what is allowed."""
+    """A string rule whose error says in words (`what`, or RULE_TEXT) what is allowed. The whole
+    value must match (`fullmatch`: a `$` alone lets a trailing newline through)."""
     compiled = re.compile(regex)
     text = what if what is not None else RULE_TEXT[regex]
 
     def check(value: str) -> str:
-        if not compiled.match(value) or (max_length is not None and len(value) > max_length):
-            raise ValueError(f"must be {text}")
+        if not compiled.fullmatch(value) or (max_length is not None and len(value) > max_length):
+            odd = foreign_characters(value)
+            raise ValueError(f"must be {text}" + (f" ({odd})" if odd else ""))
         return value
 
+    check.regex = regex  # type: ignore[attr-defined]  # read by tests/config_strategies.py
     return AfterValidator(check)

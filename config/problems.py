@@ -11,10 +11,12 @@ import difflib
 import re
 from typing import Any, Optional
 
+import annotated_types
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from .errors import Problem
-from .schema import StackConfig
+from .schema import ControlText, StackConfig
 
 # pydantic's own labels for the branch of a union or a validator, which are not keys.
 _INTERNAL_LOCATIONS = ("int", "float", "str", "list[str]", "bool", "[key]")
@@ -74,6 +76,37 @@ def yaml_typed(kind: str, value: Any) -> Optional[str]:
     return None
 
 
+def control_text_message(value: ControlText) -> str:
+    """A value with a line break or a control character in it, said where it is."""
+    text = value.text
+    if text.endswith("\n") and not re.search(r"[\x00-\x1f\x7f]", text[:-1]):
+        return (f"{short(text)} ends with a line break (a YAML block scalar `|` keeps the line's end): write the "
+                "value on one line, or use `|-`")
+    where = next(i for i, ch in enumerate(text) if ord(ch) < 32 or ord(ch) == 127)
+    return (f"{short(text)} holds a control character (U+{ord(text[where]):04X}, at position {where}); no key of "
+            "this stack takes one: write the value on one line, in plain characters")
+
+
+def percent_hint(loc: tuple, value: Any) -> Optional[str]:
+    """A fraction written where a percent (0-100) is meant: `onDemandPercentage: 0.3`."""
+    if not isinstance(value, float) or not 0 < value < 1:
+        return None
+    field = field_at(loc)
+    high = next((m.le for m in field.metadata if isinstance(m, annotated_types.Le)), None) if field else None
+    if high != 100:
+        return None
+    return f"it is a percent, 0-100: did you mean {value * 100:g}?"
+
+
+def field_at(loc: tuple) -> Optional[FieldInfo]:
+    """The schema field at `loc`, or None."""
+    owner = section_at(loc)
+    key = next((p for p in reversed(loc) if isinstance(p, str)), None)
+    if owner is None or key is None:
+        return None
+    return next((f for n, f in owner.model_fields.items() if (f.alias or n) == key), None)
+
+
 def section_message(kind: str, value: Any) -> Optional[str]:
     """A section (a mapping of keys) given as something else: never pydantic's class names."""
     if kind not in ("model_type", "dict_type"):
@@ -114,13 +147,18 @@ def format_validation_error(exc: ValidationError, secret: frozenset[str] = froze
                 message += f"; allowed here: {', '.join(allowed)}"
         elif kind == "missing":
             message = "is required and not set"
+        elif isinstance(err["input"], ControlText):
+            message = control_text_message(err["input"])
+        elif err["input"] is None and section_message(kind, None) is None:
+            message = ("is empty (nothing is written after it): write a value, or remove the line to take the "
+                       "default")
         elif section_message(kind, err["input"]) is not None:
             message = section_message(kind, err["input"]) or ""
         else:
             text = err["msg"]
             text = text.removeprefix("Value error, ")
             message = f"{text[0].lower()}{text[1:]} (got {short(err['input'])})"
-            hint = None if redacted else yaml_typed(kind, err["input"])
+            hint = None if redacted else (yaml_typed(kind, err["input"]) or percent_hint(loc, err["input"]))
             message += f": {hint}" if hint else ""
         problems.append((path, message))
     # A union reports the same location once per branch; keep the first of each.

@@ -13,6 +13,7 @@ carry the exact location of each problem. Elsewhere in this package: the name ru
 
 from __future__ import annotations
 
+import importlib.resources
 import ipaddress
 import re
 import typing
@@ -30,6 +31,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from . import cron
 from .image_ref import image_pin_problem
 from .patterns import (
     CLUSTER_ID,
@@ -81,37 +83,59 @@ def _cidr(value: str) -> str:
     return value
 
 
-# What a Kubernetes CronJob takes as `.spec.schedule`: five fields (minute hour day-of-month month
-# day-of-week) or a macro, without a TZ= prefix when `.spec.timeZone` is set
-# (kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax, #time-zones).
-CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-
-
 def _cron(value: str) -> str:
-    # Imported here: only a stack with an idle schedule needs the cron parser.
-    from croniter import croniter  # noqa: PLC0415
+    """A CronJob `.spec.schedule` as Kubernetes validates it (pkg/apis/batch/validation
+    validateScheduleFormat: robfig/cron v3.0.1 `ParseStandard`, and no `TZ` in it; config/cron.py)."""
+    if "TZ" in value:
+        raise ValueError("must not name a time zone (TZ= or CRON_TZ=; Kubernetes refuses it beside .spec.timeZone): "
+                         "the time zone is autoscaling.idle.timeZone")
+    if value.startswith("@every"):
+        raise ValueError("must be a time of the week, not an interval: @every counts from when the CronJob "
+                         "controller last ran it, so when the service sleeps or wakes could not be known; write five "
+                         "fields such as '0 8 * * 1-5'")
+    try:
+        cron.parse(value)
+    except cron.CronError as exc:
+        raise ValueError(f"is not a schedule a Kubernetes CronJob takes ({exc}); write five fields, minute hour "
+                         "day-of-month month day-of-week, each *, a number, a range a-b (not wrapping: 5-1 is "
+                         "refused), a list or a step, days 0-6 with Sunday 0 (no 7, L, W or #), e.g. '0 8 * * 1-5', "
+                         f"or one of {', '.join(cron.DESCRIPTORS)}") from None
+    return value
 
-    text = value.strip()
-    if text.upper().startswith(("TZ=", "CRON_TZ=")):
-        raise ValueError("must not carry a TZ= prefix: the time zone is autoscaling.idle.timeZone")
-    if text not in CRON_MACROS and (len(text.split()) != 5 or not croniter.is_valid(text)):
-        raise ValueError("must be a five-field cron schedule (minute hour day-of-month month day-of-week, "
-                         f"e.g. '0 8 * * 1-5') or one of {', '.join(CRON_MACROS)}")
-    return text
+
+# Kubernetes' check of a CronJob's `.spec.timeZone` (pkg/apis/batch/validation validateTimeZone, the
+# same before and after 1.33): each '/'-separated part of these characters, not '.', '..' or
+# starting with '-'; not `Local`; and a zone Go's time.LoadLocation loads.
+_TZ_PART = re.compile(r"[A-Za-z.\-_0-9+]{1,14}")
+
+
+def zone_folders() -> frozenset[str]:
+    """The folders of the IANA database as the tzdata package ships it (Asia, Europe, Etc, ...)."""
+    root = importlib.resources.files("tzdata").joinpath("zoneinfo")
+    return frozenset(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 
 def _time_zone(value: str) -> str:
     """An IANA time zone, as a CronJob's `.spec.timeZone` takes it."""
+    parts_ok = all(_TZ_PART.fullmatch(p) and p not in (".", "..") and not p.startswith("-") for p in value.split("/"))
+    if value.lower() == "local":
+        raise ValueError("must name a zone, not the machine's: Local is whatever zone the controller runs in "
+                         "(Kubernetes refuses it); write one such as Asia/Shanghai or UTC")
     try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError("must be an IANA time zone such as Asia/Shanghai or UTC") from None
+        zoneinfo.ZoneInfo(value) if parts_ok else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: the name of a folder of zones (Asia, Etc), which the file system refuses to read as one.
+        parts_ok = False
+    if not parts_ok:
+        hint = f" ({value!r} is a folder of zones: name one in it, such as Asia/Shanghai)" if value in zone_folders() \
+            else ""
+        raise ValueError(f"must be an IANA time zone such as Asia/Shanghai or UTC{hint}")
     return value
 
 
-def _unique(values: list) -> list:
+def _unique(values: Optional[list]) -> Optional[list]:
     seen = set()
-    for v in values:
+    for v in values or ():
         if v in seen:
             raise ValueError(f"lists {v!r} twice")
         seen.add(v)
@@ -169,25 +193,69 @@ class _Section(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _numbers_written_as_text(cls, data: Any) -> Any:
-        """`pulumi config set --path autoscaling.targetQps 2.5` stores the string "2.5": the CLI
-        keeps only integers and booleans typed. Take a string that is exactly a number for a
-        numeric key (an integer for an integer key); anything else stays as written and is
-        rejected by the field's type, so no other coercion creeps in."""
+    def _as_written(cls, data: Any) -> Any:
+        """Two readings of the text a stack file holds, before the fields' types see it.
+
+        `pulumi config set --path autoscaling.targetQps 2.5` stores the string "2.5": the CLI keeps
+        only integers and booleans typed. A string that is exactly a number is taken for a numeric
+        key (an integer for an integer key); anything else stays as written and is rejected by the
+        field's type, so no other coercion creeps in.
+
+        No key of the stack takes a line break or another control character, and a YAML block
+        scalar (`|`) keeps the one at its end, where a `$` in a rule would let it through: such a
+        value (or list item, or map value) is held as `ControlText`, which no field's type accepts,
+        so it is refused at its key, in words (config/problems.py), whatever the field."""
         if not isinstance(data, dict):
             return data
         converted = dict(data)
         for name, field in cls.model_fields.items():
             key = field.alias if field.alias in converted else name
-            value = converted.get(key)
+            if key not in converted:
+                continue
+            value = converted[key]
             if not isinstance(value, str):
+                converted[key] = ControlText.held(value, nested=not _is_section(field.annotation))
                 continue
             kinds = set(typing.get_args(field.annotation)) | {field.annotation}
-            if int in kinds and _INT_TEXT.match(value):
+            if int in kinds and _INT_TEXT.fullmatch(value):
                 converted[key] = int(value)
-            elif float in kinds and _FLOAT_TEXT.match(value):
+            elif float in kinds and _FLOAT_TEXT.fullmatch(value):
                 converted[key] = float(value)
+            else:
+                converted[key] = ControlText.held(value, nested=False)
         return converted
+
+
+def _is_section(annotation: Any) -> bool:
+    """A field that holds a section (or an optional one): its own validator reads its values."""
+    kinds = set(typing.get_args(annotation)) | {annotation}
+    return any(isinstance(k, type) and issubclass(k, _Section) for k in kinds)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ControlText:
+    """A string with a line break or another control character in it, as the schema holds it: not a
+    `str`, so every field's type refuses it, and config/problems.py says what is in it."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+    @classmethod
+    def held(cls, value: Any, nested: bool) -> Any:
+        """`value` with each string that holds a control character wrapped; inside lists and maps
+        too when `nested` (not a section's mapping: that section's own validator does it)."""
+        if isinstance(value, str):
+            return cls(value) if _CONTROL.search(value) else value
+        if nested and isinstance(value, list):
+            return [cls.held(v, nested) for v in value]
+        if nested and isinstance(value, dict):
+            return {k: cls.held(v, nested) for k, v in value.items()}
+        return value
 
 
 class CanarySettings(_Section):

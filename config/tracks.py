@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from .schema import StackConfig
+from .schema import AutoscalingSettings, CanarySettings
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def split(min_replicas: int, max_replicas: int, target_qps: float, weight: Optio
     return Split(main, canary)
 
 
-def stack_split(cfg: StackConfig) -> Split:
+def stack_split(autoscaling: AutoscalingSettings, canary: Optional[CanarySettings]) -> Split:
     """The stack's own split: `autoscaling` and `model.canary.weight`."""
-    a, canary = cfg.autoscaling, cfg.model.canary
+    a = autoscaling
     return split(a.min_replicas, a.max_replicas, a.target_qps, canary.weight if canary else None)

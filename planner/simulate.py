@@ -24,6 +24,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Optional
 
+from config import cron
 from config.settings import IdleSchedule
 
 from .hpa import Controller, HpaSpec, Tolerances
@@ -339,23 +340,17 @@ def schedule_of(idle: Optional[IdleSchedule], min_replicas: int, start: datetime
     """Where the stack's sleep and wake fall in a trace that starts at `start` (None: always on)."""
     if idle is None:
         return Schedule()
-    # Imported here: only a stack with an idle schedule needs the cron parser.
-    from croniter import croniter  # noqa: PLC0415
-
-    zone = zoneinfo.ZoneInfo(idle.time_zone)
-    begin = start.astimezone(zone)
+    begin = start.astimezone(zoneinfo.ZoneInfo(idle.time_zone))
     events: list[tuple[int, int]] = []
-    last: dict[int, datetime.datetime] = {}
+    last: dict[int, Optional[datetime.datetime]] = {}
     for schedule, replicas in ((idle.sleep, 0), (idle.wake, min_replicas)):
-        it = croniter(schedule, begin)
-        last[replicas] = croniter(schedule, begin).get_prev(datetime.datetime)
-        while True:
-            at = it.get_next(datetime.datetime)
-            offset = int((at - begin).total_seconds())
-            if offset >= seconds:
-                break
-            events.append((offset, replicas))
-    asleep = last[0] > last[min_replicas]  # the latest firing before the start was a sleep
+        parsed = cron.parse(schedule)
+        last[replicas] = parsed.last_before(begin + datetime.timedelta(minutes=1), idle.time_zone)
+        end = begin + datetime.timedelta(seconds=seconds)
+        events += [(int((at - begin).total_seconds()), replicas)
+                   for at in parsed.firings(begin, end, idle.time_zone)]
+    slept, woke = last[0], last[min_replicas]
+    asleep = slept is not None and (woke is None or slept > woke)  # the latest firing before the start was a sleep
     return Schedule(asleep, tuple(sorted(events)))
 
 

@@ -16,7 +16,8 @@ from components.stack import autoscaler_args
 from config import Settings
 from config import settings as cfg
 from config.instance_types import CATALOG
-from config.rules import parse_quantity, pods_per_node
+from config.rules.capacity import pods_per_node
+from config.rules.quantities import parse_quantity
 from tools.offline import settings_of, stack_file_config
 from tools.render import project_dir
 
@@ -39,8 +40,7 @@ def read_settings(stack: str, stack_file: Optional[Path] = None) -> tuple[Settin
     """`Pulumi.<stack>.yaml` validated by config/ under the mock engine. The planner does not read
     the model, so a stand-in SavedModel sits where `model.source` points (the model's own checks
     are `pulumi preview`'s business). Raises `ConfigError` as the program would."""
-    config = stack_file_config(stack, stack_file)
-    with project_dir(config, placeholder=True):
+    with project_dir(stack_file_config(stack, stack_file), placeholder=True) as config:
         return settings_of(config, stack)
 
 

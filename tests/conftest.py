@@ -8,6 +8,15 @@ from pathlib import Path
 
 import pytest
 from harness import RUNS, run_program, stack_file_config
+from hypothesis import settings
+
+# Generated configs (tests/test_front_door.py): seeded and bounded in the test command; the long run
+# is `HYPOTHESIS_PROFILE=long` (docs/testing.md, "The front door").
+settings.register_profile("ci", max_examples=300, derandomize=True, deadline=None, database=None,
+                          print_blob=True)
+settings.register_profile("long", max_examples=10_000, derandomize=False, deadline=None, database=None,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 MODEL_VERSION = 1623831335
 

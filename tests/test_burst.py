@@ -18,7 +18,7 @@ from components.gpu_node_pool import OVERFLOW_WAIT_SECONDS, WAIT_FOR_ECS_SCALING
 from components.serving_spec import GROUP_LABEL
 from config import ConfigError
 from config.derived import image_cache_name
-from config.rules import scale_up_minutes
+from config.rules.capacity import scale_up_minutes
 from planner import params
 from planner.hpa import HpaSpec, Policy, Rules
 from planner.simulate import Capacity, EciStarts, simulate
@@ -233,9 +233,9 @@ def test_rrsa_is_refused_where_pods_overflow_to_eci(prod_config):
 
 
 def test_a_family_eci_does_not_offer_is_refused_where_pods_run_on_eci(dev_config, prod_config, monkeypatch):
-    from config import rules  # noqa: PLC0415
+    from config.rules import capacity  # noqa: PLC0415
 
-    monkeypatch.setattr(rules, "ECI_GPU_FAMILIES", frozenset({"gn6i"}))
+    monkeypatch.setattr(capacity, "ECI_GPU_FAMILIES", frozenset({"gn6i"}))
     error, result = run_expecting_error(prod_config, "prod")
     assert "  - capacity.instanceTypes[2]: 'ecs.gn6v-c8g1.2xlarge' is of family 'gn6v', which ECI does not offer" \
         in str(error)

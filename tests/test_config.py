@@ -18,7 +18,8 @@ from config.derived import default_bucket_name
 from config.image_ref import image_pin_problem
 from config.loader import PROVIDER_REGIONS, load_project_schema
 from config.patterns import OSS_BUCKET
-from config.rules import parse_model_source, parse_quantity
+from config.rules.model import parse_model_source
+from config.rules.quantities import parse_quantity
 
 
 def _parent(cfg: dict, path: str, create: bool) -> tuple[dict, str]:

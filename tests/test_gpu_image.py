@@ -11,7 +11,7 @@ from harness import NS, run_expecting_error, run_program, stack_file_config
 from inputs import stack_config
 
 from components import serving_spec
-from config import ConfigError, images, rules
+from config import ConfigError, images
 from config.images import Fit, ImageBuild
 from config.instance_types import (
     A10,
@@ -26,6 +26,7 @@ from config.instance_types import (
     gpu_of,
     node_allocatable,
 )
+from config.rules import capacity, gpu
 
 SERVING_1_15 = images.SERVING_IMAGES["1.15.0-gpu"]
 SERVING_2_19 = images.SERVING_IMAGES["2.19.1-gpu"]
@@ -294,7 +295,8 @@ def test_every_catalog_row_is_usable(dev_config):
                                        "nodePool": {"keyName": "gpu-nodes", "maxSize": 10}}
         dev_config[NS + "serving"].update(cpu="1", memory="1Gi", image="tensorflow/serving:2.19.1-gpu")
         dev_config[NS + "autoscaling"]["maxReplicas"] = 1
-        assert rules.check_capacity(stack_config(dev_config)) == [], name
+        cfg = stack_config(dev_config)
+        assert capacity.capacity_fits(cfg.capacity, cfg.serving, cfg.autoscaling, cfg.model) == [], name
 
 
 def test_eci_refuses_an_image_needing_a_driver_it_does_not_offer(dev_config, monkeypatch):
@@ -302,6 +304,7 @@ def test_eci_refuses_an_image_needing_a_driver_it_does_not_offer(dev_config, mon
     monkeypatch.setitem(images.DRIVER_CUDA, 570, (12, 8))
     dev_config[NS + "serving"].update(image="registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu",
                                       imageBuild={"cuda": "12.8", "kernels": ["compute_70"]})
-    problems, _ = rules.check_gpu_image(stack_config(dev_config))
+    cfg = stack_config(dev_config)
+    problems = gpu.gpu_runtime(cfg.serving, cfg.capacity)
     assert problems == [("serving.image", "registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu needs NVIDIA "
                                           "driver branch 570; ECI offers 470, 535, 550 for these families")]

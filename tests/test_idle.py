@@ -19,7 +19,7 @@ from components.idle.schedule import IDLE_COMPONENT, SCALE
 from components.jobs.pod import bootstrap
 from components.versions.spec import CHECKS
 from config import ConfigError
-from config.rules import next_firing
+from config.rules.scaling import next_firing
 from loadtest.standins import BackgroundServer, KubernetesStandIn
 from planner.hpa import DEFAULT_DOWN, DEFAULT_UP, Controller, HpaSpec
 from tools.offline import run_program
@@ -78,9 +78,9 @@ def test_the_cron_jobs_wait_for_the_workload_and_the_account(dev_config):
     ({"mode": "schedule", "wake": "0 8 * * 1-5", "sleep": "0 8 * * 1-5"}, "autoscaling.idle.sleep",
      "is the same as autoscaling.idle.wake"),
     ({"mode": "schedule", "wake": "0 0 8 * * 1-5", "sleep": "0 20 * * 1-5"}, "autoscaling.idle.wake",
-     "five-field cron schedule"),
+     "(expected exactly 5 fields, found 6: [0 0 8 * * 1-5])"),
     ({"mode": "schedule", "wake": "TZ=UTC 0 8 * * 1-5", "sleep": "0 20 * * 1-5"}, "autoscaling.idle.wake",
-     "TZ= prefix"),
+     "must not name a time zone (TZ= or CRON_TZ="),
     ({"mode": "schedule", "wake": "0 8 * * 1-5", "sleep": "0 20 * * 1-5", "timeZone": "Asia/Beijing"},
      "autoscaling.idle.timeZone", "IANA time zone"),
     ({"mode": "sometimes"}, "autoscaling.idle.mode", "always-on"),

@@ -16,7 +16,7 @@ from inputs import SECRET, volume_inputs, with_rrsa
 
 from components import volume_spec
 from components.volume_spec import CSI_DRIVER, CSI_FUSE_SUBJECT
-from config.rules import parse_quantity
+from config.rules.quantities import parse_quantity
 
 
 def test_reader_identities_are_force_deleted(dev_config, prod_config):

@@ -293,8 +293,8 @@ def test_a_bad_stack_gets_the_programs_own_error(tmp_path):
     path.write_text(json.dumps({"config": config}), encoding="utf-8")
     with pytest.raises(ConfigError) as planned:
         plan_of(str(path))
-    with pytest.raises(ConfigError) as program, project_dir(config, placeholder=True):
-        run_program(config, stack="typo", preview=True)  # with the planner's stand-in model, as the render does
+    with pytest.raises(ConfigError) as program, project_dir(config, placeholder=True) as used:
+        run_program(used, stack="typo", preview=True)  # with the planner's stand-in model, as the render does
     assert planned.value.problems == program.value.problems
     assert any(key == "autoscaling.maxReplica" for key, _ in planned.value.problems)
 

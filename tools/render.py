@@ -30,8 +30,11 @@ from typing import Any, Optional
 
 import yaml
 from pulumi.runtime import rpc
+from pydantic import ValidationError
 
 from config import ConfigError
+from config.rules.model import parse_model_source
+from config.schema import ModelSettings
 from tools.offline import (
     PROJECT,
     ROOT,
@@ -118,45 +121,55 @@ def inputs_for_review(inputs: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-@contextlib.contextmanager
-def placeholder_model(config: dict[str, Any], project: str) -> Iterator[Optional[str]]:
-    """A working directory holding a stand-in SavedModel where `model.source` points.
+# Where the stand-in SavedModel sits in its temporary working directory.
+PLACEHOLDER_SOURCE = "placeholder-model"
 
-    For reviewers without the (large) model: the object list in the plan is then illustrative.
-    """
-    model = config.get(f"{project}:model") or {}
-    source = str(model.get("source", ""))
-    if source.startswith("oss://") or not source:
-        yield None
+
+@contextlib.contextmanager
+def placeholder_model(config: dict[str, Any], project: str) -> Iterator[tuple[Optional[str], dict[str, Any]]]:
+    """A working directory holding a stand-in SavedModel, and the config with `model.source`
+    pointing at it; for reviewers without the (large) model: the object list in the plan is then
+    illustrative. Only for a model section the schema accepts with a local source that parses:
+    anything else stays as written, for the program to refuse by its key (no directory is made
+    from a value nobody checked)."""
+    key = f"{project}:model"
+    try:
+        model = ModelSettings.model_validate(config.get(key))
+    except ValidationError:
+        model = None
+    if model is None or parse_model_source(model.source)[0] is None or model.source.startswith("oss://"):
+        yield None, config
         return
-    if os.path.isabs(source):
-        raise SystemExit(f"--placeholder-model needs a relative model.source (got {source!r})")
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
-        for version in model.get("versions") or []:
-            vdir = Path(tmp) / source / str(version)
-            (vdir / "variables").mkdir(parents=True, exist_ok=True)
-            (vdir / "saved_model.pb").write_bytes(b"placeholder")
-            (vdir / "variables" / "variables.index").write_bytes(b"placeholder")
-        yield tmp
+        for version in model.versions:
+            write_placeholder_version(Path(tmp) / PLACEHOLDER_SOURCE / str(version))
+        yield tmp, {**config, key: {**config[key], "source": PLACEHOLDER_SOURCE}}
+
+
+def write_placeholder_version(vdir: Path) -> None:
+    """A version directory with the files a SavedModel has, their contents stand-ins."""
+    (vdir / "variables").mkdir(parents=True, exist_ok=True)
+    (vdir / "saved_model.pb").write_bytes(b"placeholder")
+    (vdir / "variables" / "variables.index").write_bytes(b"placeholder")
 
 
 @contextlib.contextmanager
-def project_dir(config: dict[str, Any], placeholder: bool) -> Iterator[None]:
-    """Work from the repository root, or from a directory holding a placeholder SavedModel where
-    `model.source` points; back to the previous directory afterwards."""
+def project_dir(config: dict[str, Any], placeholder: bool) -> Iterator[dict[str, Any]]:
+    """Work from the repository root, or from a directory holding a placeholder SavedModel (see
+    `placeholder_model`); yields the config to run; back to the previous directory afterwards."""
     cwd = os.getcwd()
-    with placeholder_model(config, PROJECT) if placeholder else contextlib.nullcontext(None) as workdir:
+    with placeholder_model(config, PROJECT) if placeholder else contextlib.nullcontext((None, config)) as (workdir,
+                                                                                                           used):
         os.chdir(workdir if workdir is not None else ROOT)
         try:
-            yield
+            yield used
         finally:
             os.chdir(cwd)
 
 
 def evaluate(stack: str, stack_file: Optional[Path] = None, placeholder: bool = False) -> StackResult:
     """Run the program for a stack file, as a preview (see `project_dir` for `placeholder`)."""
-    config = stack_file_config(stack, stack_file)
-    with project_dir(config, placeholder):
+    with project_dir(stack_file_config(stack, stack_file), placeholder) as config:
         return run_program(config, stack=stack, preview=True)
 
 

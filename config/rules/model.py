@@ -1,0 +1,217 @@
+"""The model: where it comes from, which versions are loaded, served and canaried, and the names
+derived from the serving name."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..errors import Problem
+from ..patterns import OSS_BUCKET, OSS_PREFIX
+from ..schema import ModelSettings, ServingSettings, StorageSettings
+from .check import rule
+
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the SavedModel comes from: a local directory to upload, or an OSS location."""
+
+    local_dir: Optional[Path] = None
+    """Local base directory (holding `<version>/saved_model.pb`); None for an oss:// source."""
+    oss: Optional[tuple[str, str]] = None
+    """Bucket and key prefix of an oss:// source; None for a local one."""
+
+    @property
+    def managed(self) -> bool:
+        """True when this stack uploads the model (and so owns the bucket)."""
+        return self.local_dir is not None
+
+    @property
+    def oss_location(self) -> tuple[str, str]:
+        """(bucket, prefix) of an oss:// source."""
+        if self.oss is None:
+            raise ValueError("a local model source has no OSS location")
+        return self.oss
+
+
+_OSS_URI = re.compile(r"oss://(?P<bucket>[^/]+)(/(?P<prefix>.*?))?/?")
+
+
+def parse_model_source(source: str) -> tuple[Optional[ModelSource], list[Problem]]:
+    """Split `model.source` into a local directory or an OSS bucket and prefix."""
+    if not source.startswith("oss://"):
+        if source.startswith("~"):
+            return None, [("model.source", f"{source!r} starts with '~', which is not expanded (no shell reads "
+                                           "it): write the full path, or one relative to the project directory")]
+        return ModelSource(local_dir=Path(source)), []
+    match = _OSS_URI.fullmatch(source)
+    bucket = match.group("bucket") if match else ""
+    prefix = (match.group("prefix") or "") if match else ""
+    problems: list[Problem] = []
+    if not re.fullmatch(OSS_BUCKET, bucket):
+        problems.append(("model.source", f"{source!r} names bucket {bucket!r}, which is not a valid OSS bucket name "
+                                         "(3-63 lowercase letters, digits and '-', no '-' at either end)"))
+    if not prefix or not re.fullmatch(OSS_PREFIX, prefix):
+        problems.append(("model.source", f"{source!r} needs a key prefix after the bucket, made of path segments of "
+                                         "letters, digits, '.', '_' and '-' (e.g. oss://my-bucket/models/bert)"))
+    if problems:
+        return None, problems
+    return ModelSource(oss=(bucket, prefix)), []
+
+
+@rule
+def source_parses(model: ModelSettings) -> list[Problem]:
+    return parse_model_source(model.source)[1]
+
+
+def _is_dir(path: Path) -> bool | OSError:
+    """Whether `path` is a directory, or why the file system would not say (a name too long, a
+    directory that may not be read): such an answer is the user's to read, not a traceback."""
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        return exc
+
+
+def _os_problem(path: Path, exc: OSError) -> str:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    longest = max((len(p) for p in path.parts), default=0)
+    return (f"{str(path)[:60]!r}{'...' if len(str(path)) > 60 else ''} cannot be read: {reason}"
+            + (f" (a path of {len(str(path))} characters, its longest part {longest})"
+               if exc.errno == errno.ENAMETOOLONG else ""))
+
+
+@rule
+def model_dir(model: ModelSettings, source: ModelSource) -> list[Problem]:
+    """Each loaded version must be an integer directory holding a SavedModel graph."""
+    if source.local_dir is None:
+        return []
+    base = source.local_dir
+    found = _is_dir(base)
+    if isinstance(found, OSError):
+        return [("model.source", _os_problem(base, found))]
+    if not found:
+        return [("model.source", f"directory {str(base)!r} does not exist (relative paths are read from the "
+                                 f"project directory {str(Path.cwd())!r}); export the SavedModel there, or use "
+                                 "oss://bucket/prefix for a model already in OSS")]
+    problems: list[Problem] = []
+    for index, version in enumerate(model.versions):
+        vdir = base / str(version)
+        found = _is_dir(vdir)
+        if isinstance(found, OSError):
+            problems.append((f"model.versions[{index}]", _os_problem(vdir, found)))
+        elif not found:
+            present = sorted(p.name for p in base.iterdir() if p.name.isdigit() and p.is_dir())
+            problems.append((f"model.versions[{index}]", f"version {version} has no directory {str(vdir)!r} "
+                                                         f"(integer version directories present: {present or 'none'})"))
+        elif not any((vdir / name).is_file() for name in SAVED_MODEL_FILES):
+            problems.append((f"model.versions[{index}]", f"{str(vdir)!r} holds neither saved_model.pb nor "
+                                                         "saved_model.pbtxt; it is not a SavedModel version directory"))
+    return problems
+
+
+@rule
+def serve_is_loaded(model: ModelSettings) -> list[Problem]:
+    if model.serve is None or model.serve in model.versions:
+        return []
+    loaded = ", ".join(str(v) for v in model.versions)
+    return [("model.serve", f"{model.serve} is not one of model.versions ({loaded}): a version "
+                            "is served only once it is loaded; add it to model.versions first")]
+
+
+@rule
+def canary_version(model: ModelSettings) -> list[Problem]:
+    """The canary is another loaded version (docs/model-versions.md, "Canary")."""
+    canary = model.canary
+    if canary is None:
+        return []
+    versions = model.versions
+    served = model.serve if model.serve is not None else max(versions)
+    if canary.version not in versions:
+        loaded = ", ".join(str(v) for v in versions)
+        return [("model.canary.version", f"{canary.version} is not one of model.versions ({loaded}): "
+                                         "add it to model.versions first")]
+    if canary.version == served:
+        how = "" if model.serve is not None else (
+            f" (model.serve is unset, so the highest version, {served}, is served: set model.serve to the "
+            "version serving now)")
+        return [("model.canary.version", f"{canary.version} is the served version{how}; a canary is "
+                                         "another version: to promote it, set model.serve to it and "
+                                         "remove model.canary")]
+    return []
+
+
+@rule
+def canary_files_are_ours(model: ModelSettings, source: ModelSource) -> list[Problem]:
+    """The canary's pods read its files under the served version's number: the stack uploads them."""
+    if model.canary is None or source.oss is None:
+        return []
+    return [("model.canary", "needs model.source to be a local directory: the stack uploads the "
+                             "canary's files a second time, under the served version's number, for "
+                             "its pods (an oss:// model is not the stack's to write to)")]
+
+
+# The longest Service name a serving name is part of: the headless Service of the canary's pods.
+CANARY_SUFFIX = "-canary"
+LONGEST_SERVICE_SUFFIX = CANARY_SUFFIX + "-pods"
+# The shortest cut of a name derived from a track's name: the idle schedule's CronJobs,
+# `<name[:45]>-wake` (components/idle/schedule.py; a CronJob's name is at most 52). A canary's
+# `<name>-canary` cut there must still differ from the main track's name.
+SHORTEST_NAME_CUT = 45
+
+
+@rule
+def service_names_fit(model: ModelSettings, serving: ServingSettings) -> list[Problem]:
+    """Every Service the stack names after serving.name is a DNS-1035 label (63 at most), and with
+    a canary no name derived from its track's name meets the main track's where names are cut."""
+    name = serving.name
+    if model.canary is not None and len(name) >= SHORTEST_NAME_CUT:
+        return [("serving.name", f"is {len(name)} characters; at most {SHORTEST_NAME_CUT - 1} with model.canary: "
+                                 f"names cut at {SHORTEST_NAME_CUT} characters (the idle schedule's CronJobs) would "
+                                 "be the same for both tracks")]
+    suffix = LONGEST_SERVICE_SUFFIX if model.canary is not None else "-pods"
+    room = 63 - len(suffix)
+    if len(name) <= room:
+        return []
+    return [("serving.name", f"is {len(name)} characters; at most {room}: the Service "
+                             f"'{name[:20]}...{suffix}' must be a DNS-1035 label of at most 63")]
+
+
+@rule
+def oss_source_is_the_storage(storage: StorageSettings, source: ModelSource) -> list[Problem]:
+    """The model is already in OSS: the storage location is the source, not a second place."""
+    if source.oss is None:
+        return []
+    oss_bucket, oss_prefix = source.oss
+    problems: list[Problem] = []
+    if storage.bucket is not None and storage.bucket != oss_bucket:
+        problems.append(("storage.bucket", f"is {storage.bucket!r} but model.source is in bucket "
+                                           f"{oss_bucket!r}; leave storage.bucket unset for an oss:// source"))
+    if storage.prefix is not None and storage.prefix != oss_prefix:
+        problems.append(("storage.prefix", f"is {storage.prefix!r} but model.source has prefix "
+                                           f"{oss_prefix!r}; leave storage.prefix unset for an oss:// source"))
+    return problems
+
+
+# The namespaces the cluster itself owns (k8s.io/apimachinery metav1 NamespaceDefault, NamespaceSystem,
+# NamespacePublic; k8s.io/api core/v1 NamespaceNodeLease), which the API server's system-namespaces
+# controller creates. The stack registers its namespace as its own Namespace object: pulumi-kubernetes
+# 4.29+ refuses to create one that exists (AlreadyExists, unless upsertExistingObjects), and a stack
+# that had adopted one would delete it on destroy (kube-node-lease can be deleted: the nodes' leases go
+# with it).
+CLUSTER_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@rule
+def namespace_is_ours(serving: ServingSettings) -> list[Problem]:
+    if serving.namespace not in CLUSTER_NAMESPACES:
+        return []
+    return [("serving.namespace", f"{serving.namespace!r} belongs to the cluster (Kubernetes creates it); the stack "
+                                  "creates its namespace as its own and deletes it on destroy: name one for the "
+                                  "service, such as inference")]
