@@ -98,5 +98,4 @@ def pattern(regex: str, max_length: Optional[int] = None, what: Optional[str] = 
             raise ValueError(f"must be {text}" + (f" ({odd})" if odd else ""))
         return value
 
-    check.regex = regex  # type: ignore[attr-defined]  # read by tests/config_strategies.py
     return AfterValidator(check)
