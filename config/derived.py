@@ -17,7 +17,7 @@ from typing import Optional
 
 from . import batching_proto, cron, images, settings
 from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TAG, RrsaIssuer
-from .image_ref import image_version
+from .image_ref import image_version, mirrored
 from .patterns import MODEL_NAME, OSS_BUCKET
 from .rules.batching import batching_fields, batching_version
 from .rules.capacity import has_image_cache
@@ -270,6 +270,8 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
             vswitch_ids: Optional[tuple[str, ...]], network: Optional[tuple[str, str]] = None) -> settings.Settings:
     """The Settings of a config without problems, with what the account said."""
     s, n, i = cfg.serving, cfg.network, cfg.ingress
+    # The reference the pods run, and the cache is built from: the mirror's copy of a Docker Hub image.
+    image = mirrored(s.image, cfg.registry.mirror)
     return settings.Settings(
         project=project, stack=stack, region=region, account_id=account_id, cluster_id=cfg.cluster_id,
         protect=cfg.protect,
@@ -279,10 +281,11 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
                              canary=settings.Canary(version=c.version, weight=c.weight)
                              if (c := cfg.model.canary) is not None else None),
         storage=storage_of(cfg, source, location, stack, rrsa),
-        capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu, (s.image,), network),
+        capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu, (image,), network),
         serving=settings.Serving(
-            namespace=s.namespace, name=s.name, image=s.image, image_version=image_version(s.image), gpus=s.gpus,
-            cpu=s.cpu, memory=s.memory, check_image=s.check_image, file_system_poll_seconds=s.file_system_poll_seconds,
+            namespace=s.namespace, name=s.name, image=image, image_version=image_version(image), gpus=s.gpus,
+            cpu=s.cpu, memory=s.memory, check_image=mirrored(s.check_image, cfg.registry.mirror),
+            file_system_poll_seconds=s.file_system_poll_seconds,
             jit_compile=gpu is not None and gpu.jit,
             in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds,
                                        cfg.capacity.node_pool.eci_overflow),

@@ -45,6 +45,29 @@ def is_gpu_image(image: str) -> bool:
     return "gpu" in (tag if tag is not None else repository.rsplit("/", 1)[-1])
 
 
+# Docker Hub's names for itself in a reference (a reference with no registry is Docker Hub's).
+DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+def registry_of(image: str) -> str:
+    """The registry host of a reference, as Docker and containerd resolve it: the first path part
+    when it has a '.' or ':' or is `localhost`, Docker Hub (`docker.io`) otherwise (the rule of
+    distribution/reference normalize.go `splitDockerDomain`, with `index.docker.io` its legacy name)."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return "docker.io" if first in DOCKER_HUB else first
+    return "docker.io"
+
+
+def mirrored(image: str, mirror: str | None) -> str:
+    """The reference a Docker Hub image is pulled from through a mirror: `<mirror>/<the name's last
+    part>[:tag][@digest]` (`tensorflow/serving:2.20.0-gpu` -> `<mirror>/serving:2.20.0-gpu`, the
+    one-level repository names ACR takes); any other registry's image, or no mirror, as it is."""
+    if mirror is None or registry_of(image) != "docker.io":
+        return image
+    return f"{mirror}/{image.rsplit('/', 1)[-1]}"
+
+
 def image_version(image: str) -> str:
     """The tag (or the digest's first 12 hex digits) of a pinned image, for the
     `app.kubernetes.io/version` label (a label value: at most 63 characters)."""

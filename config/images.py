@@ -77,6 +77,13 @@ SERVING_IMAGES: dict[str, ImageBuild] = {
         for version, commit in (("2.15.1", "a0be2bf6eb"), ("2.16.1", "0d726954f3"), ("2.17.1", "7b6021dd4c"),
                                 ("2.18.1", "d09ca091bd"), ("2.19.1", "eab9c3529b"))
     },
+    # 2.20.0 (bc7e9d2b9a, 2026-04-23): Dockerfile.gpu L19 and Dockerfile.devel-gpu L14
+    # `nvidia/cuda:12.5.1-base-ubuntu22.04`; .bazelrc L20 `TF_CUDA_COMPUTE_CAPABILITIES=
+    # "sm_60,sm_70,sm_80,sm_89,compute_90"` (sm_50 dropped in 40c49d7b3, sm_89 added in d6957948f).
+    # No sm_86: an A10 (8.6) runs the sm_80 machine code, no JIT. The `2.20.0-gpu` tag follows the
+    # image's naming (Dockerfile.gpu L15-16); Docker Hub itself could not be read offline.
+    "2.20.0-gpu": ImageBuild((12, 5), ("sm_60", "sm_70", "sm_80", "sm_89", "compute_90"),
+                             "tensorflow/serving 2.20.0 (bc7e9d2b9a) Dockerfile.gpu L19, .bazelrc L20"),
 }
 
 # First CUDA release with each architecture (major compute capability; docs.nvidia.com/deploy/cuda-compatibility).
@@ -159,7 +166,9 @@ _MINOR_COMPAT_DRIVER = {10: 410, 11: 450, 12: 525}
 # the release notes' table (10.0.130 >= 410.48, 11.2.1 >= 460.32.03), 470/535/550 from ECI's own
 # pairing (help.aliyun.com/en/eci/user-guide/create-a-pod-by-specifying-the-gpu-specification:
 # "Tesla 470, CUDA 11.4", "Tesla 535, CUDA 12.2", "Tesla 550, CUDA 12.4").
-DRIVER_CUDA: dict[int, Version] = {410: (10, 0), 460: (11, 2), 470: (11, 4), 535: (12, 2), 550: (12, 4)}
+DRIVER_CUDA: dict[int, Version] = {410: (10, 0), 460: (11, 2), 470: (11, 4), 535: (12, 2), 550: (12, 4),
+                                   # 12.5 Update 1 >= 555.42.06 (the same release notes' table).
+                                   555: (12, 5)}
 
 
 def min_driver(build: ImageBuild, jit: bool) -> Optional[int]:

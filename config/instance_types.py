@@ -11,8 +11,12 @@ Sources:
   type tables of gn6i, gn6v, gn5 and gn5i; copy in AlibabaCloudDocs/ecs, intl.en-US), and the
   Chinese edition of the same page for ecs.gn6i-c40g1.10xlarge, which the English copy predates.
 - NAMING_DOC: https://help.aliyun.com/zh/ecs/user-guide/instance-specification-naming-and-classification
-  ("7i: Ampere, A10 with 24 GB"): the GPU of gn7i. No vendor table of gn7i sizes was found, so
-  its types have no rows: listing one is rejected until a row with a source is added.
+  ("7i: Ampere, A10 with 24 GB"): the GPU of gn7i.
+- GN7I_DOC: the current edition of the same ECS page (alibabacloud.com/help/en/ecs, "Instance
+  families", GPU-accelerated compute-optimized), section "gn7i, GPU-accelerated compute-optimized
+  instance family", read 2026-12: "Uses NVIDIA A10 GPUs", twelve types (its Chinese edition
+  agrees; the 2021 copy in AlibabaCloudDocs/ecs at 6094025961 listed six, with a c80g1.20xlarge
+  since withdrawn).
 - CUDA_GPUS: https://developer.nvidia.com/cuda-gpus and https://developer.nvidia.com/cuda-legacy-gpus
   (compute capability of each GPU model).
 """
@@ -25,6 +29,7 @@ from typing import Optional
 FAMILY_DOC = "ECS docs, GPU-accelerated compute optimized instance types"
 NAMING_DOC = "https://help.aliyun.com/zh/ecs/user-guide/instance-specification-naming-and-classification"
 CUDA_GPUS = "https://developer.nvidia.com/cuda-gpus"
+GN7I_DOC = "ECS docs, GPU-accelerated compute optimized instance families, gn7i (2026-12)"
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,13 @@ CATALOG: dict[str, InstanceType] = {
     "ecs.gn6v-c8g1.8xlarge": InstanceType(32, 128, 4),
     "ecs.gn6v-c8g1.16xlarge": InstanceType(64, 256, 8),
     "ecs.gn6v-c10g1.20xlarge": InstanceType(82, 336, 8),
+    **{name: InstanceType(vcpus, memory, gpus, GN7I_DOC) for name, vcpus, memory, gpus in (
+        ("ecs.gn7i-c8g1.2xlarge", 8, 30, 1), ("ecs.gn7i-c16g1.4xlarge", 16, 60, 1),
+        ("ecs.gn7i-c32g1.8xlarge", 32, 188, 1), ("ecs.gn7i-c48g1.12xlarge", 48, 310, 1),
+        ("ecs.gn7i-c56g1.14xlarge", 56, 346, 1), ("ecs.gn7i-c32g1.16xlarge", 64, 376, 2),
+        ("ecs.gn7i-c32g1.32xlarge", 128, 752, 4), ("ecs.gn7i-2x.8xlarge", 32, 128, 2),
+        ("ecs.gn7i-4x.8xlarge", 32, 128, 4), ("ecs.gn7i-4x.16xlarge", 64, 256, 4),
+        ("ecs.gn7i-8x.32xlarge", 128, 512, 8), ("ecs.gn7i-8x.16xlarge", 64, 256, 8))},
 }
 
 

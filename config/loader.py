@@ -267,6 +267,8 @@ def load_settings() -> Settings:
     source = parse_model_source(given["model"].source)[0] if "model" in given else None
     if source is not None:
         given["source"] = source
+    if region is not None and region_problem(region) is None:
+        given["region"] = region
     problems += rules.run(rules.rules(), given)
     if cfg is None or source is None or region is None or problems:
         raise ConfigError(problems)

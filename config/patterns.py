@@ -39,6 +39,10 @@ SLS_LOGSTORE = r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 # Image reference: [registry/]repo[:tag][@sha256:digest]; the tag or digest part is checked below.
 IMAGE = r"^[a-z0-9]+([._/-]?[a-z0-9]+|[.:][0-9]+/)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+# A registry namespace holding copies of images: a host (with a dot, so it is no Docker Hub
+# repository name) and an optional port, then one or more path segments.
+REGISTRY_MIRROR = (r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+(:[0-9]{1,5})?"
+                   r"(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
 LABEL_KEY = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"  # optional DNS prefix and '/'
     r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
@@ -73,6 +77,7 @@ RULE_TEXT = {
     SLS_LOGSTORE: "an SLS logstore name: 3-63 lowercase letters, digits, '_' and '-'",
     QUANTITY: "a Kubernetes quantity such as 4, 500m, 12Gi",
     IMAGE: "an image reference such as registry/repo:tag or repo@sha256:<digest>",
+    REGISTRY_MIRROR: "a registry and namespace such as registry-vpc.cn-beijing.aliyuncs.com/acme",
 }
 
 

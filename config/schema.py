@@ -50,6 +50,7 @@ from .patterns import (
     OSS_BUCKET,
     OSS_PREFIX,
     QUANTITY,
+    REGISTRY_MIRROR,
     SLS_LOGSTORE,
     SLS_PROJECT,
     VSWITCH_ID,
@@ -451,8 +452,8 @@ class ImageBuildSettings(_Section):
     TF_CUDA_COMPUTE_CAPABILITIES)."""
 
 
-# Docker Hub's official Python 3.12 on Debian bookworm: the version checks need only its standard
-# library (components/job_script.py); the load test's driver pods use the same image.
+# Docker Hub's official Python 3.12 on Debian bookworm: the in-cluster scripts need only its
+# standard library (components/jobs/); the load test's driver pods use the same image.
 DEFAULT_CHECK_IMAGE = "python:3.12-slim-bookworm"
 
 
@@ -515,8 +516,8 @@ class ServingSettings(_Section):
     check_image: Annotated[
         str, pattern(IMAGE, max_length=255), AfterValidator(_pinned_image), Shown("image reference")
     ] = DEFAULT_CHECK_IMAGE
-    """Image of the version gate's check Jobs (standard-library Python 3): a registry mirror where
-    the cluster cannot pull from Docker Hub."""
+    """Image of the stack's in-cluster scripts (standard-library Python 3): the version checks, the
+    idle schedule's CronJobs, and the load test's driver pods (`registry.mirror` copies it too)."""
     file_system_poll_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
     """How often TF Serving lists the model directory, an OSS LIST each through ossfs: a version
     added in place loads only at the next listing (0: once at start, so every version change
@@ -636,6 +637,20 @@ class AlertsSettings(_Section):
     is the built-in one Alibaba's own alert rules use."""
 
 
+class RegistrySettings(_Section):
+    """`registry`: where the stack's images are pulled from."""
+
+    mirror: Annotated[
+        Optional[Annotated[str, pattern(REGISTRY_MIRROR, max_length=200), Shown("registry namespace")]],
+        DerivedDefault("(none: each image from where its reference says)"),
+    ] = None
+    """A registry namespace (`<host>/<namespace>`, such as an ACR instance in the cluster's region,
+    `registry-vpc.cn-beijing.aliyuncs.com/acme`) holding a copy of every Docker Hub image the stack
+    runs: the serving image, the check image (the version checks, the idle schedule, the load test's
+    driver pods) and the ECI image cache's build all pull `<mirror>/<the image name's last
+    part>:<tag>` instead (docs/gpu-and-image.md, "Pulling the image", says how to copy them)."""
+
+
 class StackConfig(_Section):
     """Everything under `elastic-inference:` in a stack file, validated field by field."""
 
@@ -650,6 +665,7 @@ class StackConfig(_Section):
     autoscaling: AutoscalingSettings = AutoscalingSettings()
     ingress: IngressSettings
     network: NetworkSettings = NetworkSettings()
+    registry: RegistrySettings = RegistrySettings()
     alerts: Annotated[Optional[AlertsSettings], DerivedDefault("(none)")] = None
     """SLS alerts on the stack's route: errors, latency, at the autoscaler's ceiling
     (docs/alerts.md); a stack in the policy's `alwaysOnStacks` must have them."""

@@ -200,7 +200,7 @@ class Serving:
     name: str
     """`serving.name`."""
     image: str
-    """`serving.image`."""
+    """`serving.image`, pulled through `registry.mirror` when it names a Docker Hub image."""
     image_version: str
     """The image's tag or digest, for the `app.kubernetes.io/version` label."""
     gpus: int
@@ -210,7 +210,7 @@ class Serving:
     memory: str
     """`serving.memory`."""
     check_image: str
-    """`serving.checkImage`."""
+    """`serving.checkImage`, through `registry.mirror` likewise."""
     file_system_poll_seconds: int
     """`serving.fileSystemPollSeconds`."""
     jit_compile: bool

@@ -68,6 +68,19 @@ def stack_autoscaling(stack: str):
     return AutoscalingSettings.model_validate(raw)
 
 
+def stack_driver_image(stack: str) -> str:
+    """The image the stack runs its in-cluster scripts with (`serving.checkImage`, through
+    `registry.mirror`): the driver pods pull what the cluster already pulls."""
+    from config.image_ref import mirrored  # noqa: PLC0415 - see stack_autoscaling
+    from config.schema import RegistrySettings, ServingSettings  # noqa: PLC0415
+    from config.yaml_files import read_yaml  # noqa: PLC0415
+
+    config = (read_yaml(ROOT / f"Pulumi.{stack}.yaml") or {}).get("config") or {}
+    serving = ServingSettings.model_validate(config.get("elastic-inference:serving") or {})
+    registry = RegistrySettings.model_validate(config.get("elastic-inference:registry") or {})
+    return mirrored(serving.check_image, registry.mirror)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m loadtest", description=(__doc__ or "").split("\n\n")[0],
@@ -122,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="run the drivers as an Indexed Job in the target cluster instead of here")
     drivers.add_argument("--parallel", type=int, default=4, help="with --in-cluster: driver pods")
     drivers.add_argument("--job-namespace", help="with --in-cluster: the Job's namespace (None: the stack's)")
-    drivers.add_argument("--image", default=incluster.DEFAULT_IMAGE, help="with --in-cluster: the drivers' image")
+    drivers.add_argument("--image", help="with --in-cluster: the drivers' image (default: with --stack, its "
+                                         "serving.checkImage through its registry.mirror; else "
+                                         f"{incluster.DEFAULT_IMAGE})")
     drivers.add_argument("--pip-index-url", help="with --in-cluster: a PyPI mirror for the drivers' aiohttp")
     drivers.add_argument("--start-margin", type=float, default=180,
                          help="with --in-cluster: seconds from creating the Job to the agreed start "
@@ -144,10 +159,12 @@ def resolve(args: argparse.Namespace) -> dict:
         outputs = stack_outputs(args.stack)
         args.tracks = args.tracks or outputs.get("canaryWeight") is not None
         scaling = stack_autoscaling(args.stack)
+        args.image = args.image or stack_driver_image(args.stack)
         found = {"predict_url": outputs.get("predictUrl"), "namespace": outputs.get("namespace"),
                  "hpa": outputs.get("hpaName"), "deployment": outputs.get("deploymentName"),
                  "target_qps": scaling.target_qps, "min_replicas": scaling.min_replicas}
         values = {k: v if v is not None else found[k] for k, v in values.items()}
+    args.image = args.image or incluster.DEFAULT_IMAGE
     missing = [k for k, v in values.items() if v is None]
     if missing:
         raise UsageError("missing " + ", ".join("--" + k.replace("_", "-") for k in missing) +

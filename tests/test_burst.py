@@ -40,9 +40,12 @@ def annotations(result: StackResult) -> dict:
 def test_dev_owns_a_cache_of_the_serving_image_on_the_clusters_network(dev_config, preview):
     result = run_program(dev_config, "dev", preview)
     cache = result.one(CACHE)
-    assert cache.inputs["images"] == ["tensorflow/serving:1.15.0-gpu"]
+    # Built from exactly the reference the pods run: the mirror's copy (registry.mirror).
+    served = "registry-vpc.cn-beijing.aliyuncs.com/elastic-inference/serving:1.15.0-gpu"
+    assert cache.inputs["images"] == [served]
+    assert result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["image"] == served
     assert cache.inputs["imageCacheName"] == image_cache_name(
-        "dev", "bert-tfserving", (["tensorflow/serving:1.15.0-gpu"], 20, None, "vsw-zoneh", "sg-cluster", None))
+        "dev", "bert-tfserving", ([served], 20, None, "vsw-zoneh", "sg-cluster", None))
     assert cache.inputs["imageCacheName"].startswith("ei-dev-bert-tfserving-")
     # ECI's documented default size; no expiry (its snapshot lives as long as the stack).
     assert cache.inputs["imageCacheSize"] == 20 and "retentionDays" not in cache.inputs

@@ -187,24 +187,34 @@ def test_render_bad_config_exits_with_the_named_key(tmp_path, capsys):
     assert not (tmp_path / "broken").exists()
 
 
+def _line(text: str, needle: str, nth: int = 1) -> int:
+    """The line number of the `nth` line of `text` that starts with `needle`."""
+    found = [i for i, line in enumerate(text.splitlines(), 1) if line.startswith(needle)]
+    return found[nth - 1]
+
+
 @pytest.mark.parametrize("edit,where,words", [
     # A key written twice: PyYAML (like the Pulumi CLI) would silently take the last one.
     (lambda t: t.replace("    maxReplicas: 4\n", "    maxReplicas: 4\n    maxReplicas: 40\n"),
-     "Pulumi.broken.yaml:30:5", "key 'maxReplicas' is written twice in the same mapping (first at line 29)"),
+     lambda t: (_line(t, "    maxReplicas: 40"), 5),
+     "key 'maxReplicas' is written twice in the same mapping (first at line"),
     (lambda t: t + "  elastic-inference:autoscaling:\n    minReplicas: 2\n",
-     "Pulumi.broken.yaml:47:3",
-     "key 'elastic-inference:autoscaling' is written twice in the same mapping (first at line 27)"),
-    (lambda t: t.replace("    minReplicas: 1\n", "    minReplicas: [1\n"), "Pulumi.broken.yaml:29:16",
+     lambda t: (_line(t, "  elastic-inference:autoscaling:", 2), 3),
+     "key 'elastic-inference:autoscaling' is written twice in the same mapping (first at line"),
+    (lambda t: t.replace("    minReplicas: 1\n", "    minReplicas: [1\n"),
+     lambda t: (_line(t, "    minReplicas: [1") + 1, 16),
      "while parsing a flow sequence: expected ',' or ']'"),
-    (lambda t: t.replace("    name: bert-tfserving\n", "   name: bert-tfserving\n"), "Pulumi.broken.yaml:22:4",
-     "while parsing a block mapping: expected <block end>"),
+    (lambda t: t.replace("    name: bert-tfserving\n", "   name: bert-tfserving\n"),
+     lambda t: (_line(t, "   name: bert-tfserving"), 4), "while parsing a block mapping: expected <block end>"),
 ], ids=["duplicate-key", "duplicate-section", "unclosed-flow", "bad-indent"])
 def test_render_names_file_line_and_column_of_a_yaml_mistake(tmp_path, capsys, edit, where, words):
     bad = tmp_path / "Pulumi.broken.yaml"
-    bad.write_text(edit((ROOT / "Pulumi.dev.yaml").read_text()))
+    text = edit((ROOT / "Pulumi.dev.yaml").read_text())
+    bad.write_text(text)
     assert render.main(["--stack", "broken", "--stack-file", str(bad), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert f"  - {where}" in err and words in err, err
+    line, column = where(text)
+    assert f"  - Pulumi.broken.yaml:{line}:{column}" in err and words in err, err
     assert "Traceback" not in err and not (tmp_path / "broken").exists()
 
 

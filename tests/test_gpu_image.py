@@ -70,10 +70,11 @@ def test_the_serving_image_builds_are_the_release_tags():
     assert {tag: build.cuda for tag, build in images.SERVING_IMAGES.items()} == {
         "1.15.0-gpu": (10, 0), "2.11.1-gpu": (11, 2), "2.13.1-gpu": (11, 8), "2.14.1-gpu": (11, 8),
         "2.15.1-gpu": (12, 2), "2.16.1-gpu": (12, 2), "2.17.1-gpu": (12, 2), "2.18.1-gpu": (12, 2),
-        "2.19.1-gpu": (12, 2)}
+        "2.19.1-gpu": (12, 2), "2.20.0-gpu": (12, 5)}
     cuda11_kernels = ("sm_35", "sm_50", "sm_60", "sm_70", "sm_75", "compute_80")
     assert {images.SERVING_IMAGES[f"{v}-gpu"].kernels for v in ("2.11.1", "2.13.1", "2.14.1")} == {cuda11_kernels}
     assert SERVING_2_19.kernels == ("sm_50", "sm_60", "sm_70", "sm_80", "compute_90")
+    assert images.SERVING_IMAGES["2.20.0-gpu"].kernels == ("sm_60", "sm_70", "sm_80", "sm_89", "compute_90")
     cuda12 = ("2.15", "2.16", "2.17", "2.18", "2.19")
     assert {b.cuda for t, b in images.SERVING_IMAGES.items() if t.startswith(cuda12)} == {(12, 2)}
     cited = re.compile(r"^tensorflow/serving \d+\.\d+\.\d+ \([0-9a-f]{10}\)")
@@ -95,12 +96,12 @@ def test_known_builds_are_found_by_tag(image, tag):
 
 def test_the_catalog_agrees_with_the_naming_rule():
     """Each row is of a known family, and its GPU count is what the name says: `cXg1` is X vCPUs
-    per GPU (NAMING_DOC)."""
+    per GPU (NAMING_DOC); gn7i's `Nx` sizes carry N GPUs (its table)."""
     assert "naming" in NAMING_DOC
     for name, spec in CATALOG.items():
         assert family(name) in FAMILIES, name
-        per_gpu = int(re.search(r"-c(\d+)g1\.", name).group(1))
-        assert spec.gpus == spec.vcpus // per_gpu, name
+        per_gpu, gpus = re.search(r"-c(\d+)g1\.", name), re.search(r"-(\d+)x\.", name)
+        assert (spec.gpus == spec.vcpus // int(per_gpu.group(1))) if per_gpu else spec.gpus == int(gpus.group(1)), name
         assert spec.source, name
 
 
@@ -108,14 +109,23 @@ def test_the_catalog_agrees_with_the_naming_rule():
 SIZE_EXCEPTIONS = {"ecs.gn6v-c10g1.20xlarge": 82}
 
 
+# gn7i's memory per type, from its ECS table (config/instance_types.py GN7I_DOC).
+GN7I_MEMORY = {"ecs.gn7i-c8g1.2xlarge": 30, "ecs.gn7i-c16g1.4xlarge": 60, "ecs.gn7i-c32g1.8xlarge": 188,
+               "ecs.gn7i-c48g1.12xlarge": 310, "ecs.gn7i-c56g1.14xlarge": 346, "ecs.gn7i-c32g1.16xlarge": 376,
+               "ecs.gn7i-c32g1.32xlarge": 752, "ecs.gn7i-2x.8xlarge": 128, "ecs.gn7i-4x.8xlarge": 128,
+               "ecs.gn7i-4x.16xlarge": 256, "ecs.gn7i-8x.32xlarge": 512, "ecs.gn7i-8x.16xlarge": 256}
 # Memory per vCPU of each family, as its table lists the sizes; and the one row that differs.
 MEMORY_PER_VCPU = {"gn5i": 4, "gn5": 7.5, "gn6i": 3.875, "gn6v": 4}
 MEMORY_EXCEPTIONS = {"ecs.gn6v-c10g1.20xlarge": 336, "ecs.gn6i-c4g1.xlarge": 15}
 
 
 def test_the_catalog_memory_agrees_with_its_family():
-    """A typo in a row's memory is caught: each family's table scales memory with vCPUs."""
+    """A typo in a row's memory is caught: each family's table scales memory with vCPUs (gn7i's does
+    not: its rows are checked against the table below, as read)."""
     for name, spec in CATALOG.items():
+        if family(name) == "gn7i":
+            assert spec.memory_gib == GN7I_MEMORY[name], name
+            continue
         expected = MEMORY_EXCEPTIONS.get(name, spec.vcpus * MEMORY_PER_VCPU[family(name)])
         assert spec.memory_gib == expected, name
 
@@ -151,6 +161,27 @@ def test_an_a10_next_to_the_1_15_image_is_rejected_before_anything_exists(prod_c
             "which tensorflow/serving:1.15.0-gpu cannot drive") in str(error)
     assert "T4 (gn6i)" in str(error)  # what it can drive instead
     assert result.resources == []
+
+
+@pytest.mark.parametrize("mode", ["eci", "nodepool"])
+def test_an_a10_with_the_current_image_works_end_to_end(dev_config, mode):
+    """gn7i (A10, 8.6) with tensorflow/serving:2.20.0-gpu (CUDA 12.5): the sm_80 machine code runs
+    it natively, so minor-version compatibility's 525 suffices: ECI is asked for 535, its oldest
+    branch above that (images.eci_driver); a pool is told to pin one."""
+    dev_config[NS + "serving"].update(image="tensorflow/serving:2.20.0-gpu", cpu="6", memory="24Gi")
+    capacity = {"mode": mode, "instanceTypes": ["ecs.gn7i-c8g1.2xlarge", "ecs.gn7i-c16g1.4xlarge"]}
+    if mode == "nodepool":
+        capacity["nodePool"] = {"keyName": "gpu-nodes", "maxSize": 4}
+    dev_config[NS + "capacity"] = capacity
+    result = run_program(dev_config)
+    template = result.kind("Deployment", "bert-tfserving")["spec"]["template"]
+    annotations = template["metadata"].get("annotations", {})
+    if mode == "eci":
+        assert annotations["k8s.aliyun.com/eci-gpu-driver-version"] == "tesla=535"
+        assert annotations["k8s.aliyun.com/eci-use-specs"] == "ecs.gn7i-c8g1.2xlarge,ecs.gn7i-c16g1.4xlarge"
+    else:
+        assert any("gpuDriverVersion is unset" in w and "branch 525" in w for w in result.warnings)
+    assert not any("compiles its kernels" in w for w in result.warnings)
 
 
 def test_an_unknown_image_must_state_its_build(dev_config):

@@ -266,7 +266,7 @@ def test_the_gate_jobs_run_once_as_non_root_with_an_account_that_only_reads(dev_
         assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
-        assert pod["containers"][0]["image"] == "python:3.12-slim-bookworm"
+        assert pod["containers"][0]["image"] == MIRRORED_CHECK_IMAGE
         assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == GATE_COMPONENT
         assert pod["automountServiceAccountToken"] is True
         assert pod["serviceAccountName"] == "bert-tfserving-version-gate"
@@ -347,6 +347,10 @@ def test_a_version_that_failed_to_load_is_reported_by_pod_and_the_switch_stops()
     assert "10.0.0.2:8501 version 2: HTTP 404: Servable not found" in problem
     assert "version 1" not in problem.split("(", 1)[1]  # only what is wrong is listed
     assert problem.endswith("the endpoint keeps serving the version it served before this update")
+
+
+MIRRORED_CHECK_IMAGE = "registry-vpc.cn-beijing.aliyuncs.com/elastic-inference/python:3.12-slim-bookworm"
+"""The shipped stacks' check image: `serving.checkImage` through their `registry.mirror`."""
 
 
 def test_the_check_image_can_come_from_a_mirror(dev_config):

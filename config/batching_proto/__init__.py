@@ -29,6 +29,8 @@ CATALOGUE: tuple[tuple[tuple[int, int, int], str], ...] = (
     ((1, 15, 0), "batching_parameters_1_15_0_pb2"),
     ((2, 4, 0), "batching_parameters_2_19_1_pb2"),
     ((2, 19, 1), "batching_parameters_2_19_1_pb2"),
+    # 2.20.0 (bc7e9d2b9a): session_bundle_config.proto is 2.19.1's, byte for byte (blob 88c4da1f4f).
+    ((2, 20, 0), "batching_parameters_2_19_1_pb2"),
 )
 
 # "2.19.1", "2.19" (= 2.19.0), "1.15.0-gpu", "2.4.0-rc2": the numbers, then an optional tag suffix.

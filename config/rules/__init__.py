@@ -9,10 +9,11 @@ problem and nothing crashes on a section that is not there. tests/test_front_doo
 signatures to the schema and runs every rule on generated, partly valid configs.
 
 Topics: the model and its names (`model.py`), quantities (`quantities.py`), capacity (`capacity.py`),
-the GPU and its image (`gpu.py`), batching (`batching.py`), the HPA's bounds and the idle schedule (`scaling.py`), the
-endpoint and the network (`endpoint.py`). A rule returns `(dotted key, message)` problems instead
-of raising, so every problem is reported at once; a warning returns what a valid config should be
-told, and the run goes on.
+the GPU and its image (`gpu.py`), batching (`batching.py`), the HPA's bounds and the idle schedule
+(`scaling.py`), the endpoint and the network (`endpoint.py`), where images come from
+(`registry.py`). A rule returns `(dotted key, message)` problems instead of raising, so every
+problem is reported at once; a warning returns what a valid config should be told, and the run
+goes on.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import batching, capacity, endpoint, gpu, model, quantities, scaling
+from . import batching, capacity, endpoint, gpu, model, quantities, registry, scaling
 from .check import reads, run
 
-TOPICS = (model, quantities, capacity, gpu, batching, scaling, endpoint)
+TOPICS = (model, quantities, capacity, gpu, batching, scaling, endpoint, registry)
 # Values a check may ask for that are derived from a section, with the section they come from.
-DERIVED = {"source": "model"}
+DERIVED = {"source": "model", "region": "alicloud:region"}
 
 
 def _marked(mark: str) -> tuple[Callable[..., list[Any]], ...]:
