@@ -18,7 +18,7 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 # Commands of other programs, which a test here cannot run: documented for the user's machine.
 OWN = {"tools", "planner", "loadtest", "benchmarks"}
-EXTERNAL = {"pulumi", "kubectl", "curl", "ossutil", "aliyun", "cat", "jq", "export", "git", "cd"}
+EXTERNAL = {"pulumi", "kubectl", "curl", "ossutil", "aliyun", "cat", "jq", "export", "git", "cd", "docker"}
 
 
 def anchors(page: Path) -> set[str]:
