@@ -18,6 +18,14 @@ from .placement import Placement
 
 # The ACK virtual node is tainted with this; pods sent to ECI must tolerate it.
 VIRTUAL_NODE_TOLERATION = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
+# The label ACK's virtual node carries ("the type: virtual-kubelet label (virtual nodes)": ACK's
+# "Specify resource allocation for ECS and ECI", configure-eci-scaling, whose example admits a pod
+# to either labelled ECS nodes or ECI with two OR'd required terms; upstream virtual-kubelet sets it,
+# node/nodeutil/controller.go L298-301 at 7b1385bc). A ResourcePolicy's units order the nodes but do
+# not confine the pods ("If strategy is prefer, the pod can be scheduled on all nodes":
+# kubernetes-sigs/scheduler-plugins kep/594-resourcepolicy, the design ACK's follows, whose Filter
+# only narrows the nodes the pod's own affinity already admits): so the pods name both themselves.
+VIRTUAL_NODE_LABELS = {"type": "virtual-kubelet"}
 # GPU ECS nodes are tainted so that only GPU pods land there (our node pool's taint,
 # components/gpu_node_pool.py); in burst mode the pods must tolerate it, whatever its value.
 GPU_NODE_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -183,8 +191,11 @@ class EciCapacity(pulumi.ComponentResource):
         super().__init__("elastic-inference:capacity:EciCapacity", name, None, opts)
         depends = virtual_node(self, name, args.cluster_id,
                                resource_policy_manifest(args) if args.scheduling == "burst" else None)
+        # `burst`: the labelled ECS nodes or ECI, nowhere else; `only`: the ECI label sends them.
+        ecs = args.ecs_node_labels if args.scheduling == "burst" else None
         self.placement = Placement(
             tolerations=eci_tolerations(args.scheduling),
+            node_terms=(dict(ecs), dict(VIRTUAL_NODE_LABELS)) if ecs else (),
             pod_labels=eci_pod_labels(args.scheduling),
             pod_annotations=eci_pod_annotations(args),
             depends_on=(*depends, *((args.image_cache.cache,) if args.image_cache is not None else ())),

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
-from .eci_capacity import CacheUse, eci_instance_annotations, resource_policy, virtual_node
+from .eci_capacity import VIRTUAL_NODE_LABELS, CacheUse, eci_instance_annotations, resource_policy, virtual_node
 from .placement import Placement
 
 # The pool's nodes carry this taint so only pods that ask for GPUs land there.
@@ -180,8 +180,10 @@ def overflow_policy(p: GpuNodePoolArgs, o: EciOverflowArgs) -> dict:
 
 def pool_placement(p: GpuNodePoolArgs, pool: pulumi.Resource, overflow: tuple[pulumi.Resource, ...] = ()) -> Placement:
     """The pods tolerate the pool's GPU taint and wait for the pool. Alone, they select its labels;
-    with ECI overflow, the ResourcePolicy's units select (a node selector would keep them off the
-    virtual node), and the pods carry what ECI needs."""
+    with ECI overflow, they require the pool's labels or the virtual node's (a node selector would
+    keep them off the virtual node, and the ResourcePolicy alone would let any GPU node they
+    tolerate take them, or be the pool the autoscaler grows), the ResourcePolicy orders the two,
+    and the pods carry what ECI needs."""
     where = f"spot GPU node pool {p.name} ({', '.join(p.instance_types)})"
     if p.eci_overflow is None:
         return Placement(node_selector=dict(p.labels), tolerations=(toleration_for(GPU_TAINT),),
@@ -189,6 +191,7 @@ def pool_placement(p: GpuNodePoolArgs, pool: pulumi.Resource, overflow: tuple[pu
     o = p.eci_overflow
     return Placement(
         tolerations=(toleration_for(GPU_TAINT),),
+        node_terms=(dict(p.labels), dict(VIRTUAL_NODE_LABELS)),
         pod_annotations=eci_instance_annotations(p.instance_types, o.image_cache, o.gpu_driver),
         depends_on=(pool, *overflow, o.image_cache.cache), describe=f"{where}, ECI while its nodes boot")
 

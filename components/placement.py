@@ -19,6 +19,10 @@ class Placement:
 
     node_selector: Mapping[str, str] = field(default_factory=dict)
     """Pod nodeSelector (e.g. the GPU pool's node label)."""
+    node_terms: Sequence[Mapping[str, str]] = ()
+    """Required node affinity: the pods run only on a node that carries every label of one of
+    these sets (the pool's labels, or the virtual node's). A ResourcePolicy orders nodes but does
+    not confine pods to its units; this does."""
     tolerations: Sequence[Mapping[str, Any]] = ()
     """Pod tolerations (e.g. the GPU taint, or the virtual node's taint)."""
     pod_labels: Mapping[str, str] = field(default_factory=dict)

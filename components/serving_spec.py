@@ -396,6 +396,11 @@ def deployment_manifest(s: ServingInputs, placement: Placement, config_map_name:
         pod_spec["nodeSelector"] = dict(placement.node_selector)
     if placement.tolerations:
         pod_spec["tolerations"] = [dict(t) for t in placement.tolerations]
+    if placement.node_terms:
+        pod_spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [{"key": k, "operator": "In", "values": [v]}
+                                                        for k, v in sorted(term.items())]}
+                                  for term in placement.node_terms]}}}
     annotations = {
         # The /tmp emptyDir would otherwise stop the cluster autoscaler from ever removing the
         # node under the pod: scale-in must be able to give GPU nodes back.

@@ -184,7 +184,8 @@ def test_prod_overflows_to_eci_after_a_wait_on_its_own_nodes(prod_config):
 def test_overflow_pods_carry_what_eci_needs_and_no_node_selector(prod_config):
     result = run_program(prod_config, "prod")
     template = result.kind("Deployment")["spec"]["template"]
-    # A node selector would keep the pods off the virtual node: the policy's units select instead.
+    # A node selector would keep the pods off the virtual node: a required affinity with two terms
+    # admits both (test_overflow_pods_run_only_on_the_pool_or_eci).
     assert "nodeSelector" not in template["spec"]
     # Not the ECI label either: it overrides a ResourcePolicy (ACK's virtual-node scheduling doc).
     assert "alibabacloud.com/eci" not in template["metadata"]["labels"]
@@ -195,6 +196,70 @@ def test_overflow_pods_carry_what_eci_needs_and_no_node_selector(prod_config):
     assert got[ANNOTATION_IMAGE_CACHE_ID] == f"{result.one(CACHE).name}-id"
     # Pay-as-you-go on ECI: no spot annotations in the pool's overflow.
     assert not [k for k in got if "spot" in k]
+
+
+# The nodes a pod could meet in a cluster that runs this stack: the pool's, another team's GPU pool
+# (the same GPU taint, which the pods tolerate), the virtual node (its taint tolerated through the
+# ResourcePolicy's eci unit, as ACK's doc 398680 says the scheduler adds it), and a CPU node.
+NODES = {
+    "pool": ({"inference": "tensorflow", "alibabacloud.com/nodepool-id": "np-ours"},
+             [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}], 1),
+    "other-gpu-pool": ({"workload": "training", "alibabacloud.com/nodepool-id": "np-theirs"},
+                       [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}], 8),
+    "virtual-node": ({"type": "virtual-kubelet"},
+                     [{"key": "virtual-kubelet.io/provider", "value": "alibabacloud", "effect": "NoSchedule"}], 10**4),
+    "cpu": ({"kubernetes.io/os": "linux"}, [], 0),
+}
+
+
+def admitted(pod: dict, tolerated_by_policy: list[dict]) -> set[str]:
+    """The nodes the pod may be placed on, by the scheduler's NodeResourcesFit (its GPUs),
+    NodeAffinity and TaintToleration filters as the API defines them: every nodeSelector label; one
+    of the required
+    nodeSelectorTerms (ORed), each term's matchExpressions ANDed ("In": the label's value among
+    the values); every NoSchedule taint tolerated (Equal: key and value, Exists: key). The
+    ResourcePolicy itself is taken as ACK documents it, `strategy: prefer`, which confines nothing."""
+    terms = (pod.get("affinity", {}).get("nodeAffinity", {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms"))
+
+    def term_matches(term: dict, labels: dict) -> bool:
+        return all(e["operator"] == "In" and labels.get(e["key"]) in e["values"] for e in term["matchExpressions"])
+
+    def tolerates(taint: dict) -> bool:
+        return any(t["key"] == taint["key"] and t["effect"] == taint["effect"]
+                   and (t["operator"] == "Exists" or t.get("value") == taint["value"])
+                   for t in pod.get("tolerations", []) + tolerated_by_policy)
+
+    gpus = int(pod["containers"][0]["resources"]["limits"].get("nvidia.com/gpu", 0))
+    return {name for name, (labels, taints, allocatable) in NODES.items()
+            if gpus <= allocatable and pod.get("nodeSelector", {}).items() <= labels.items()
+            and (terms is None or any(term_matches(t, labels) for t in terms))
+            and all(tolerates(t) for t in taints)}
+
+
+VIRTUAL_NODE_BY_POLICY = [{"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def test_overflow_pods_run_only_on_the_pool_or_eci(prod_config):
+    """The ResourcePolicy orders the pool and ECI; the pods themselves require one of the two, so
+    another GPU pool they tolerate can neither take them nor be the pool the autoscaler grows for
+    them (it scales only pools whose labels satisfy a pod's required affinity)."""
+    pod = run_program(prod_config, "prod").kind("Deployment")["spec"]["template"]["spec"]
+    assert admitted(pod, VIRTUAL_NODE_BY_POLICY) == {"pool", "virtual-node"}
+    assert pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] == [
+        {"matchExpressions": [{"key": "inference", "operator": "In", "values": ["tensorflow"]}]},
+        {"matchExpressions": [{"key": "type", "operator": "In", "values": ["virtual-kubelet"]}]}]
+    without = {k: v for k, v in pod.items() if k != "affinity"}
+    assert admitted(without, VIRTUAL_NODE_BY_POLICY) == {"pool", "other-gpu-pool", "virtual-node"}  # what it was
+
+
+def test_the_pool_alone_and_eci_only_are_confined_already(prod_config, dev_config):
+    alone = run_program(pool_alone(prod_config), "prod").kind("Deployment")["spec"]["template"]["spec"]
+    assert admitted(alone, []) == {"pool"} and "affinity" not in alone
+    only = run_program(dev_config).kind("Deployment")["spec"]["template"]
+    # The alibabacloud.com/eci label sends every pod to ECI, over any affinity (ACK's virtual-node
+    # scheduling comparison): no affinity to add.
+    assert only["metadata"]["labels"]["alibabacloud.com/eci"] == "true" and "affinity" not in only["spec"]
 
 
 def test_overflow_waits_for_the_virtual_node_the_policy_and_the_cache(prod_config):

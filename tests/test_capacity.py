@@ -152,6 +152,11 @@ def test_eci_burst_fills_the_gpu_ecs_nodes_first(dev_config):
     tolerations = template["spec"]["tolerations"]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations
     assert {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"} in tolerations
+    # The labelled GPU nodes or ECI, nowhere else (the policy orders, the pods confine themselves).
+    terms = template["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"] == [
+        {"matchExpressions": [{"key": k, "operator": "In", "values": [v]} for k, v in sorted(GPU_NODES.items())]},
+        {"matchExpressions": [{"key": "type", "operator": "In", "values": ["virtual-kubelet"]}]}]
     # It applies to exactly the serving pods.
     assert policy["spec"]["selector"].items() <= template["metadata"]["labels"].items()
     assert policy["spec"]["selector"] == {serving_spec.GROUP_LABEL: "bert-tfserving"}
