@@ -127,9 +127,14 @@ _CHART_TYPES = {"Busiest clients": "table"}
 
 
 def dashboard_charts(a: ObservabilityArgs) -> list[dict]:
-    """`char_list`: the charts in the shape the provider sends unchanged (title, type, search,
-    display; aliyun/terraform-provider-alicloud website/docs/r/log_dashboard.html.markdown), two
-    to a row."""
+    """`char_list`: the charts, two to a row, in exactly the shape the provider's own acceptance test
+    round-trips (title, type, search {logstore, topic, query, start, end}, display {xAxis, yAxis,
+    xPos, yPos, width, height, displayName}: resource_alicloud_log_dashboard_test.go at ace5bcf87
+    L40, whose expected state L47 is the same keys re-serialised, and whose framework checks that
+    the next plan is empty). The provider's Read re-serialises the server's charts and drops only
+    `"action": null` (resource_alicloud_log_dashboard.go L145-156), and its diff compares the
+    canonical JSON (chartListDiffSuppress L246-265): so key order and number spelling never show as
+    a change, and no `action` is sent that the server could echo differently."""
     charts = []
     for i, (title, query) in enumerate(dashboard_queries(a).items()):
         columns = sql_columns(query.sql)

@@ -17,7 +17,7 @@ from typing import Optional
 
 from . import batching_proto, cron, images, settings
 from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TAG, RrsaIssuer
-from .image_ref import image_version, mirrored
+from .image_ref import canonical, image_version, mirrored
 from .patterns import MODEL_NAME, OSS_BUCKET
 from .rules.batching import batching_fields, batching_version
 from .rules.capacity import has_image_cache
@@ -270,8 +270,9 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
             vswitch_ids: Optional[tuple[str, ...]], network: Optional[tuple[str, str]] = None) -> settings.Settings:
     """The Settings of a config without problems, with what the account said."""
     s, n, i = cfg.serving, cfg.network, cfg.ingress
-    # The reference the pods run, and the cache is built from: the mirror's copy of a Docker Hub image.
-    image = mirrored(s.image, cfg.registry.mirror)
+    # The reference the pods run, and the cache is built from: the mirror's copy of a Docker Hub
+    # image, fully qualified (image_ref.canonical: the cache's `images` read back as sent).
+    image = canonical(mirrored(s.image, cfg.registry.mirror))
     return settings.Settings(
         project=project, stack=stack, region=region, account_id=account_id, cluster_id=cfg.cluster_id,
         protect=cfg.protect,
@@ -284,7 +285,7 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
         capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu, (image,), network),
         serving=settings.Serving(
             namespace=s.namespace, name=s.name, image=image, image_version=image_version(image), gpus=s.gpus,
-            cpu=s.cpu, memory=s.memory, check_image=mirrored(s.check_image, cfg.registry.mirror),
+            cpu=s.cpu, memory=s.memory, check_image=canonical(mirrored(s.check_image, cfg.registry.mirror)),
             file_system_poll_seconds=s.file_system_poll_seconds,
             jit_compile=gpu is not None and gpu.jit,
             in_place=versions_in_place(cfg.capacity.mode, s.file_system_poll_seconds,

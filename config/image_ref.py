@@ -68,6 +68,21 @@ def mirrored(image: str, mirror: str | None) -> str:
     return f"{mirror}/{image.rsplit('/', 1)[-1]}"
 
 
+def canonical(image: str) -> str:
+    """A Docker Hub reference in its canonical, fully-qualified form (`docker.io/library/python:3.12`
+    for `python:3.12`, `docker.io/tensorflow/serving:...` for `tensorflow/serving:...`): what
+    distribution/reference's ParseNormalizedNamed expands a familiar name to. Every normalisation a
+    registry client applies ends there, so a reference already in this form reads back the same:
+    the image cache's `images`, which the provider reads back and which force a new cache when they
+    differ (resource_alicloud_eci_image_cache.go L65-72 ForceNew, Read L177), never differ by
+    spelling. Any other registry's reference is fully qualified already."""
+    if registry_of(image) != "docker.io":
+        return image
+    first, _, rest = image.partition("/")
+    path = rest if rest and ("." in first or ":" in first) else image
+    return f"docker.io/{path if '/' in path.split(':', 1)[0].split('@', 1)[0] else 'library/' + path}"
+
+
 def image_version(image: str) -> str:
     """The tag (or the digest's first 12 hex digits) of a pinned image, for the
     `app.kubernetes.io/version` label (a label value: at most 63 characters)."""

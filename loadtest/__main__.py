@@ -71,14 +71,14 @@ def stack_autoscaling(stack: str):
 def stack_driver_image(stack: str) -> str:
     """The image the stack runs its in-cluster scripts with (`serving.checkImage`, through
     `registry.mirror`): the driver pods pull what the cluster already pulls."""
-    from config.image_ref import mirrored  # noqa: PLC0415 - see stack_autoscaling
+    from config.image_ref import canonical, mirrored  # noqa: PLC0415 - see stack_autoscaling
     from config.schema import RegistrySettings, ServingSettings  # noqa: PLC0415
     from config.yaml_files import read_yaml  # noqa: PLC0415
 
     config = (read_yaml(ROOT / f"Pulumi.{stack}.yaml") or {}).get("config") or {}
     serving = ServingSettings.model_validate(config.get("elastic-inference:serving") or {})
     registry = RegistrySettings.model_validate(config.get("elastic-inference:registry") or {})
-    return mirrored(serving.check_image, registry.mirror)
+    return canonical(mirrored(serving.check_image, registry.mirror))
 
 
 def build_parser() -> argparse.ArgumentParser:

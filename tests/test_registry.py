@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 from harness import NS, run_expecting_error, run_program
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config import ConfigError
-from config.image_ref import mirrored, registry_of
+from config.image_ref import canonical, mirrored, registry_of
 from loadtest.__main__ import stack_driver_image
 
 MIRROR = "registry-vpc.cn-beijing.aliyuncs.com/elastic-inference"
@@ -45,7 +47,7 @@ def test_docker_hub_from_the_mainland_is_warned_about_by_key(dev_config, region,
     assert bool(warning) == warned
     if warned:
         assert "serving.image tensorflow/serving:1.15.0-gpu, serving.checkImage python:3.12-slim-bookworm" in warning[0]
-    assert images(result) == {"tensorflow/serving:1.15.0-gpu", "python:3.12-slim-bookworm"}
+    assert images(result) == {"docker.io/tensorflow/serving:1.15.0-gpu", "docker.io/library/python:3.12-slim-bookworm"}
 
 
 def test_images_of_another_registry_are_left_as_they_are(dev_config):
@@ -85,3 +87,27 @@ def test_a_reference_resolves_as_docker_and_containerd_resolve_it(image, registr
 
 def test_the_load_tests_drivers_pull_what_the_stack_pulls():
     assert stack_driver_image("dev") == f"{MIRROR}/python:3.12-slim-bookworm"
+
+
+NAME = st.from_regex(r"[a-z0-9]{1,8}(/[a-z0-9]{1,8})?", fullmatch=True)
+TAG = st.from_regex(r"[a-z0-9][a-z0-9.-]{0,10}", fullmatch=True)
+
+
+@given(name=NAME, tag=TAG, prefix=st.sampled_from(["", "docker.io/", "index.docker.io/"]),
+       digest=st.booleans())
+def test_a_cached_reference_is_a_fixed_point_of_normalisation(name, tag, prefix, digest):
+    """What the cache is sent reads back as sent: its canonical form is canonical already, names the
+    same image, and a registry client's expansion (docker.io, library/) changes nothing more."""
+    image = f"{prefix}{name}:{tag}" + ("@sha256:" + "c" * 64 if digest else "")
+    sent = canonical(image)
+    assert canonical(sent) == sent and registry_of(sent) == "docker.io"
+    assert sent.startswith("docker.io/") and sent.count("/") == 2
+    assert sent.endswith(image.rsplit("/", 1)[-1])
+
+
+def test_without_a_mirror_the_cache_and_the_pods_run_one_spelling(dev_config):
+    del dev_config[NS + "registry"]
+    result = run_program(dev_config)
+    pod = result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert result.one("alicloud:eci/imageCache:ImageCache").inputs["images"] == [pod]
+    assert pod == "docker.io/tensorflow/serving:1.15.0-gpu"
