@@ -62,6 +62,9 @@ class ObservabilityArgs:
     """The project's region."""
     route: str
     """The route the HPA scales on: `<namespace>-<service>-<port>`."""
+    host: str
+    """The endpoint's host (`ingress.host`): what a refused request keeps when the cluster logs it
+    under the route `-` (`autoscaling.refusedRequests: excluded`)."""
     name: str
     """Prefix of the dashboard's and alerts' names, unique per stack in the project."""
     target_qps: float
@@ -89,6 +92,12 @@ def _search(route: str) -> str:
     return f"* and proxy_upstream_name: {route}"
 
 
+# A request no pod answered has no upstream address (nginx writes `-` for it): the allow-list's 403
+# and the rate limit's 503, refused before any upstream is tried, and the 503 of a route with no
+# ready pod (loadtest/ingress_standin.py transcribes when each happens).
+UNSERVED = "upstream_addr = '-'"
+
+
 def ceiling(a: ObservabilityArgs) -> float:
     """Requests per second the HPA can serve at most: every pod at its target."""
     return a.max_replicas * a.target_qps
@@ -101,8 +110,12 @@ def dashboard_queries(a: ObservabilityArgs) -> dict[str, Query]:
     request_time = "try_cast(request_time as double)"
     return {
         "Requests per second": Query(s, (
-            f"select {_SERIES}, count(1) / 60.0 as rps, {a.target_qps:g} as per_pod_target, "
-            f"{ceiling(a):g} as ceiling {_ORDER}")),
+            f"select {_SERIES}, count(1) / 60.0 as rps, count_if({UNSERVED}) / 60.0 as unserved_rps, "
+            f"{a.target_qps:g} as per_pod_target, {ceiling(a):g} as ceiling {_ORDER}")),
+        # By host: with the cluster's access-log map, refused requests leave the route (logged `-`).
+        "Refused at the edge": Query(f"* and host: {a.host}", (
+            f"select {_SERIES}, count_if({status} = 403 and {UNSERVED}) as denied_403, "
+            f"count_if({status} = 503 and {UNSERVED}) as limited_or_no_pod_503 {_ORDER}")),
         "Request time (ms)": Query(s, (
             f"select {_SERIES}, approx_percentile({request_time}, 0.5) * 1000 as p50, "
             f"approx_percentile({request_time}, 0.95) * 1000 as p95, "
@@ -188,6 +201,8 @@ def alert_specs(a: ObservabilityArgs, t: AlertThresholds) -> list[AlertSpec]:
     """The error, latency and at-capacity alerts, each threshold from the stack's own config."""
     s = _search(a.route)
     at = ceiling(a)
+    window = t.at_capacity_minutes * 60
+    capacity = Query(s, f"select count(1) / {window}.0 as rps, count_if({UNSERVED}) / {window}.0 as unserved")
     return [
         AlertSpec("errors", "5xx share above the threshold", Query(s, (
             "select count_if(try_cast(status as bigint) >= 500) * 100.0 / greatest(count(1), 1) as errors, "
@@ -199,12 +214,17 @@ def alert_specs(a: ObservabilityArgs, t: AlertThresholds) -> list[AlertSpec]:
             t.window_minutes, f"p99 > {t.latency_p99_ms} && total >= {t.min_requests}", SEVERITY_MEDIUM,
             f"The 99th percentile request time exceeded {t.latency_p99_ms} ms over {t.window_minutes} min: "
             "docs/alerts.md, \"Latency\"."),
-        AlertSpec("at-capacity", "at the autoscaler's ceiling", Query(s, (
-            f"select count(1) / {t.at_capacity_minutes * 60}.0 as rps")), t.at_capacity_minutes,
-            f"rps >= {at:g}", SEVERITY_HIGH,
-            f"The route served at least {at:g} requests/s (maxReplicas {a.max_replicas} x targetQps "
-            f"{a.target_qps:g}) for {t.at_capacity_minutes} min: the HPA can add no pod. docs/alerts.md, "
-            "\"At capacity\"."),
+        AlertSpec("at-capacity", "at the autoscaler's ceiling", capacity, t.at_capacity_minutes,
+                  f"rps >= {at:g} && unserved * 2 < rps", SEVERITY_HIGH,
+                  f"The route took at least {at:g} requests/s (maxReplicas {a.max_replicas} x targetQps "
+                  f"{a.target_qps:g}) for {t.at_capacity_minutes} min, mostly served: the HPA can add no pod. "
+                  "docs/alerts.md, \"At capacity\"."),
+        AlertSpec("at-capacity-unserved", "held at the ceiling by requests no pod served", capacity,
+                  t.at_capacity_minutes, f"rps >= {at:g} && unserved * 2 >= rps", SEVERITY_MEDIUM,
+                  f"The HPA counts at least {at:g} requests/s on the route for {t.at_capacity_minutes} min, and "
+                  "most of them no pod served: requests the Ingress refused (allow-list, rate limit), which "
+                  "scale the fleet while autoscaling.refusedRequests is counted. docs/alerts.md, "
+                  "\"At capacity, unserved\"."),
     ]
 
 

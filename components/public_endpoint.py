@@ -136,8 +136,13 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
     model's metadata, which stay in the cluster. `ImplementationSpecific`, because ingress-nginx
     rejects ':' in an Exact or Prefix path (strict-validate-path-type, on by default since
     controller 1.12: internal/ingress/inspector/rules.go validPathType, allowing letters, digits,
-    '.', '_', '-' and '/'), and renders this type without regex as an nginx prefix location
-    (internal/ingress/controller/template/template.go buildLocation), at dbb11b92.
+    '.', '_', '-' and '/'). The rewrite-target makes it a regex: ingress-nginx renders every
+    location of a host where any Ingress rewrites as `~* "^<path>"`, case-insensitive and anchored
+    at the start only, whatever its pathType (template.go enforceRegexModifier L504-519,
+    buildLocation L523-539, nginx.tmpl L987-989, at dbb11b92; docs/user-guide/
+    ingress-path-matching.md L127-129). So `/V1/MODELS/<M>:PREDICT` and `<path>anything` are
+    rewritten to the served version's predict path too, and every other Ingress on the host is
+    regex-matched (docs/security.md, "Who reaches the service").
 
     The backend port is a number, not the port name: the nginx upstream (and so the SLS route
     label the HPA selects) is named <namespace>-<service>-<port as written here>.

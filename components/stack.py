@@ -28,6 +28,7 @@ from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
 from .cluster import Cluster, ClusterArgs
 from .eci_capacity import CacheUse, EciCapacity, EciCapacityArgs
 from .eci_image_cache import EciImageCache, EciImageCacheArgs
+from .edge.log import EdgeLogCheck, EdgeLogCheckArgs
 from .gpu_node_pool import EciOverflowArgs, GpuNodePool, GpuNodePoolArgs
 from .idle.schedule import IdleSchedule, IdleScheduleArgs
 from .model_files import CANARY_DIR
@@ -155,17 +156,18 @@ class Track:
 
 
 def serving_track(key: str, s: Settings, inputs: ServingInputs, placement_of: Capacity, bounds: TrackScaling,
-                  labels: dict[str, str], after: Sequence[pulumi.Resource], metrics_adapter: pulumi.Resource,
+                  labels: dict[str, str], after: Sequence[pulumi.Resource], metrics: Sequence[pulumi.Resource],
                   retire: Optional[RetireCheck], opts: pulumi.ResourceOptions) -> Track:
     """A track's workload, its serve gate, its HPA and (asleep outside working hours) its idle
-    schedule. `key` suffixes the component names ("" for the main track, "-canary")."""
+    schedule. `key` suffixes the component names ("" for the main track, "-canary"); `metrics`: what
+    the HPA's metric needs first (the adapter, and the edge-log check)."""
     serving = TfServing(f"serving{key}", TfServingArgs(
         serving=inputs, placement=placement_of.placement, network=network_peers(s, inputs.name),
         depends_on=after, model_config_after=[retire] if retire is not None else []), opts)
     gate = ServeGate(f"serve-gate{key}", ServeGateArgs(
         serving=inputs, own_access=None if retire is not None else s.serving.name,
         depends_on=[serving]), opts)
-    scaler = Autoscaler(f"autoscaler{key}", autoscaler_args(s, serving.deployment_name, labels, [metrics_adapter],
+    scaler = Autoscaler(f"autoscaler{key}", autoscaler_args(s, serving.deployment_name, labels, metrics,
                                                             bounds, inputs.name), opts)
     idle = s.autoscaling.idle
     if idle is not None:
@@ -179,7 +181,7 @@ def observability_args(s: Settings) -> ObservabilityArgs:
     """The route's dashboard and alerts, in the project and logstore the HPA's metric reads."""
     a, alerts = s.autoscaling, s.alerts
     return ObservabilityArgs(
-        project=a.sls_project, logstore=a.sls_logstore, region=s.region, route=a.route,
+        project=a.sls_project, logstore=a.sls_logstore, region=s.region, route=a.route, host=s.ingress.host,
         name=f"ei-{s.stack}-{s.serving.name}"[:63], target_qps=a.target_qps, max_replicas=a.max_replicas,
         alerts=None if alerts is None else AlertThresholds(**asdict(alerts)))
 
@@ -213,11 +215,14 @@ def build(s: Settings) -> dict[str, Any]:
     retire = RetireCheck("retire-check", RetireCheckArgs(
         serving=inputs, ingress_name=name, canary=s.model.canary.version if s.model.canary else None,
         depends_on=[cluster]), in_cluster)
-    main = serving_track("", s, inputs, capacity, tracks.main, labels, [volume, cluster], cluster.metrics_adapter,
-                         retire, in_cluster)
+    edge = s.autoscaling.edge_log
+    metrics = [cluster.metrics_adapter] if edge is None else [cluster.metrics_adapter, EdgeLogCheck(
+        "edge-log-check", EdgeLogCheckArgs(namespace=ns, name=name, image=s.serving.check_image,
+                                           controller_namespace=edge.namespace, config_map=edge.config_map,
+                                           depends_on=[cluster]), in_cluster).job]
+    main = serving_track("", s, inputs, capacity, tracks.main, labels, [volume, cluster], metrics, retire, in_cluster)
     second = None if canary is None else serving_track(
-        CANARY_SUFFIX, s, canary[0], capacity, canary[1], labels, [volume, cluster, retire],
-        cluster.metrics_adapter, None, in_cluster)
+        CANARY_SUFFIX, s, canary[0], capacity, canary[1], labels, [volume, cluster, retire], metrics, None, in_cluster)
     i = s.ingress
     endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
         namespace=ns, name=name, host=i.host, class_name=i.class_name, service_name=main.serving.service_name,

@@ -22,7 +22,7 @@ from .patterns import MODEL_NAME, OSS_BUCKET
 from .rules.batching import batching_fields, batching_version
 from .rules.capacity import has_image_cache
 from .rules.model import ModelSource
-from .schema import AutoscalingSettings, CapacitySettings, StackConfig
+from .schema import AutoscalingSettings, CapacitySettings, NetworkSettings, StackConfig
 from .tracks import Split, stack_split
 
 # tensorflow_model_server's ports: `--port` (gRPC) and `--rest_api_port`, their defaults
@@ -246,7 +246,7 @@ def awake_text(idle: Optional[settings.IdleSchedule]) -> str:
 
 
 def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, service: str,
-                   tracks: Split) -> settings.Autoscaling:
+                   tracks: Split, network: NetworkSettings) -> settings.Autoscaling:
     idle = a.idle
     schedule = None
     if idle.mode == "schedule" and idle.wake is not None and idle.sleep is not None:
@@ -262,7 +262,9 @@ def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, serv
             scale_up_pods_per_minute=a.scale_up_pods_per_minute,
             scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
             scale_down_pods_per_minute=a.scale_down_pods_per_minute),
-        idle=schedule, tracks=tracks)
+        idle=schedule, tracks=tracks,
+        edge_log=settings.EdgeLog(namespace=network.ingress_namespace, config_map=network.ingress_config_map)
+        if a.refused_requests == "excluded" else None)
 
 
 def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_id: str, source: ModelSource,
@@ -292,7 +294,7 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
                                        cfg.capacity.node_pool.eci_overflow),
             rest_port=REST_PORT, grpc_port=GRPC_PORT, batching=batching_text(cfg)),
         autoscaling=autoscaling_of(cfg.autoscaling, cfg.cluster_id, s.namespace, s.name,
-                                   stack_split(cfg.autoscaling, cfg.model.canary)),
+                                   stack_split(cfg.autoscaling, cfg.model.canary), cfg.network),
         ingress=settings.Ingress(
             host=i.host, class_name=i.class_name, tls_secret_name=i.tls_secret_name,
             allow_source_cidrs=tuple(i.allow_source_cidrs) if i.allow_source_cidrs is not None else None,

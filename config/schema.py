@@ -573,6 +573,12 @@ class AutoscalingSettings(_Section):
     """Pods removed per minute at most."""
     idle: IdleSettings = IdleSettings()
     """Sleeping at zero pods outside working hours."""
+    refused_requests: Literal["counted", "excluded"] = "counted"
+    """Requests the Ingress refuses (the allow-list's 403, the rate limit's 503) and the HPA:
+    `counted`, as ingress-nginx logs them under the route, so a flood the Ingress refuses still adds
+    pods up to maxReplicas (the dashboard and the at-capacity alert say so); `excluded`, where the
+    cluster's ingress-nginx logs them under the route `-` (a one-time change of its ConfigMap,
+    docs/deploying.md, "Refused requests"), checked in the cluster before the HPA is made."""
 
 
 class IngressSettings(_Section):
@@ -604,6 +610,9 @@ class NetworkSettings(_Section):
     """Admit only the peers below (needs a network plugin that enforces NetworkPolicy: docs/security.md)."""
     ingress_namespace: Dns1123Label = "kube-system"
     """Namespace of the ingress controller, admitted to the REST port."""
+    ingress_config_map: Dns1123Subdomain = "nginx-configuration"
+    """The ingress controller's ConfigMap in `ingressNamespace` (ACK's name), read by the check of
+    `autoscaling.refusedRequests: excluded`."""
     ingress_pod_labels: Annotated[
         Optional[LabelMap],
         DerivedDefault("(every pod of `ingressNamespace`)"),

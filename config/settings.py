@@ -258,6 +258,17 @@ class ScalingBehavior:
 
 
 @dataclass(frozen=True)
+class EdgeLog:
+    """Where the cluster's ingress-nginx configuration lives, which must log refused requests under
+    the route `-` (`autoscaling.refusedRequests: excluded`)."""
+
+    namespace: str
+    """`network.ingressNamespace`."""
+    config_map: str
+    """`network.ingressConfigMap`."""
+
+
+@dataclass(frozen=True)
 class Autoscaling:
     """`autoscaling`: the HPA on ingress QPS."""
 
@@ -279,6 +290,8 @@ class Autoscaling:
     """`autoscaling.idle` with `mode: schedule`; None: always on."""
     tracks: Split
     """The HPA bounds and targets of the main track and of a canary (config/tracks.py)."""
+    edge_log: Optional[EdgeLog] = None
+    """`autoscaling.refusedRequests: excluded`: the controller's ConfigMap to check; None: counted."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ Transcribed from kubernetes/ingress-nginx at dbb11b92 (controller v1.15.1):
 
 from __future__ import annotations
 
+import ipaddress
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -39,12 +41,63 @@ from typing import Optional
 import aiohttp
 from aiohttp import web
 
+from components.edge import check as edge_check
+
 from .tracks import log_line
 
 DEFAULT_BACKEND = "upstream-default-backend"
 CANARY = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
 REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
+ALLOW = "nginx.ingress.kubernetes.io/whitelist-source-range"
+LIMIT_RPS = "nginx.ingress.kubernetes.io/limit-rps"
+# `limit-rps` x the default `limit-burst-multiplier` (internal/ingress/annotations/ratelimit/main.go
+# L34-35, L269-272), in `limit_req zone=... burst=<that> nodelay;` (template.go buildRateLimit
+# L886-892); a rejection answers `limit_req_status`, 503 by default (config.go L905, nginx.tmpl L305).
+BURST_MULTIPLIER = 5
+LIMIT_REQ_STATUS = 503
+
+
+@dataclass
+class LimitReq:
+    """nginx's limit_req for one client address (src/http/modules/ngx_http_limit_req_module.c at
+    release-1.27.1, ngx_http_limit_req_lookup L444-470): `excess` in thousandths of a request, the
+    rate in thousandths per second (L939: rate * 1000), the burst likewise (L1060). A request adds
+    1000 after the rate has drained the excess since the last accepted one; above the burst it is
+    rejected and the state is left as it was; with `nodelay` an accepted request goes at once."""
+
+    rate: int
+    """Requests per second."""
+    burst: int
+    """Requests above the rate it lets through at once."""
+    excess: int = 0
+    last: Optional[int] = None
+    """Milliseconds of the last accepted request (None: this address not seen yet)."""
+
+    def admit(self, now_ms: int) -> bool:
+        if self.last is None:  # a new node: excess 0, last now (L498-512)
+            self.last = now_ms
+            return True
+        ms = now_ms - self.last
+        ms = 1 if ms < -60000 else max(ms, 0)
+        excess = max(self.excess - self.rate * 1000 * ms // 1000 + 1000, 0)
+        if excess > self.burst * 1000:
+            return False
+        self.excess = excess
+        if ms:
+            self.last = now_ms
+        return True
+
+
+def mapped_route(route: str, status: int, limit_req_status: str, upstream_addr: str) -> str:
+    """What the cluster's access-log map (components/edge/log.py HTTP_SNIPPET) writes for a
+    request's route, as nginx evaluates a map: its source `status:limit_req_status:upstream_addr`
+    against each regex entry in order, the first match's value, else the default (the route)."""
+    key = f"{status}:{limit_req_status}:{upstream_addr}"
+    for entry in edge_check.REFUSAL_KEYS:
+        if re.search(entry.strip('"').removeprefix("~"), key):
+            return "-"
+    return route
 
 
 @dataclass
@@ -62,6 +115,10 @@ class Location:
     path_type: str
     upstream: str
     rewrite: str
+    allow: tuple[str, ...] = ()
+    """`whitelist-source-range`: `allow` each, then `deny all` (nginx.tmpl L1206-1213); () none."""
+    rps: Optional[int] = None
+    """`limit-rps`; None: no limit."""
 
 
 @dataclass
@@ -115,7 +172,10 @@ def routes(ingresses: Sequence[dict]) -> Routes:
             if any(loc.host == host and loc.path == path["path"] and loc.path_type == path["pathType"]
                    for loc in locations):
                 continue
-            locations.append(Location(host, path["path"], path["pathType"], ups.name, annotations.get(REWRITE, "")))
+            allow = tuple(c.strip() for c in annotations.get(ALLOW, "").split(",") if c.strip())
+            rps = int(annotations[LIMIT_RPS]) if LIMIT_RPS in annotations else None
+            locations.append(Location(host, path["path"], path["pathType"], ups.name, annotations.get(REWRITE, ""),
+                                      allow, rps))
     warnings: list[str] = []
     canaries = [i for i in ingresses if _canary(i)]
     if len(ingresses) > len(canaries):
@@ -157,10 +217,29 @@ class IngressNginxStandIn:
     log: list[str] = field(default_factory=list)
     """Access-log lines, in ACK's format."""
     clock: Callable[[], float] = time.time
+    refused_route: bool = False
+    """The cluster logs refused requests under the route `-` (its access-log map: components/edge/
+    log.py); False: under the location's route, as ingress-nginx does unchanged."""
 
     def __post_init__(self) -> None:
         self.routes = routes(self.ingresses)
         self._session: Optional[aiohttp.ClientSession] = None
+        self._limits: dict[tuple[str, str], LimitReq] = {}
+
+    def refusal(self, location: Location, client: str) -> Optional[tuple[int, str]]:
+        """(status, $limit_req_status) of a request the location refuses, or None. nginx's phases in
+        order: preaccess (limit_req, keyed by the client address) before access (allow/deny)."""
+        limit_status = ""
+        if location.rps is not None:
+            limiter = self._limits.setdefault((location.path, client),
+                                              LimitReq(location.rps, location.rps * BURST_MULTIPLIER))
+            if not limiter.admit(int(self.clock() * 1000)):
+                return LIMIT_REQ_STATUS, "REJECTED"
+            limit_status = "PASSED"
+        if location.allow and not any(ipaddress.ip_address(client) in ipaddress.ip_network(c)
+                                      for c in location.allow):
+            return 403, limit_status
+        return None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -179,9 +258,18 @@ class IngressNginxStandIn:
         return self._session
 
     def _location(self, host: str, uri: str) -> Optional[Location]:
-        matches = [loc for loc in self.routes.locations
-                   if loc.host in (host, "_") and uri.lower().startswith(loc.path.lower())]
-        return max(matches, key=lambda loc: len(loc.path), default=None)
+        """The location nginx picks. Where any location of the host rewrites, every one of them is
+        `~* "^<path>"` (template.go enforceRegexModifier L504-519, buildLocation L523-539): the
+        path as a case-insensitive regex anchored at the start only, tried longest path first
+        (controller.go L997-1003), the first match wins; otherwise an Exact path is `=` and any
+        other a plain prefix, the longest one winning (nginx's location rules)."""
+        candidates = [loc for loc in self.routes.locations if loc.host in (host, "_")]
+        if any(loc.rewrite and loc.rewrite != loc.path for loc in candidates):
+            ordered = sorted(candidates, key=lambda loc: len(loc.path), reverse=True)
+            return next((loc for loc in ordered if re.match("^" + loc.path, uri, re.IGNORECASE)), None)
+        exact = [loc for loc in candidates if loc.path_type == "Exact" and uri == loc.path]
+        prefix = [loc for loc in candidates if loc.path_type != "Exact" and uri.startswith(loc.path)]
+        return exact[0] if exact else max(prefix, key=lambda loc: len(loc.path), default=None)
 
     def pick(self, location: Location) -> tuple[Optional[str], str]:
         """(the upstream that answers, or None for a 503; the alternative's name or "")."""
@@ -204,6 +292,12 @@ class IngressNginxStandIn:
         req_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         if location is None or location.upstream == DEFAULT_BACKEND:
             return self._answer(request, started, req_id, 404, b"default backend - 404", "", "", "", "")
+        refused = self.refusal(location, request.remote or "127.0.0.1")
+        if refused is not None:
+            status, limit_status = refused
+            route = mapped_route(location.upstream, status, limit_status, "") if self.refused_route \
+                else location.upstream
+            return self._answer(request, started, req_id, status, b"", route, "", "", "")
         chosen, alternative = self.pick(location)
         uri = location.rewrite if location.rewrite and location.rewrite != location.path else request.path
         if chosen is None:

@@ -108,7 +108,8 @@ def test_network_policy_can_be_left_to_the_cluster(dev_config):
     dev_config[NS + "network"] = {"policy": False}
     policies = run_program(dev_config).of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
     # Only the Job pods' own policies remain: nothing stands between the cluster and the servers.
-    assert {r.name for r in policies} == {"retire-check-network-policy", "idle-network-policy"}
+    assert {r.name for r in policies} == {"retire-check-network-policy", "idle-network-policy",
+                                          "edge-log-check-network-policy"}
 
 
 # --- the pods -----------------------------------------------------------------------------------

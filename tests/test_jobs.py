@@ -1,4 +1,4 @@
-"""The stack's in-pod scripts (the version checks, the idle schedule's scale) as a stock Python
+"""The stack's in-pod scripts (the version checks, the idle schedule's scale, the edge-log check) as a stock Python
 image runs them: standard library only, carried by the pod's own command."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from components.edge.log import SCRIPT as EDGE_CHECK
 from components.idle.schedule import SCALE
 from components.jobs import pod
 from components.versions.spec import CHECKS
@@ -16,7 +17,7 @@ from components.versions.spec import CHECKS
 STANDARD_LIBRARY = set(sys.stdlib_module_names)
 
 
-@pytest.mark.parametrize("module", [*pod.SHARED, CHECKS, SCALE])
+@pytest.mark.parametrize("module", [*pod.SHARED, CHECKS, SCALE, EDGE_CHECK])
 def test_each_script_imports_only_the_standard_library_and_the_shared_client(module):
     tree = ast.parse(pod.module_file(module).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
@@ -29,6 +30,7 @@ def test_each_script_imports_only_the_standard_library_and_the_shared_client(mod
     (CHECKS, ["serve", "x"], 2, "usage: retire"),
     (CHECKS, ["retire"], 2, "usage: retire"),
     (SCALE, ["scale", "ns", "d", "many"], 2, "usage: scale"),
+    (EDGE_CHECK, ["check", "kube-system"], 2, "usage: check"),
 ])
 def test_the_bundle_runs_with_nothing_of_this_repository_on_the_path(tmp_path, entry, args, status, words):
     """What the pod runs: `python -c <bootstrap>` in an empty directory, isolated from the

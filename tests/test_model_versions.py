@@ -68,7 +68,8 @@ def model_config(result) -> str:
 
 
 def jobs(result) -> dict[str, str]:
-    return {r.name: r.inputs["metadata"]["name"] for r in result.of_type(JOB)}
+    """The version checks' Jobs (not the edge-log check: tests/test_edge.py)."""
+    return {r.name: r.inputs["metadata"]["name"] for r in result.of_type(JOB) if not r.name.startswith("edge-log")}
 
 
 def test_the_endpoint_serves_the_declared_version_and_the_probe_gates_on_it(pool_config, project_dir):

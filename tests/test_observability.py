@@ -28,7 +28,7 @@ FIELDS = set(ACK_KEYS) | {"__time__"}
 
 def args(**overrides) -> o.ObservabilityArgs:
     values = dict(project="k8s-log-c0", logstore="nginx-ingress", region="cn-beijing", route=ROUTE,
-                  name="ei-prod-bert-tfserving", target_qps=10.0, max_replicas=10,
+                  host="bert.example.com", name="ei-prod-bert-tfserving", target_qps=10.0, max_replicas=10,
                   alerts=o.AlertThresholds(error_rate_percent=1, latency_p99_ms=1000, window_minutes=5,
                                            at_capacity_minutes=5, min_requests=20, action_policy_id="sls.builtin"))
     return o.ObservabilityArgs(**{**values, **overrides})
@@ -48,14 +48,16 @@ def parsed(sql: str) -> exp.Select:
 @pytest.mark.parametrize("title", list(queries(args())))
 def test_every_query_searches_the_route_and_reads_only_acks_fields(title):
     query = queries(args())[title]
-    # The metrics adapter's own search (ingress.go L31-65): the HPA and the alert see one route.
-    assert query.search == f"* and proxy_upstream_name: {ROUTE}"
+    # The metrics adapter's own search (ingress.go L31-65): the HPA and the alert see one route; the
+    # refused requests by host (the cluster's map moves them off the route: docs/deploying.md).
+    assert query.search == ("* and host: bert.example.com" if title == "Refused at the edge"
+                            else f"* and proxy_upstream_name: {ROUTE}")
     assert query.text == f"{query.search} | {query.sql}"
     tree = parsed(query.sql)
     outputs = {e.alias_or_name for e in tree.expressions}
     columns = {c.name for c in tree.find_all(exp.Column)} - outputs
     assert columns <= FIELDS, columns - FIELDS
-    assert columns or title == "at-capacity"  # a count of the route's lines alone
+    assert columns
     assert tree.find(exp.Table) is None  # SLS needs no FROM: the logstore is the table
 
 
@@ -72,7 +74,7 @@ def test_every_condition_names_columns_its_query_returns(spec):
 def test_the_series_are_lines_and_the_clients_a_table():
     types = {c["title"]: c["type"] for c in o.dashboard_charts(args())}
     assert types.pop("Busiest clients") == "table"
-    assert set(types.values()) == {"line"} and len(types) == 4
+    assert set(types.values()) == {"line"} and len(types) == 5
 
 
 def test_the_charts_axes_are_their_querys_columns():
@@ -104,26 +106,42 @@ def test_every_chart_has_the_shape_the_provider_reads_back_unchanged():
 
 
 def test_the_at_capacity_alert_is_the_autoscalers_ceiling():
-    spec = {s.key: s for s in o.alert_specs(args(), args().alerts)}["at-capacity"]  # type: ignore[arg-type]
-    assert spec.condition == "rps >= 100"
+    specs = {s.key: s for s in o.alert_specs(args(), args().alerts)}  # type: ignore[arg-type]
+    spec = specs["at-capacity"]
+    assert spec.condition == "rps >= 100 && unserved * 2 < rps"
     higher = {s.key: s for s in o.alert_specs(args(max_replicas=12, target_qps=7.5), args().alerts)}  # type: ignore[arg-type]
-    assert higher["at-capacity"].condition == "rps >= 90"
+    assert higher["at-capacity"].condition == "rps >= 90 && unserved * 2 < rps"
     # rps is the window's average: its count over the window's seconds.
     assert "count(1) / 300.0 as rps" in spec.query.sql and spec.window_minutes == 5
+    # At the ceiling, one of the two fires: mostly served, or held there by requests no pod served.
+    unserved = specs["at-capacity-unserved"]
+    assert unserved.condition == "rps >= 100 && unserved * 2 >= rps" and unserved.query == spec.query
+    assert "count_if(upstream_addr = '-') / 300.0 as unserved" in spec.query.sql
+
+
+@pytest.mark.parametrize("rps, unserved, fires", [(120, 10, "at-capacity"), (120, 100, "at-capacity-unserved"),
+                                                  (80, 80, None)])
+def test_a_fleet_held_at_its_ceiling_by_refused_traffic_says_so(rps, unserved, fires):
+    """The two conditions, evaluated as SLS evaluates them (comparisons and arithmetic on the
+    query's columns), on a window's figures."""
+    found = [s.key for s in o.alert_specs(args(), args().alerts)  # type: ignore[arg-type]
+             if s.key.startswith("at-capacity")
+             and eval(s.condition.replace("&&", "and"), {}, {"rps": rps, "unserved": unserved})]  # noqa: S307
+    assert found == ([fires] if fires else [])
 
 
 def stack_alerts(cfg: dict, stack: str = "prod") -> dict:
     result = run_program(cfg, stack)
-    return {r.inputs["alertName"].rsplit("-", 1)[-1] if not r.inputs["alertName"].endswith("capacity") else
-            "at-capacity": r.inputs for r in result.of_type(ALERT)}
+    return {r.inputs["alertName"].removeprefix(f"ei-{stack}-bert-tfserving-"): r.inputs for r in result.of_type(ALERT)}
 
 
 def test_prod_alerts_follow_its_config_and_notify(prod_config):
     alerts = stack_alerts(prod_config)
-    assert set(alerts) == {"errors", "latency", "at-capacity"}
+    assert set(alerts) == {"errors", "latency", "at-capacity", "at-capacity-unserved"}
     conditions = {k: a["severityConfigurations"][0]["evalCondition"]["condition"] for k, a in alerts.items()}
     assert conditions == {"errors": "errors > 1 && total >= 20", "latency": "p99 > 1000 && total >= 20",
-                          "at-capacity": "rps >= 100"}
+                          "at-capacity": "rps >= 100 && unserved * 2 < rps",
+                          "at-capacity-unserved": "rps >= 100 && unserved * 2 >= rps"}
     for alert in alerts.values():
         assert (alert["version"], alert["type"]) == ("2.0", "default")
         assert alert["policyConfiguration"]["alertPolicyId"] == "sls.builtin.dynamic"
@@ -138,7 +156,8 @@ def test_prod_alerts_follow_its_config_and_notify(prod_config):
     cfg[NS + "alerts"] = {**cfg[NS + "alerts"], "errorRatePercent": 2.5, "actionPolicyId": "sre-oncall",
                           "atCapacityMinutes": 10}
     changed = stack_alerts(cfg)
-    assert changed["at-capacity"]["severityConfigurations"][0]["evalCondition"]["condition"] == "rps >= 96"
+    assert changed["at-capacity"]["severityConfigurations"][0]["evalCondition"]["condition"] == (
+        "rps >= 96 && unserved * 2 < rps")
     assert changed["at-capacity"]["queryLists"][0]["start"] == "-10m"
     assert changed["errors"]["severityConfigurations"][0]["evalCondition"]["condition"].startswith("errors > 2.5 ")
     assert {a["policyConfiguration"]["actionPolicyId"] for a in changed.values()} == {"sre-oncall"}
@@ -153,7 +172,8 @@ def test_every_stack_has_a_dashboard_of_its_route_and_its_url(dev_config):
     assert [c["title"] for c in charts] == list(o.dashboard_queries(args()))
     hpa = result.kind("HorizontalPodAutoscaler")
     route = hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"]
-    assert all(f"proxy_upstream_name: {route} |" in c["search"]["query"] for c in charts)
+    assert all(f"proxy_upstream_name: {route} |" in c["search"]["query"] for c in charts
+               if c["title"] != "Refused at the edge")
     assert result.exports["dashboardUrl"] == (
         f"https://sls.console.aliyun.com/lognext/project/{dashboard['projectName']}/dashboard/"
         f"{dashboard['dashboardName']}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..errors import Problem
-from ..schema import IngressSettings, NetworkSettings
+from ..schema import AutoscalingSettings, IngressSettings, NetworkSettings
 from .check import rule, warning
 
 # The stack's Ingress speaks ingress-nginx: its allow-list, rate limit, rewrite and canary are
@@ -75,3 +75,17 @@ def network_peers_unused(network: NetworkSettings) -> list[str]:
         return []
     return [f"network.{', network.'.join(peers)} ha{'s' if len(peers) == 1 else 've'} no effect with "
             "network.policy false: without a NetworkPolicy every pod in the cluster may connect"]
+
+
+@warning
+def refused_requests_scale(ingress: IngressSettings, autoscaling: AutoscalingSettings) -> list[str]:
+    """ingress-nginx names the route before it refuses (nginx.tmpl L1188, before the allow-list's
+    `deny` L1206-1213 and `limit_req`, at dbb11b92), and the metrics adapter counts the route's
+    log lines whatever their status (pkg/metrics/sls/ingress.go L63 at 93cf5f14)."""
+    refusing = [k for k, v in (("ingress.allowSourceCidrs", ingress.allow_source_cidrs),
+                               ("ingress.rateLimitRps", ingress.rate_limit_rps)) if v is not None]
+    if not refusing or autoscaling.refused_requests != "counted":
+        return []
+    return [f"autoscaling.refusedRequests counted: the requests {' and '.join(refusing)} refuse are logged under "
+            "the route and scale the fleet, up to maxReplicas GPU pods for a flood nobody is served; set it to "
+            "excluded once the cluster logs them apart (docs/deploying.md, \"Refused requests\")"]
