@@ -211,3 +211,32 @@ def test_the_pods_command_reads_the_configmap_as_the_api_server_serves_it(tmp_pa
     assert words in (done.stdout + done.stderr)
     if status:
         assert words in message.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/v1/models/chnsenticorp:predict", 200),
+    ("/V1/MODELS/CHNSENTICORP:PREDICT", 200),          # ~*: case-insensitive
+    ("/v1/models/chnsenticorp:predictANYTHING", 200),  # ^path with no $: a prefix
+    ("/v1/models/chnsenticorp", 404),                  # the metadata: not public
+    ("/monitoring/prometheus/metrics", 404),
+])
+def test_the_predict_path_is_matched_as_the_regex_ingress_nginx_makes_it(dev_config, path, status):
+    """The Ingress rewrites, so ingress-nginx makes every location of its host `~* "^<path>"`
+    (template.go enforceRegexModifier, buildLocation at dbb11b92); whatever matches is rewritten to
+    the served version's predict path, the only one the pods answer."""
+    dev_config[NS + "ingress"]["allowSourceCidrs"] = ["127.0.0.0/8"]
+    ingress = ingress_of(dev_config, "dev")
+    server = TfServingStandIn(latency=0, loaded=frozenset({1623831335}))
+    with BackgroundServer(server.app()) as serving:
+        controller = IngressNginxStandIn([ingress], {ROUTE: lambda: serving.url})
+        with BackgroundServer(controller.app()) as front:
+            request = urllib.request.Request(f"{front.url}{path}", data=b'{"instances": [[1]]}',
+                                             headers={"Host": "bert.dev.example.com",
+                                                      "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    answered = response.status
+            except urllib.error.HTTPError as exc:
+                answered = exc.code
+    assert answered == status
+    assert server.answered == ({1623831335: 1} if status == 200 else {})
