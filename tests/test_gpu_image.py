@@ -339,3 +339,17 @@ def test_eci_refuses_an_image_needing_a_driver_it_does_not_offer(dev_config, mon
     problems = gpu.gpu_runtime(cfg.serving, cfg.capacity)
     assert problems == [("serving.image", "registry-vpc.cn-beijing.aliyuncs.com/acme/serving:1.0-gpu needs NVIDIA "
                                           "driver branch 570; ECI offers 470, 535, 550 for these families")]
+
+
+@pytest.mark.parametrize("family_name", sorted(FAMILIES))
+def test_the_current_release_on_every_family_the_catalog_knows(family_name):
+    """tensorflow/serving 2.20.0-gpu (CUDA 12.5: sm_60, 70, 80, 89 + compute_90) runs every GPU the
+    catalog knows from machine code, so minor-version compatibility (525) suffices and ECI is asked
+    for 535, its oldest branch at or above it; no family needs JIT (which would need 555, above
+    ECI's 550)."""
+    build = images.SERVING_IMAGES["2.20.0-gpu"]
+    gpu_model, _ = FAMILIES[family_name]
+    fit = images.fit(gpu_model, build)
+    assert isinstance(fit, Fit) and fit.kind == "native", (family_name, fit)
+    assert images.min_driver(build, jit=False) == 525 and images.eci_driver(525) == 535
+    assert images.min_driver(build, jit=True) == 555 and max(images.ECI_DRIVERS) < 555
