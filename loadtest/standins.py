@@ -49,9 +49,11 @@ class BackgroundServer:
             assert isinstance(server, asyncio.Server)
             host, port = server.sockets[0].getsockname()[:2]
             self.address = (host, port)
-            self._ready.set()
 
         self._loop.run_until_complete(start())
+        # Ready only once run_forever() runs: a stop scheduled from __exit__ before that would be
+        # consumed by run_until_complete and lost, and the loop would then run for ever.
+        self._loop.call_soon(self._ready.set)
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())  # type: ignore[union-attr]
         self._loop.close()
@@ -70,6 +72,8 @@ class BackgroundServer:
     def __exit__(self, *exc) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        if self._thread.is_alive():
+            raise RuntimeError("stand-in server did not stop within 10 s")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 
 from tools.offline import (  # noqa: F401 - re-exported for the tests
     FAKE_ACCESS_KEY_SECRET,
@@ -24,6 +25,12 @@ from tools.offline import (  # noqa: F401 - re-exported for the tests
     run_program,
     stack_file_config,
 )
+
+# kubernetes-validate reads its schema files from disk for every manifest it checks, the 5 MB
+# `_definitions.json` of the version included (kubernetes_validate/utils.py validate ->
+# schema_contents); the files never change during a run, and the validator does not modify what it
+# reads, so each is read once.
+kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
 
 NS = PROJECT + ":"
 """The project's config namespace: every key of ours in a stack's config is `NS + key`."""

@@ -38,8 +38,8 @@ def config_file(result) -> str:
     return config["data"][BATCHING_FILE]
 
 
-def test_batching_is_off_unless_asked(dev_config, prod_config):
-    for result in (run_program(dev_config), run_program(prod_config, "prod")):
+def test_batching_is_off_unless_asked(rendered):
+    for result in (rendered[("dev", False)], rendered[("prod", False)]):
         assert not [a for a in container(result)["args"] if "batching" in a]
         assert not [m for m in result.manifests() if BATCHING_FILE in m.get("data", {})]
         assert BATCHING_ANNOTATION not in result.kind("Deployment")["spec"]["template"]["metadata"]["annotations"]

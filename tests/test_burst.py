@@ -56,10 +56,10 @@ def test_dev_owns_a_cache_of_the_serving_image_on_the_clusters_network(dev_confi
     assert result.one(CACHE_COMPONENT).urn == cache.parent
 
 
-def test_the_pods_pin_the_cache_and_wait_for_it(dev_config):
+def test_the_pods_pin_the_cache_and_wait_for_it(rendered):
     """Pinned (the explicit way beats automatic matching) and after the cache: a pinned cache that
     is not Ready fails the pod, and the provider's create returns only once it is Ready."""
-    result = run_program(dev_config)
+    result = rendered[("dev", False)]
     cache = result.one(CACHE)
     assert annotations(result)[ANNOTATION_IMAGE_CACHE_ID] == f"{cache.name}-id"
     assert ANNOTATION_IMAGE_CACHE not in annotations(result)
@@ -112,9 +112,9 @@ def test_the_other_stack_settings_leave_the_cache_alone(dev_config):
     assert "image-cache-cache" in contract.by_op(steps, "same")
 
 
-def test_destroy_takes_the_cache_after_the_pods(dev_config):
+def test_destroy_takes_the_cache_after_the_pods(rendered):
     """Nothing is left behind: the cache is the stack's, not retained, not protected."""
-    result = run_program(dev_config)
+    result = rendered[("dev", False)]
     cache = result.one(CACHE)
     assert not cache.retain_on_delete and not cache.protect
 
@@ -160,8 +160,8 @@ def test_cache_keys_are_checked_by_name(dev_config, section, key, words):
 
 # --- a node pool that overflows to ECI ------------------------------------------------------------
 
-def test_prod_overflows_to_eci_after_a_wait_on_its_own_nodes(prod_config):
-    result = run_program(prod_config, "prod")
+def test_prod_overflows_to_eci_after_a_wait_on_its_own_nodes(rendered):
+    result = rendered[("prod", False)]
     policy = result.kind("ResourcePolicy")
     deployment = result.kind("Deployment")
     assert policy["metadata"] == {"name": "bert-tfserving", "namespace": "inference"}
@@ -181,8 +181,8 @@ def test_prod_overflows_to_eci_after_a_wait_on_its_own_nodes(prod_config):
     assert WAIT_FOR_ECS_SCALING == "k8s.aliyun.com/resource-policy-wait-for-ecs-scaling"
 
 
-def test_overflow_pods_carry_what_eci_needs_and_no_node_selector(prod_config):
-    result = run_program(prod_config, "prod")
+def test_overflow_pods_carry_what_eci_needs_and_no_node_selector(rendered):
+    result = rendered[("prod", False)]
     template = result.kind("Deployment")["spec"]["template"]
     # A node selector would keep the pods off the virtual node: a required affinity with two terms
     # admits both (test_overflow_pods_run_only_on_the_pool_or_eci).
@@ -240,11 +240,11 @@ def admitted(pod: dict, tolerated_by_policy: list[dict]) -> set[str]:
 VIRTUAL_NODE_BY_POLICY = [{"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}]
 
 
-def test_overflow_pods_run_only_on_the_pool_or_eci(prod_config):
+def test_overflow_pods_run_only_on_the_pool_or_eci(rendered):
     """The ResourcePolicy orders the pool and ECI; the pods themselves require one of the two, so
     another GPU pool they tolerate can neither take them nor be the pool the autoscaler grows for
     them (it scales only pools whose labels satisfy a pod's required affinity)."""
-    pod = run_program(prod_config, "prod").kind("Deployment")["spec"]["template"]["spec"]
+    pod = rendered[("prod", False)].kind("Deployment")["spec"]["template"]["spec"]
     assert admitted(pod, VIRTUAL_NODE_BY_POLICY) == {"pool", "virtual-node"}
     assert pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] == [
         {"matchExpressions": [{"key": "inference", "operator": "In", "values": ["tensorflow"]}]},
@@ -262,8 +262,8 @@ def test_the_pool_alone_and_eci_only_are_confined_already(prod_config, dev_confi
     assert only["metadata"]["labels"]["alibabacloud.com/eci"] == "true" and "affinity" not in only["spec"]
 
 
-def test_overflow_waits_for_the_virtual_node_the_policy_and_the_cache(prod_config):
-    result = run_program(prod_config, "prod")
+def test_overflow_waits_for_the_virtual_node_the_policy_and_the_cache(rendered):
+    result = rendered[("prod", False)]
     deployment = result.one(DEPLOYMENT)
     policy = result.one(POLICY)
     virtual_node = next(a for a in result.of_type(ADDON) if a.inputs["name"] == "ack-virtual-node")

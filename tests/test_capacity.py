@@ -92,8 +92,8 @@ def test_pods_select_the_pool_labels_and_tolerate_its_taints(prod_config):
     assert ECI_LABEL not in result.kind("Deployment")["spec"]["template"]["metadata"]["labels"]
 
 
-def test_workload_depends_on_the_pool(prod_config):
-    result = run_program(prod_config, "prod")
+def test_workload_depends_on_the_pool(rendered):
+    result = rendered[("prod", False)]
     assert result.one(POOL).urn in result.one(DEPLOYMENT).dependencies
 
 
@@ -169,8 +169,8 @@ def test_eci_burst_fills_the_gpu_ecs_nodes_first(dev_config):
         validate_strictly(manifest, "1.35.0")
 
 
-def test_eci_only_does_not_tolerate_the_gpu_taint(dev_config):
-    tolerations = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["tolerations"]
+def test_eci_only_does_not_tolerate_the_gpu_taint(rendered):
+    tolerations = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["spec"]["tolerations"]
     assert [t["key"] for t in tolerations] == ["virtual-kubelet.io/provider"]
 
 
@@ -237,8 +237,8 @@ def test_eci_gets_the_driver_a_cuda_12_image_needs(dev_config):
     assert eci_annotations(dev_config)[ANNOTATION_GPU_DRIVER] == "tesla=535"
 
 
-def test_hpa_waits_for_the_metrics_adapter_in_both_modes(dev_config, prod_config):
-    for result in (run_program(dev_config, "dev"), run_program(prod_config, "prod")):
+def test_hpa_waits_for_the_metrics_adapter_in_both_modes(rendered):
+    for result in (rendered[("dev", False)], rendered[("prod", False)]):
         adapter = next(a for a in result.of_type(ADDON) if a.inputs["name"] == "ack-alibaba-cloud-metrics-adapter")
         assert adapter.urn in result.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").dependencies
 
@@ -382,10 +382,10 @@ def test_compensate_with_on_demand_defaults_to_true(prod_config):
     assert pool["compensateWithOnDemand"] is True
 
 
-def test_the_pool_repairs_nodes_but_never_upgrades_them_on_its_own(prod_config):
+def test_the_pool_repairs_nodes_but_never_upgrades_them_on_its_own(rendered):
     """Auto repair replaces broken GPU nodes; auto upgrade and CVE patching would restart the
     serving pods outside any rollout, so they stay off (an operator upgrades on purpose)."""
-    pool = run_program(prod_config, "prod").one("alicloud:cs/nodePool:NodePool").inputs
+    pool = rendered[("prod", False)].one("alicloud:cs/nodePool:NodePool").inputs
     assert pool["management"] == {"enable": True, "autoRepair": True, "autoUpgrade": False, "autoVulFix": False}
 
 

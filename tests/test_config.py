@@ -198,10 +198,10 @@ def test_a_missing_version_lists_only_the_version_directories_present(dev_config
     assert f"integer version directories present: ['{MODEL_VERSION}'])" in str(error)
 
 
-def test_saved_model_pbtxt_is_accepted(dev_config, project_dir):
+def test_saved_model_pbtxt_is_accepted(project_dir, rendered):
     version_dir = project_dir / "models" / "chnsenticorp" / str(MODEL_VERSION)
     (version_dir / "saved_model.pb").rename(version_dir / "saved_model.pbtxt")
-    result = run_program(dev_config)
+    result = rendered[("dev", False)]
     assert result.exports["modelUri"].endswith("/models/chnsenticorp")
 
 

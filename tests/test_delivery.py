@@ -257,11 +257,11 @@ def test_every_namespaced_object_comes_after_its_namespace(stack, dev_config, pr
         assert depends(result, registration, namespace), registration.name
 
 
-def test_protection_is_exactly_the_bucket_and_its_settings_in_prod(dev_config, prod_config):
+def test_protection_is_exactly_the_bucket_and_its_settings_in_prod(rendered):
     """What can be lost for good is protected: the bucket and its versioning (with the rest of its
     settings). Objects are not: a retired version's objects go, and stay recoverable as old
     versions until the lifecycle rule expires them."""
-    dev, prod = run_program(dev_config, "dev"), run_program(prod_config, "prod")
+    dev, prod = rendered[("dev", False)], rendered[("prod", False)]
     assert not [r.name for r in dev.resources if r.protect]
     protected = {r.type for r in prod.resources if r.protect}
     assert protected == {

@@ -24,8 +24,8 @@ NGINX_VALID_PATH = re.compile(r"^/[A-Za-z0-9._\-/]*$")
 
 # --- the Ingress --------------------------------------------------------------------------------
 
-def test_only_the_predict_path_is_published(dev_config):
-    ingress = run_program(dev_config).kind("Ingress")
+def test_only_the_predict_path_is_published(rendered):
+    ingress = rendered[("dev", False)].kind("Ingress")
     paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
     assert [(p["path"], p["pathType"]) for p in paths] == [
         ("/v1/models/chnsenticorp:predict", "ImplementationSpecific")]
@@ -34,11 +34,11 @@ def test_only_the_predict_path_is_published(dev_config):
     assert public_endpoint.predict_path("m") == "/v1/models/m:predict"
 
 
-def test_dev_is_restricted_to_its_allow_list_and_prod_is_rate_limited(dev_config, prod_config):
-    dev = run_program(dev_config).kind("Ingress")["metadata"].get("annotations", {})
+def test_dev_is_restricted_to_its_allow_list_and_prod_is_rate_limited(rendered):
+    dev = rendered[("dev", False)].kind("Ingress")["metadata"].get("annotations", {})
     assert dev[public_endpoint.ANNOTATION_ALLOW] == "203.0.113.0/24"
     assert public_endpoint.ANNOTATION_RPS not in dev
-    prod = run_program(prod_config, "prod").kind("Ingress")["metadata"]["annotations"]
+    prod = rendered[("prod", False)].kind("Ingress")["metadata"]["annotations"]
     assert prod[public_endpoint.ANNOTATION_RPS] == "100"
     assert public_endpoint.ANNOTATION_ALLOW not in prod
 
@@ -66,8 +66,8 @@ def test_a_bad_allow_list_is_rejected_before_anything_is_created(dev_config, cid
 
 # --- the NetworkPolicy --------------------------------------------------------------------------
 
-def test_network_policy_admits_only_the_ingress_controller_by_default(dev_config):
-    result = run_program(dev_config)
+def test_network_policy_admits_only_the_ingress_controller_by_default(rendered):
+    result = rendered[("dev", False)]
     policy, deployment = result.kind("NetworkPolicy", "bert-tfserving"), result.kind("Deployment")
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert policy["metadata"]["namespace"] == deployment["metadata"]["namespace"]

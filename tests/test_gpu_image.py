@@ -273,8 +273,8 @@ def test_ptx_only_gets_a_writable_cache_and_a_startup_budget(dev_config):
     assert any("compiles its kernels at start-up" in w for w in result.warnings)
 
 
-def test_native_kernels_need_neither(dev_config):
-    result = run_program(dev_config)
+def test_native_kernels_need_neither(rendered):
+    result = rendered[("dev", False)]
     container = pod(result)["containers"][0]
     assert "env" not in container
     assert container["startupProbe"]["failureThreshold"] == serving_spec.STARTUP_FAILURE_THRESHOLD

@@ -33,8 +33,8 @@ def command(cron_job: dict) -> list[str]:
     return cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
 
 
-def test_dev_sleeps_outside_working_hours_and_prod_stays_on(dev_config, prod_config):
-    dev = run_program(dev_config)
+def test_dev_sleeps_outside_working_hours_and_prod_stays_on(rendered):
+    dev = rendered[("dev", False)]
     jobs = cron_jobs(dev)
     assert set(jobs) == {"bert-tfserving-sleep", "bert-tfserving-wake"}
     sleep, wake = jobs["bert-tfserving-sleep"]["spec"], jobs["bert-tfserving-wake"]["spec"]
@@ -47,11 +47,11 @@ def test_dev_sleeps_outside_working_hours_and_prod_stays_on(dev_config, prod_con
     role = dev.kind("Role", "bert-tfserving-idle")
     assert role["rules"] == [{"apiGroups": ["apps"], "resources": ["deployments/scale"],
                               "resourceNames": ["bert-tfserving"], "verbs": ["get", "patch"]}]
-    assert not cron_jobs(run_program(prod_config, "prod"))
+    assert not cron_jobs(rendered[("prod", False)])
 
 
-def test_the_idle_objects_validate_strictly(dev_config):
-    result = run_program(dev_config)
+def test_the_idle_objects_validate_strictly(rendered):
+    result = rendered[("dev", False)]
     kinds = {"CronJob", "Role", "RoleBinding", "ServiceAccount"}
     idle = [m for m in result.manifests()
             if m["kind"] in kinds and (m["metadata"].get("labels") or {}).get("app.kubernetes.io/component")
@@ -62,8 +62,8 @@ def test_the_idle_objects_validate_strictly(dev_config):
             kubernetes_validate.validate(manifest, version, strict=True)
 
 
-def test_the_cron_jobs_wait_for_the_workload_and_the_account(dev_config):
-    result = run_program(dev_config)
+def test_the_cron_jobs_wait_for_the_workload_and_the_account(rendered):
+    result = rendered[("dev", False)]
     binding = next(r for r in result.resources if r.name == "idle-binding")
     hpa = result.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     for job in (r for r in result.resources if r.type == "kubernetes:batch/v1:CronJob"):

@@ -14,7 +14,6 @@ from harness import (
     FAKE_KUBECONFIG,
     RUN_IDS,
     RUNS,
-    run_program,
     validate_strictly,
 )
 from inputs import SECRET, endpoint_args, hpa_args, serving_inputs, volume_inputs
@@ -116,16 +115,16 @@ def test_service_and_ingress_reach_the_rest_port_of_the_pods(rendered):
     assert "tls" not in rendered[("dev", False)].kind("Ingress")["spec"]
 
 
-def test_the_namespace_says_which_project_it_belongs_to(dev_config):
-    labels = run_program(dev_config).kind("Namespace")["metadata"]["labels"]
+def test_the_namespace_says_which_project_it_belongs_to(rendered):
+    labels = rendered[("dev", False)].kind("Namespace")["metadata"]["labels"]
     assert labels == {"app.kubernetes.io/part-of": "elastic-inference"}
 
 
-def test_content_named_objects_end_in_an_eight_digit_hash(dev_config):
+def test_content_named_objects_end_in_an_eight_digit_hash(rendered):
     """The volume and the version gate's Jobs are named by a hash of their content: a change of
     the scheme would rename (and replace) them on every existing stack. The model config is not:
     it is edited in place."""
-    result = run_program(dev_config)
+    result = rendered[("dev", False)]
     names = [result.kind("PersistentVolume")["metadata"]["name"]]
     names += [m["metadata"]["name"] for m in result.manifests() if m["kind"] == "Job"]
     # The volume, the retire check, the serve gate, the edge-log check.

@@ -207,8 +207,8 @@ def test_an_adopted_bucket_is_not_stripped_of_its_rules_or_tags(found, lost):
     assert key == "storage.bucket" and lost in message and "would remove" in message
 
 
-def test_the_bucket_is_tagged_as_this_stacks(dev_config, prod_config):
+def test_the_bucket_is_tagged_as_this_stacks(rendered):
     """The tags are how a later run recognises its own bucket (config/account.py)."""
-    assert run_program(dev_config).one("alicloud:oss/bucket:Bucket").inputs["tags"] == {
+    assert rendered[("dev", False)].one("alicloud:oss/bucket:Bucket").inputs["tags"] == {
         "app": "elastic-inference", "stack": "dev", "managed-by": "pulumi"}
-    assert run_program(prod_config, "prod").one("alicloud:oss/bucket:Bucket").inputs["tags"]["stack"] == "prod"
+    assert rendered[("prod", False)].one("alicloud:oss/bucket:Bucket").inputs["tags"]["stack"] == "prod"

@@ -211,8 +211,8 @@ def test_raising_model_reload_restarts_the_pods_and_nothing_else(prod_config):
     assert template(before)["metadata"]["annotations"][RELOAD_ANNOTATION] == "0"
 
 
-def test_the_provider_edits_config_maps_in_place(dev_config):
-    provider = run_program(dev_config).one("pulumi:providers:kubernetes")
+def test_the_provider_edits_config_maps_in_place(rendered):
+    provider = rendered[("dev", False)].one("pulumi:providers:kubernetes")
     assert provider.inputs["enableConfigMapMutable"] in (True, "true")
 
 

@@ -27,10 +27,10 @@ def test_reader_identities_are_force_deleted(dev_config, prod_config):
     assert run_program(with_rrsa(prod_config), "prod").one("alicloud:ram/role:Role").inputs["force"] is True
 
 
-def test_the_reader_key_secret_is_encrypted_in_the_state(dev_config):
+def test_the_reader_key_secret_is_encrypted_in_the_state(rendered):
     """The access key's secret is an output of the key resource: the engine must store it
     encrypted in the stack's state, not only in the Kubernetes Secret."""
-    key = run_program(dev_config).one("alicloud:ram/accessKey:AccessKey")
+    key = rendered[("dev", False)].one("alicloud:ram/accessKey:AccessKey")
     assert "secret" in key.additional_secret_outputs
 
 
@@ -52,17 +52,17 @@ def test_ram_documents_carry_the_policy_language_version(prod_config):
         assert set(document) == {"Version", "Statement"} and document["Version"] == "1", key
 
 
-def test_the_claim_binds_to_the_volume_it_was_made_for(dev_config):
+def test_the_claim_binds_to_the_volume_it_was_made_for(rendered):
     """The claim asks for no more than the volume offers, in a quantity Kubernetes parses (a
     static OSS volume has no real size: the figure only has to match)."""
-    result = run_program(dev_config)
+    result = rendered[("dev", False)]
     offered = result.kind("PersistentVolume")["spec"]["capacity"]["storage"]
     asked = result.kind("PersistentVolumeClaim")["spec"]["resources"]["requests"]["storage"]
     assert asked == offered and parse_quantity(offered) == 100 * 2**30
 
 
-def test_the_read_policy_allows_and_says_what_it_is_for(dev_config):
-    result = run_program(dev_config)
+def test_the_read_policy_allows_and_says_what_it_is_for(rendered):
+    result = rendered[("dev", False)]
     policy = result.one("alicloud:ram/policy:Policy").inputs
     assert all(s["Effect"] == "Allow" for s in json.loads(policy["policyDocument"])["Statement"])
     bucket = result.exports["bucket"]
@@ -78,8 +78,8 @@ def test_ram_identities_say_what_they_are_for(dev_config, prod_config):
     assert role.inputs["roleName"].endswith("-oss-rrsa")
 
 
-def test_the_reader_secret_is_an_opaque_secret(dev_config):
-    assert run_program(dev_config).kind("Secret")["type"] == "Opaque"
+def test_the_reader_secret_is_an_opaque_secret(rendered):
+    assert rendered[("dev", False)].kind("Secret")["type"] == "Opaque"
 
 
 def test_pv_name_changes_with_its_attributes_and_handle_follows():

@@ -164,8 +164,8 @@ def test_prod_alerts_follow_its_config_and_notify(prod_config):
     assert {a["alertName"] for a in changed.values()} == {a["alertName"] for a in alerts.values()}
 
 
-def test_every_stack_has_a_dashboard_of_its_route_and_its_url(dev_config):
-    result = run_program(dev_config)
+def test_every_stack_has_a_dashboard_of_its_route_and_its_url(rendered):
+    result = rendered[("dev", False)]
     dashboard = result.one(DASHBOARD).inputs
     assert result.of_type(ALERT) == []  # dev has no alerts section
     charts = json.loads(dashboard["charList"])

@@ -75,9 +75,9 @@ def test_the_replacement_table_names_real_properties():
 
 # --- 2. what the program sets against the provider's behaviour -----------------------------------
 
-def test_the_bucket_ignores_what_its_sub_resources_manage(dev_config):
+def test_the_bucket_ignores_what_its_sub_resources_manage(rendered):
     """Else a refresh records the live rule and the next update deletes the encryption."""
-    result = run_program(dev_config)
+    result = rendered[("dev", False)]
     assert set(result.one(BUCKET).ignore_changes) == {"serverSideEncryptionRule", "versioning", "acl"}
     managed_by = {"alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption",
                   "alicloud:oss/bucketVersioning:BucketVersioning", "alicloud:oss/bucketAcl:BucketAcl"}
@@ -120,9 +120,9 @@ def test_every_scaling_setting_is_sent_either_way(prod_config, compensate):
     assert pool["spotInstanceRemedy"] is True and pool["onDemandBaseCapacity"] == "0"
 
 
-def test_policy_versions_rotate(dev_config):
+def test_policy_versions_rotate(rendered):
     """RAM keeps five versions of a policy; the sixth document update would fail."""
-    policy = run_program(dev_config).one(POLICY).inputs
+    policy = rendered[("dev", False)].one(POLICY).inputs
     assert policy["rotateStrategy"] == "DeleteOldestNonDefaultVersionWhenLimitExceeded"
 
 
@@ -281,8 +281,8 @@ def test_retiring_a_version_in_prod_deletes_its_objects_without_protection(prod_
     assert after.one(BUCKET).protect and not contract.by_op(steps, "replace", BUCKET)
 
 
-def test_the_account_is_read_once_and_only_looked_up(dev_config):
-    result = run_program(dev_config)
+def test_the_account_is_read_once_and_only_looked_up(rendered):
+    result = rendered[("dev", False)]
     tokens = [t for t, _ in result.invokes]
     assert tokens.count("alicloud:index/getAccount:getAccount") == 1
     assert "alicloud:oss/getBuckets:getBuckets" in tokens

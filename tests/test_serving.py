@@ -19,10 +19,10 @@ from components.placement import Placement
 from config.image_ref import image_version
 
 
-def test_the_container_is_hardened(dev_config):
+def test_the_container_is_hardened(rendered):
     """No privilege escalation, no capabilities, read-only root, non-root: what the README claims
     for node pools (and, in part, for ECI)."""
-    container = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    container = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
     context = container["securityContext"]
     assert context["allowPrivilegeEscalation"] is False
     assert context["readOnlyRootFilesystem"] is True
@@ -33,10 +33,10 @@ def test_the_container_is_hardened(dev_config):
     assert "/tmp" in mounts and not mounts["/tmp"].get("readOnly", False)
 
 
-def test_pods_are_guaranteed_their_resources(dev_config):
+def test_pods_are_guaranteed_their_resources(rendered):
     """Requests equal limits for CPU, memory and GPU (QoS Guaranteed): a node under pressure
     evicts other pods first, and the scheduler places each pod where all of it fits."""
-    resources = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]
+    resources = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert resources == {"requests": {"cpu": "4", "memory": "12Gi", "nvidia.com/gpu": "1"},
                          "limits": {"cpu": "4", "memory": "12Gi", "nvidia.com/gpu": "1"}}
 
@@ -82,32 +82,32 @@ def test_pods_spread_across_zones_without_blocking(dev_config, prod_config, stac
     assert spread["labelSelector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
 
 
-def test_the_pod_holds_no_kubernetes_credential(dev_config):
+def test_the_pod_holds_no_kubernetes_credential(rendered):
     """The server never calls the Kubernetes API: no service-account token is mounted."""
-    pod = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]
+    pod = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
 
 
-def test_a_rollout_never_drops_a_serving_pod_first(dev_config):
+def test_a_rollout_never_drops_a_serving_pod_first(rendered):
     """A new pod is ready before an old one goes (the default 25% unavailable would drop
     capacity mid-rollout), one extra GPU pod at a time."""
-    strategy = run_program(dev_config).kind("Deployment")["spec"]["strategy"]
+    strategy = rendered[("dev", False)].kind("Deployment")["spec"]["strategy"]
     assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
 
 
-def test_ports_are_tcp_and_named(dev_config):
-    result = run_program(dev_config)
+def test_ports_are_tcp_and_named(rendered):
+    result = rendered[("dev", False)]
     container = result.kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["ports"] == [{"name": "grpc", "containerPort": 8500, "protocol": "TCP"},
                                   {"name": "http", "containerPort": 8501, "protocol": "TCP"}]
     assert {p["protocol"] for p in result.kind("Service", "bert-tfserving")["spec"]["ports"]} == {"TCP"}
 
 
-def test_the_autoscaler_may_empty_a_node_under_a_serving_pod(dev_config):
+def test_the_autoscaler_may_empty_a_node_under_a_serving_pod(rendered):
     """The /tmp emptyDir would otherwise stop the cluster autoscaler from removing the node:
     scale-in must be able to give GPU nodes back."""
-    annotations = run_program(dev_config).kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    annotations = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "true"
 
 
@@ -127,9 +127,9 @@ def test_a_rollout_is_not_declared_failed_before_a_new_pod_could_be_ready(dev_co
     assert spec["progressDeadlineSeconds"] == 60 * int(deployment.custom_timeouts["create"].removesuffix("m"))
 
 
-def test_one_pod_at_a_time_may_be_disrupted(prod_config):
+def test_one_pod_at_a_time_may_be_disrupted(rendered):
     """A node drain or spot reclaim takes at most one serving pod at a time."""
-    result = run_program(prod_config, "prod")
+    result = rendered[("prod", False)]
     pdb, deployment = result.kind("PodDisruptionBudget"), result.kind("Deployment")
     assert pdb["spec"]["maxUnavailable"] == 1
     assert "minAvailable" not in pdb["spec"]
@@ -137,29 +137,29 @@ def test_one_pod_at_a_time_may_be_disrupted(prod_config):
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
 
 
-def test_a_stopping_pod_drains_before_it_goes(dev_config):
+def test_a_stopping_pod_drains_before_it_goes(rendered):
     """README: a 15 s preStop delay (the ingress drops the endpoint first) inside a 60 s grace
     period, so in-flight requests finish."""
-    pod = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]
+    pod = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["spec"]
     assert pod["containers"][0]["lifecycle"]["preStop"] == {"exec": {"command": ["sleep", "15"]}}
     assert pod["terminationGracePeriodSeconds"] == 60
 
 
 @pytest.mark.parametrize("kind", ["HorizontalPodAutoscaler", "Ingress", "Deployment", "Service"])
-def test_objects_carry_the_recommended_labels(dev_config, kind):
+def test_objects_carry_the_recommended_labels(kind, rendered):
     """`kubectl get -l app.kubernetes.io/part-of=...` finds every object of the service."""
-    labels = run_program(dev_config).kind(kind, "bert-tfserving" if kind == "Service" else None)["metadata"]["labels"]
+    labels = rendered[("dev", False)].kind(kind, "bert-tfserving" if kind == "Service" else None)["metadata"]["labels"]
     assert labels["app.kubernetes.io/name"] == "tensorflow-serving"
     assert labels["app.kubernetes.io/instance"] == "bert-tfserving"
     assert labels["app.kubernetes.io/part-of"] == "elastic-inference"
     assert labels["app.kubernetes.io/managed-by"] == "pulumi"
 
 
-def test_probes_are_the_documented_ones(dev_config):
+def test_probes_are_the_documented_ones(rendered):
     """README "Probes": readiness every 10 s (5 s timeout, out after 3 misses), liveness every 20 s
     (5 s timeout, restart after 3 misses: a minute without an answer), startup every 10 s for the
     start-up budget."""
-    container = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    container = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
     timing = {probe: {k: container[probe][k] for k in ("periodSeconds", "timeoutSeconds", "failureThreshold")}
               for probe in ("readinessProbe", "livenessProbe", "startupProbe")}
     assert timing == {
@@ -169,9 +169,9 @@ def test_probes_are_the_documented_ones(dev_config):
     }
 
 
-def test_liveness_asks_the_model_status_not_the_root(dev_config):
+def test_liveness_asks_the_model_status_not_the_root(rendered):
     """TF Serving answers 404 at `/`: a liveness probe there would restart healthy pods."""
-    container = run_program(dev_config).kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    container = rendered[("dev", False)].kind("Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["livenessProbe"]["httpGet"] == {"path": "/v1/models/chnsenticorp", "port": "http"}
 
 

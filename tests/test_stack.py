@@ -19,12 +19,12 @@ from harness import (
 )
 
 
-def test_the_stack_outputs_are_the_documented_ones(dev_config, prod_config):
+def test_the_stack_outputs_are_the_documented_ones(rendered):
     """README "What a stack creates" lists them; scripts and the load test read them by name."""
     documented = {"endpointUrl", "predictUrl", "grpcAddress", "namespace", "deploymentName", "hpaName", "bucket",
                   "ossEndpoint", "modelUri", "servedVersion", "loadedVersions", "capacityMode", "capacity",
                   "nodePoolId", "awakeHours", "canaryVersion", "canaryWeight", "dashboardUrl"}
-    dev, prod = run_program(dev_config), run_program(prod_config, "prod")
+    dev, prod = rendered[("dev", False)], rendered[("prod", False)]
     assert set(dev.exports) == set(prod.exports) == documented
     assert dev.exports["capacityMode"] == "eci" and dev.exports["nodePoolId"] is None
     assert prod.exports["capacityMode"] == "nodepool" and prod.exports["nodePoolId"]
