@@ -18,11 +18,8 @@ from typing import Any, Optional, Union
 
 import pulumi
 
-from config import Settings
-from config import settings as cfg
-from config.derived import awake_text
-from config.rules.model import CANARY_SUFFIX
-from config.tracks import TrackScaling
+import settings as cfg
+from settings import CANARY_SUFFIX, Settings, TrackScaling, awake_text
 
 from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
 from .cluster import Cluster, ClusterArgs

@@ -4,8 +4,9 @@ Importing this package does no work; `load_settings()` does it, and raises `Conf
 (naming each wrong key) before any resource is registered.
 """
 
+from settings import Settings
+
 from .errors import ConfigError
 from .loader import load_settings
-from .settings import Settings
 
 __all__ = ["ConfigError", "Settings", "load_settings"]

@@ -1,7 +1,9 @@
-"""Every value the stack derives from its config, computed here once: names (the bucket, the
-prefix, the node pool, the SLS project), the served version, the route the HPA measures, the
-image's version label, the bucket's tags, the serving ports, the ECI driver branch; and
-`resolve`, which turns a validated config and what the account said into `Settings`.
+"""Every value the stack derives from its config, computed here once: the model's source, the
+batching file, the tracks' split of the HPA, names (the bucket, the prefix, the node pool, the SLS
+project), the served version, the route the HPA measures, the image as the pods pull it, the
+bucket's tags, the serving ports, the ECI driver branch; and `resolve`, which turns a validated
+config and what the account said into `Settings` (the top-level settings module). The rules
+(config/rules) read the same derivations, so a check and the resource it guards agree.
 
 Pure functions: the loader calls `resolve` only once every problem is known to be absent.
 """
@@ -11,19 +13,152 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 import re
 import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
-from . import batching_proto, cron, images, settings
+import settings
+
+from . import batching_proto, cron, images
 from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TAG, RrsaIssuer
-from .image_ref import canonical, image_version, mirrored
-from .patterns import MODEL_NAME, OSS_BUCKET
-from .rules.batching import batching_fields, batching_version
-from .rules.capacity import has_image_cache
-from .rules.model import ModelSource
-from .schema import AutoscalingSettings, CapacitySettings, NetworkSettings, StackConfig
-from .tracks import Split, stack_split
+from .errors import Problem
+from .image_ref import canonical, image_reference, image_version, mirrored
+from .patterns import MODEL_NAME, OSS_BUCKET, OSS_PREFIX
+from .schema import (
+    AutoscalingSettings,
+    CanarySettings,
+    CapacitySettings,
+    NetworkSettings,
+    ServingSettings,
+    StackConfig,
+)
+
+# --- the model's source --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the SavedModel comes from: a local directory to upload, or an OSS location."""
+
+    local_dir: Optional[Path] = None
+    """Local base directory (holding `<version>/saved_model.pb`); None for an oss:// source."""
+    oss: Optional[tuple[str, str]] = None
+    """Bucket and key prefix of an oss:// source; None for a local one."""
+
+    @property
+    def managed(self) -> bool:
+        """True when this stack uploads the model (and so owns the bucket)."""
+        return self.local_dir is not None
+
+    @property
+    def oss_location(self) -> tuple[str, str]:
+        """(bucket, prefix) of an oss:// source."""
+        if self.oss is None:
+            raise ValueError("a local model source has no OSS location")
+        return self.oss
+
+
+_OSS_URI = re.compile(r"oss://(?P<bucket>[^/]+)(/(?P<prefix>.*?))?/?")
+
+
+def parse_model_source(source: str) -> tuple[Optional[ModelSource], list[Problem]]:
+    """Split `model.source` into a local directory or an OSS bucket and prefix."""
+    if not source.startswith("oss://"):
+        if source.startswith("~"):
+            return None, [("model.source", f"{source!r} starts with '~', which is not expanded (no shell reads "
+                                           "it): write the full path, or one relative to the project directory")]
+        return ModelSource(local_dir=Path(source)), []
+    match = _OSS_URI.fullmatch(source)
+    bucket = match.group("bucket") if match else ""
+    prefix = (match.group("prefix") or "") if match else ""
+    problems: list[Problem] = []
+    if not re.fullmatch(OSS_BUCKET, bucket):
+        problems.append(("model.source", f"{source!r} names bucket {bucket!r}, which is not a valid OSS bucket name "
+                                         "(3-63 lowercase letters, digits and '-', no '-' at either end)"))
+    if not prefix or not re.fullmatch(OSS_PREFIX, prefix):
+        problems.append(("model.source", f"{source!r} needs a key prefix after the bucket, made of path segments of "
+                                         "letters, digits, '.', '_' and '-' (e.g. oss://my-bucket/models/bert)"))
+    if problems:
+        return None, problems
+    return ModelSource(oss=(bucket, prefix)), []
+
+# --- batching -----------------------------------------------------------------------------------
+
+# The batching keys with their proto field names (BatchingSettings' names are the proto's).
+_BATCHING_NOT_A_FIELD = ("serving_version",)
+BATCHING_FIRST = {"enable_large_batch_splitting": "2.4.0", "max_execution_batch_size": "2.4.0"}
+
+
+def batching_fields(serving: ServingSettings) -> list[tuple[str, object]]:
+    """`serving.batching` as BatchingParameters fields, in the schema's order (none: off)."""
+    b = serving.batching
+    if b is None:
+        return []
+    return [(name, value) for name, value in b.model_dump().items()
+            if value is not None and name not in _BATCHING_NOT_A_FIELD]
+
+
+def batching_version(serving: ServingSettings) -> Optional[str]:
+    """The TF Serving release whose BatchingParameters apply: `servingVersion`, else the image's
+    tag when it reads as one (`2.19.1-gpu`); None: neither says."""
+    b = serving.batching
+    if b is not None and b.serving_version:
+        return b.serving_version
+    _, tag = image_reference(serving.image)
+    if tag is None:
+        return None
+    try:
+        batching_proto.parse_version(tag)
+    except ValueError:
+        return None
+    return tag
+
+
+def has_image_cache(capacity: CapacitySettings) -> bool:
+    """Whether the stack owns an ECI image cache: eci mode with `imageCache`, or a pool's overflow."""
+    return capacity.eci.image_cache if capacity.mode == "eci" else capacity.node_pool.eci_overflow
+
+
+# --- the tracks ---------------------------------------------------------------------------------
+# How the pods and the traffic split between the main track and a canary (`model.canary`).
+#
+# ingress-nginx routes `canary-weight` percent of the predict requests, each drawn at random, to the
+# canary Ingress's Service (rootfs/etc/nginx/lua/balancer.lua route_to_alternative_balancer at
+# dbb11b92: `math.random(weightTotal) <= weight`, weightTotal 100). Every one of them, canary or not,
+# is logged under the main upstream's name (`$proxy_upstream_name`; the canary's only in
+# `$proxy_alternative_upstream_name`: balancer.lua get_balancer), which is the only field the metrics
+# adapter filters `sls_ingress_qps` on (alibaba-cloud-metrics-adapter pkg/metrics/sls/ingress.go at
+# 93cf5f14). So both tracks' HPAs read the main route's whole rate, each with a per-pod target scaled
+# by its share: ceil(rate x share / targetQps) pods, the same count a route of its own would give.
+
+
+def _target(target_qps: float, share_percent: int) -> float:
+    return target_qps * 100 / max(share_percent, 1)
+
+
+def split(min_replicas: int, max_replicas: int, target_qps: float, weight: Optional[int]) -> settings.Split:
+    """`weight` None: no canary, the main track as configured. Otherwise the canary gets its share of
+    `maxReplicas` (at least one pod, kept warm at weight 0 so raising it needs no cold start) and the
+    main track the rest, never below `minReplicas` (a rollback lands on warm pods). A track with no
+    share is held at its minimum."""
+    if weight is None:
+        return settings.Split(settings.TrackScaling(min_replicas, max_replicas, target_qps), None)
+    canary_max = 1 if weight == 0 else max(1, math.ceil(max_replicas * weight / 100))
+    main_max = max_replicas - canary_max if weight < 100 else min_replicas
+    main_max = max(min_replicas, main_max)
+    canary = settings.TrackScaling(1, canary_max, _target(target_qps, weight))
+    main = settings.TrackScaling(min_replicas, main_max, _target(target_qps, 100 - weight))
+    return settings.Split(main, canary)
+
+
+def stack_split(autoscaling: AutoscalingSettings, canary: Optional[CanarySettings]) -> settings.Split:
+    """The stack's own split: `autoscaling` and `model.canary.weight`."""
+    a = autoscaling
+    return split(a.min_replicas, a.max_replicas, a.target_qps, canary.weight if canary else None)
+
 
 # tensorflow_model_server's ports: `--port` (gRPC) and `--rest_api_port`, their defaults
 # (tensorflow_serving/model_servers/main.cc at 1.15.0 and 2.19.1); the stack passes both explicitly.
@@ -191,7 +326,6 @@ def capacity_of(c: CapacitySettings, serving_name: str, stack: str, vswitch_ids:
 
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-WEEK_HOURS = 168
 
 
 def awake_week(wake: str, sleep: str, time_zone: str,
@@ -238,15 +372,8 @@ def awake_week(wake: str, sleep: str, time_zone: str,
     return hours, ", ".join(groups) or "never"
 
 
-def awake_text(idle: Optional[settings.IdleSchedule]) -> str:
-    """The `awakeHours` output: when the service runs GPUs in a week."""
-    if idle is None:
-        return f"always on: {WEEK_HOURS} of {WEEK_HOURS} hours a week"
-    return f"awake {idle.awake_hours:g} of {WEEK_HOURS} hours a week ({idle.time_zone}): {idle.awake}"
-
-
 def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, service: str,
-                   tracks: Split, network: NetworkSettings) -> settings.Autoscaling:
+                   tracks: settings.Split, network: NetworkSettings) -> settings.Autoscaling:
     idle = a.idle
     schedule = None
     if idle.mode == "schedule" and idle.wake is not None and idle.sleep is not None:

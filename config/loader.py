@@ -22,12 +22,13 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
+from settings import Settings
+
 from . import account, derived, rules, schema
+from .derived import parse_model_source
 from .errors import ConfigError, Problem
 from .problems import allowed_keys, format_validation_error
 from .rules.gpu import runtime_of
-from .rules.model import parse_model_source
-from .settings import Settings
 from .yaml_files import read_yaml
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"

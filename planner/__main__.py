@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from config.derived import awake_text
 from config.errors import ConfigError
+from settings import awake_text
 
 from . import params, plot, prices, traces
 from .simulate import Run, schedule_of, simulate, summary

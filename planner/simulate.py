@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from config import cron
-from config.settings import IdleSchedule
+from settings import IdleSchedule
 
 from .hpa import Controller, HpaSpec, Tolerances
 from .params import Values

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import settings as cfg
 from components.autoscaler import hpa_manifest
 from components.gpu_node_pool import OVERFLOW_WAIT_SECONDS
 from components.stack import autoscaler_args
 from config import Settings
-from config import settings as cfg
 from config.instance_types import CATALOG
 from config.rules.capacity import pods_per_node
 from config.rules.quantities import parse_quantity

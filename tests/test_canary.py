@@ -19,7 +19,7 @@ from kubernetes.utils.quantity import parse_quantity
 from components.public_endpoint import ANNOTATION_CANARY, ANNOTATION_CANARY_WEIGHT, ANNOTATION_REWRITE
 from components.serving_spec import CANARY_ANNOTATION, GROUP_LABEL
 from components.versions import checks
-from config.tracks import split
+from config.derived import split
 
 NEW = 1700000000
 MAIN, CANARY = "bert-tfserving", "bert-tfserving-canary"

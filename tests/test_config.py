@@ -14,11 +14,10 @@ from inputs import stack_config
 from pydantic import ValidationError
 
 from config import ConfigError
-from config.derived import default_bucket_name
+from config.derived import default_bucket_name, parse_model_source
 from config.image_ref import image_pin_problem
 from config.loader import PROVIDER_REGIONS, load_project_schema
 from config.patterns import OSS_BUCKET
-from config.rules.model import parse_model_source
 from config.rules.quantities import parse_quantity
 
 

@@ -71,11 +71,17 @@ def imported_modules(path) -> set[str]:
     return found | {node.module or "" for node in absolute}
 
 
-def test_only_the_seam_imports_config():
-    """Every value reaches a component through its Args: no component reads config's types."""
-    importers = sorted(str(path.relative_to(ROOT)) for path in COMPONENTS.rglob("*.py")
-                       if any(m == "config" or m.startswith("config.") for m in imported_modules(path)))
-    assert importers == ["components/stack.py"]
+def test_config_and_components_meet_only_in_the_settings_module():
+    """Every value reaches a component as a Settings type (settings.py, which both import): no
+    component reads config/, and config/ builds no component."""
+    def importers(folder, package: str) -> list[str]:
+        return sorted(str(path.relative_to(ROOT)) for path in folder.rglob("*.py")
+                      if any(m == package or m.startswith(package + ".") for m in imported_modules(path)))
+
+    assert importers(COMPONENTS, "config") == []
+    assert importers(ROOT / "config", "components") == []
+    assert {m.split(".")[0] for m in imported_modules(ROOT / "settings.py")} <= {"__future__", "collections",
+                                                                                "dataclasses", "pathlib", "typing"}
 
 
 def test_the_door_reads_builds_and_exports_nothing_else():

@@ -33,7 +33,7 @@ from pulumi.runtime import rpc
 from pydantic import ValidationError
 
 from config import ConfigError
-from config.rules.model import parse_model_source
+from config.derived import parse_model_source
 from config.schema import ModelSettings
 from tools.offline import (
     PROJECT,

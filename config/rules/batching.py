@@ -3,45 +3,14 @@ release (config/batching_proto), refused where TF Serving would refuse it."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from google.protobuf import text_format
 from pydantic.alias_generators import to_camel
 
 from .. import batching_proto
+from ..derived import BATCHING_FIRST, batching_fields, batching_version
 from ..errors import Problem
-from ..image_ref import image_reference
 from ..schema import ServingSettings
 from .check import rule
-
-# The batching keys with their proto field names (BatchingSettings' names are the proto's).
-_BATCHING_NOT_A_FIELD = ("serving_version",)
-_BATCHING_FIRST = {"enable_large_batch_splitting": "2.4.0", "max_execution_batch_size": "2.4.0"}
-
-
-def batching_fields(serving: ServingSettings) -> list[tuple[str, object]]:
-    """`serving.batching` as BatchingParameters fields, in the schema's order (none: off)."""
-    b = serving.batching
-    if b is None:
-        return []
-    return [(name, value) for name, value in b.model_dump().items()
-            if value is not None and name not in _BATCHING_NOT_A_FIELD]
-
-
-def batching_version(serving: ServingSettings) -> Optional[str]:
-    """The TF Serving release whose BatchingParameters apply: `servingVersion`, else the image's
-    tag when it reads as one (`2.19.1-gpu`); None: neither says."""
-    b = serving.batching
-    if b is not None and b.serving_version:
-        return b.serving_version
-    _, tag = image_reference(serving.image)
-    if tag is None:
-        return None
-    try:
-        batching_proto.parse_version(tag)
-    except ValueError:
-        return None
-    return tag
 
 
 @rule
@@ -70,8 +39,8 @@ def batching_parameters(serving: ServingSettings) -> list[Problem]:
     problems: list[Problem] = [
         (f"serving.batching.{to_camel(name)}",
          f"TF Serving {version} has no such BatchingParameters field"
-         + (f" (it came in {_BATCHING_FIRST[name]}: use an image of that release or later)"
-            if name in _BATCHING_FIRST else ""))
+         + (f" (it came in {BATCHING_FIRST[name]}: use an image of that release or later)"
+            if name in BATCHING_FIRST else ""))
         for name, _ in fields if name not in known]
     if problems:
         return problems

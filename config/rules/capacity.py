@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..derived import has_image_cache, stack_split
 from ..errors import Problem
 from ..instance_types import CATALOG, ECI_GPU_DOC, ECI_GPU_FAMILIES, InstanceType, family, gpu_of, node_allocatable
 from ..schema import AutoscalingSettings, CapacitySettings, ModelSettings, ServingSettings, StorageSettings
-from ..tracks import stack_split
 from .check import rule, warning
 from .quantities import parse_quantity
 
@@ -20,11 +20,6 @@ def runs_on_eci(capacity: CapacitySettings) -> Optional[str]:
     if capacity.node_pool.eci_overflow:
         return "capacity.nodePool.eciOverflow true"
     return None
-
-
-def has_image_cache(capacity: CapacitySettings) -> bool:
-    """Whether the stack owns an ECI image cache: eci mode with `imageCache`, or a pool's overflow."""
-    return capacity.eci.image_cache if capacity.mode == "eci" else capacity.node_pool.eci_overflow
 
 
 @rule

@@ -5,64 +5,16 @@ from __future__ import annotations
 
 import errno
 import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
+from settings import LONGEST_SERVICE_SUFFIX, SHORTEST_NAME_CUT
+
+from ..derived import ModelSource, parse_model_source
 from ..errors import Problem
-from ..patterns import OSS_BUCKET, OSS_PREFIX
 from ..schema import ModelSettings, ServingSettings, StorageSettings
 from .check import rule
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where the SavedModel comes from: a local directory to upload, or an OSS location."""
-
-    local_dir: Optional[Path] = None
-    """Local base directory (holding `<version>/saved_model.pb`); None for an oss:// source."""
-    oss: Optional[tuple[str, str]] = None
-    """Bucket and key prefix of an oss:// source; None for a local one."""
-
-    @property
-    def managed(self) -> bool:
-        """True when this stack uploads the model (and so owns the bucket)."""
-        return self.local_dir is not None
-
-    @property
-    def oss_location(self) -> tuple[str, str]:
-        """(bucket, prefix) of an oss:// source."""
-        if self.oss is None:
-            raise ValueError("a local model source has no OSS location")
-        return self.oss
-
-
-_OSS_URI = re.compile(r"oss://(?P<bucket>[^/]+)(/(?P<prefix>.*?))?/?")
-
-
-def parse_model_source(source: str) -> tuple[Optional[ModelSource], list[Problem]]:
-    """Split `model.source` into a local directory or an OSS bucket and prefix."""
-    if not source.startswith("oss://"):
-        if source.startswith("~"):
-            return None, [("model.source", f"{source!r} starts with '~', which is not expanded (no shell reads "
-                                           "it): write the full path, or one relative to the project directory")]
-        return ModelSource(local_dir=Path(source)), []
-    match = _OSS_URI.fullmatch(source)
-    bucket = match.group("bucket") if match else ""
-    prefix = (match.group("prefix") or "") if match else ""
-    problems: list[Problem] = []
-    if not re.fullmatch(OSS_BUCKET, bucket):
-        problems.append(("model.source", f"{source!r} names bucket {bucket!r}, which is not a valid OSS bucket name "
-                                         "(3-63 lowercase letters, digits and '-', no '-' at either end)"))
-    if not prefix or not re.fullmatch(OSS_PREFIX, prefix):
-        problems.append(("model.source", f"{source!r} needs a key prefix after the bucket, made of path segments of "
-                                         "letters, digits, '.', '_' and '-' (e.g. oss://my-bucket/models/bert)"))
-    if problems:
-        return None, problems
-    return ModelSource(oss=(bucket, prefix)), []
 
 
 @rule
@@ -155,15 +107,6 @@ def canary_files_are_ours(model: ModelSettings, source: ModelSource) -> list[Pro
     return [("model.canary", "needs model.source to be a local directory: the stack uploads the "
                              "canary's files a second time, under the served version's number, for "
                              "its pods (an oss:// model is not the stack's to write to)")]
-
-
-# The longest Service name a serving name is part of: the headless Service of the canary's pods.
-CANARY_SUFFIX = "-canary"
-LONGEST_SERVICE_SUFFIX = CANARY_SUFFIX + "-pods"
-# The shortest cut of a name derived from a track's name: the idle schedule's CronJobs,
-# `<name[:45]>-wake` (components/idle/schedule.py; a CronJob's name is at most 52). A canary's
-# `<name>-canary` cut there must still differ from the main track's name.
-SHORTEST_NAME_CUT = 45
 
 
 @rule
