@@ -1,7 +1,8 @@
 """Autoscaler: the HPA that scales the serving Deployment on ingress QPS.
 
-Everything about the scaling is in this file: the behaviour knobs, the pure builder of the HPA
-on the `sls_ingress_qps` external metric of the ACK metrics adapter, and the component.
+Everything about the scaling is in this file: the pure builder of the HPA on the
+`sls_ingress_qps` external metric of the ACK metrics adapter, and the component (its behaviour knobs
+are settings.ScalingBehavior).
 """
 
 from __future__ import annotations
@@ -13,23 +14,11 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from settings import ScalingBehavior
+
 from .wiring import name_of
 
 METRIC = "sls_ingress_qps"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScalingBehavior:
-    """How fast the HPA moves. GPU pods start slowly and cost a lot idle: up fast, down slowly."""
-
-    scale_up_stabilization_seconds: int
-    """Seconds of high readings before scaling out (0: the first one)."""
-    scale_up_pods_per_minute: int
-    """Pods added per minute at most (or +100%, whichever is more)."""
-    scale_down_stabilization_seconds: int
-    """Seconds the QPS must stay low before scaling in."""
-    scale_down_pods_per_minute: int
-    """Pods removed per minute at most."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,8 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
+from settings import Eci
+
 from .placement import Placement
 
 # The ACK virtual node is tainted with this; pods sent to ECI must tolerate it.
@@ -66,7 +68,7 @@ class CacheUse:
 
 @dataclass(frozen=True, kw_only=True)
 class EciCapacityArgs:
-    """How the serving pods go to ECI."""
+    """How the serving pods go to ECI: the settings, and the cluster's side of them."""
 
     cluster_id: str
     """Existing ACK cluster (the virtual node addon is installed into it)."""
@@ -77,22 +79,10 @@ class EciCapacityArgs:
     """Name of the ResourcePolicy (burst): the serving name."""
     pod_selector: Mapping[str, str]
     """Labels of the serving pods (what the ResourcePolicy applies to)."""
-    instance_types: tuple[str, ...]
-    """ECI specs, most preferred first."""
-    scheduling: str
-    """only | burst."""
-    spot: bool
-    """Preemptible ECI."""
-    spot_fallback: bool = True
-    """Pay-as-you-go when spot stock runs out (with `spot`)."""
-    spot_price_limit: Optional[float] = None
-    """Highest hourly price (with `spot`); None: the market price."""
+    eci: Eci
     image_cache: Optional[CacheUse] = None
-    """The stack's ECI image cache; None: no cache (ECI's automatic one off too)."""
-    ecs_node_labels: Optional[Mapping[str, str]] = None
-    """Labels of the GPU ECS nodes that `burst` fills first (required with `burst`)."""
-    gpu_driver: Optional[int] = None
-    """NVIDIA driver branch to ask ECI for; None: ECI's default suffices for the image."""
+    """The stack's ECI image cache (`eci.image_cache`) as the pods use it; None: no cache (ECI's
+    automatic one off too)."""
 
 
 def eci_pod_labels(scheduling: str) -> dict[str, str]:
@@ -122,14 +112,15 @@ def eci_instance_annotations(instance_types: tuple[str, ...], cache: Optional[Ca
 
 def eci_pod_annotations(args: EciCapacityArgs) -> dict[str, pulumi.Input[str]]:
     """The ECI instance's annotations, and spot as configured."""
-    annotations = eci_instance_annotations(args.instance_types, args.image_cache, args.gpu_driver)
-    if args.spot:
-        if args.spot_price_limit is None:
+    eci, spot = args.eci, args.eci.spot
+    annotations = eci_instance_annotations(eci.instance_types, args.image_cache, eci.gpu_driver)
+    if spot is not None:
+        if spot.price_limit is None:
             annotations[ANNOTATION_SPOT] = "SpotAsPriceGo"
         else:
             annotations[ANNOTATION_SPOT] = "SpotWithPriceLimit"
-            annotations[ANNOTATION_SPOT_PRICE_LIMIT] = f"{args.spot_price_limit:.3f}".rstrip("0").rstrip(".")
-        annotations[ANNOTATION_SPOT_FALLBACK] = _flag(args.spot_fallback)
+            annotations[ANNOTATION_SPOT_PRICE_LIMIT] = f"{spot.price_limit:.3f}".rstrip("0").rstrip(".")
+        annotations[ANNOTATION_SPOT_FALLBACK] = _flag(spot.fallback)
     return annotations
 
 
@@ -155,11 +146,10 @@ def resource_policy(namespace: pulumi.Input[str], name: str, selector: Mapping[s
             "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
-def resource_policy_manifest(args: EciCapacityArgs) -> dict:
+def resource_policy_manifest(args: EciCapacityArgs, ecs_node_labels: Mapping[str, str]) -> dict:
     """`burst`: fill the GPU ECS nodes first, overflow to ECI (whose pods go first on scale-in)."""
-    assert args.ecs_node_labels, "config/rules.py requires capacity.eci.ecsNodeLabels with burst"
     return resource_policy(args.namespace, args.name, args.pod_selector,
-                           [{"resource": "ecs", "nodeSelector": dict(args.ecs_node_labels)}, {"resource": "eci"}])
+                           [{"resource": "ecs", "nodeSelector": dict(ecs_node_labels)}, {"resource": "eci"}])
 
 
 def virtual_node(parent: pulumi.Resource, name: str, cluster_id: str,
@@ -189,16 +179,17 @@ class EciCapacity(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EciCapacityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:capacity:EciCapacity", name, None, opts)
+        # `burst`: the labelled ECS nodes first, then ECI, and nowhere else; `only`: the ECI label
+        # sends every pod there.
+        ecs, scheduling = args.eci.burst_node_labels, args.eci.scheduling
         depends = virtual_node(self, name, args.cluster_id,
-                               resource_policy_manifest(args) if args.scheduling == "burst" else None)
-        # `burst`: the labelled ECS nodes or ECI, nowhere else; `only`: the ECI label sends them.
-        ecs = args.ecs_node_labels if args.scheduling == "burst" else None
+                               resource_policy_manifest(args, ecs) if ecs is not None else None)
         self.placement = Placement(
-            tolerations=eci_tolerations(args.scheduling),
-            node_terms=(dict(ecs), dict(VIRTUAL_NODE_LABELS)) if ecs else (),
-            pod_labels=eci_pod_labels(args.scheduling),
+            tolerations=eci_tolerations(scheduling),
+            node_terms=(dict(ecs), dict(VIRTUAL_NODE_LABELS)) if ecs is not None else (),
+            pod_labels=eci_pod_labels(scheduling),
             pod_annotations=eci_pod_annotations(args),
             depends_on=(*depends, *((args.image_cache.cache,) if args.image_cache is not None else ())),
-            describe=f"ECI ({args.scheduling}) on {', '.join(args.instance_types)}",
+            describe=f"ECI ({scheduling}) on {', '.join(args.eci.instance_types)}",
         )
         self.register_outputs({})

@@ -23,38 +23,19 @@ lives, and a disk of `size` GiB on every pod made from it (ECI billing, "Image c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_alicloud as alicloud
+
+from settings import ImageCache
 
 # Building the cache pulls the images once; the provider waits 60 minutes by default, as long
 # as a cold pull of a multi-GB image from Docker Hub may take.
 TIMEOUTS = pulumi.CustomTimeouts(create="60m")
 
 
-@dataclass(frozen=True, kw_only=True)
-class EciImageCacheArgs:
-    """What to cache, how big, for how long, and where the build runs."""
-
-    name: str
-    """The cache's name (a hash of the images in it)."""
-    images: tuple[str, ...]
-    """Versioned image references: the serving image (the check Jobs never run on ECI)."""
-    size: int
-    """GiB."""
-    retention_days: Optional[int]
-    """None: never expires."""
-    vswitch_id: str
-    """Where the building instance runs: it must reach the registry (NAT gateway or EIP)."""
-    security_group_id: str
-    """The building instance's security group."""
-    eip_instance_id: Optional[str] = None
-    """An EIP for the build, without a NAT gateway."""
-
-
-def image_cache_args(a: EciImageCacheArgs) -> dict:
+def image_cache_args(a: ImageCache) -> dict:
     """Keyword arguments of `alicloud.eci.ImageCache`."""
     args: dict = {"image_cache_name": a.name, "images": list(a.images), "image_cache_size": a.size,
                   "vswitch_id": a.vswitch_id, "security_group_id": a.security_group_id}
@@ -72,7 +53,7 @@ class EciImageCache(pulumi.ComponentResource):
     retention_days: Optional[int]
     """As configured: a cache ECI deletes in time is matched, not pinned (eci_capacity.CacheUse)."""
 
-    def __init__(self, name: str, args: EciImageCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ImageCache, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:capacity:EciImageCache", name, None, opts)
         cache = alicloud.eci.ImageCache(f"{name}-cache", **image_cache_args(args),
                                         opts=pulumi.ResourceOptions(parent=self, custom_timeouts=TIMEOUTS))

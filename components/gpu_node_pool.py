@@ -1,7 +1,8 @@
 """GpuNodePool: an auto-scaling pool of preemptible GPU instances, and the placement onto it.
 
-Everything about the spot pool is in this file: its settings, the pure builders of the
-`alicloud.cs.NodePool` arguments and of the pods' placement, and the component that wires them.
+Everything about the spot pool is in this file: the pure builders of the `alicloud.cs.NodePool`
+arguments and of the pods' placement, and the component that wires them (its settings are
+settings.NodePool).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_alicloud as alicloud
+
+from settings import NodePool
 
 from .eci_capacity import VIRTUAL_NODE_LABELS, CacheUse, eci_instance_annotations, resource_policy, virtual_node
 from .placement import Placement
@@ -47,7 +50,8 @@ WAIT_FOR_ECS_SCALING = "k8s.aliyun.com/resource-policy-wait-for-ecs-scaling"
 
 @dataclass(frozen=True, kw_only=True)
 class EciOverflowArgs:
-    """Where the serving pods go while the pool's nodes boot."""
+    """Where the serving pods go while the pool's nodes boot (`pool.eci_overflow`), as the cluster
+    knows them."""
 
     namespace: pulumi.Input[str]
     """Namespace of the serving pods (and of the ResourcePolicy): the cluster component's output, so
@@ -58,47 +62,16 @@ class EciOverflowArgs:
     """Labels of the serving pods."""
     image_cache: CacheUse
     """The stack's ECI image cache, which the ECI pods start from."""
-    gpu_driver: Optional[int] = None
-    """NVIDIA driver branch to ask ECI for; None: ECI's default suffices."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class GpuNodePoolArgs:
-    """The pool's settings."""
+    """The pool's settings, and the cluster it joins."""
 
     cluster_id: str
-    """Existing ACK cluster the pool joins."""
-    name: str
-    """Node pool name (ACK's `node_pool_name`)."""
-    instance_types: tuple[str, ...]
-    """GPU instance types, most preferred first."""
-    min_size: int
-    """Fewest nodes the scaler keeps."""
-    max_size: int
-    """Most nodes the scaler may add."""
-    spot_strategy: str
-    """SpotAsPriceGo | SpotWithPriceLimit."""
-    spot_price_limit: Optional[float]
-    """Hourly price cap per instance (SpotWithPriceLimit only)."""
-    on_demand_percentage: int
-    """Pay-as-you-go share of the capacity above the base (0-100)."""
-    compensate_with_on_demand: bool
-    """Pay-as-you-go instances when spot stock runs out."""
-    labels: Mapping[str, str]
-    """Node labels; the serving pods select them."""
-    tags: Mapping[str, str]
-    """Tags of the pool (on its ECS instances): what the stack finds its own pool by."""
-    key_name: str
-    """ECS key pair of the nodes."""
-    system_disk_size: int
-    """GiB of the encrypted ESSD system disk."""
-    vswitch_ids: tuple[str, ...]
-    """vSwitches (zones) of the pool: configured, or the cluster's worker vSwitches (looked up by
-    config/account.py before anything is registered)."""
-    gpu_driver_version: Optional[str] = None
-    """NVIDIA driver of new nodes (a node label ACK reads); None: ACK's default."""
-    eci_overflow: Optional[EciOverflowArgs] = None
-    """Pods on ECI while the pool's nodes boot; None: the pool alone."""
+    pool: NodePool
+    overflow: Optional[EciOverflowArgs] = None
+    """With `pool.eci_overflow`: the pods' way to ECI; None: the pool alone."""
 
 
 def toleration_for(taint: Mapping[str, str]) -> dict[str, str]:
@@ -106,7 +79,7 @@ def toleration_for(taint: Mapping[str, str]) -> dict[str, str]:
     return {"key": taint["key"], "operator": "Equal", "value": taint["value"], "effect": taint["effect"]}
 
 
-def node_labels(p: GpuNodePoolArgs) -> dict[str, str]:
+def node_labels(p: NodePool) -> dict[str, str]:
     """The pool's labels, and the driver label when a driver is pinned (the pods select only the
     configured labels)."""
     if p.gpu_driver_version is None:
@@ -114,14 +87,14 @@ def node_labels(p: GpuNodePoolArgs) -> dict[str, str]:
     return {**p.labels, DRIVER_LABEL: p.gpu_driver_version}
 
 
-def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
+def node_pool_args(cluster_id: str, p: NodePool) -> dict[str, Any]:
     """Keyword arguments of `alicloud.cs.NodePool` for an auto-scaling spot GPU pool, nested
     blocks as the SDK's typed Args (so pyright checks their field names).
 
     Neither `desired_size` nor `node_count`: with auto scaling on they fight the scaling group.
     """
     args: dict[str, Any] = {
-        "cluster_id": p.cluster_id,
+        "cluster_id": cluster_id,
         "node_pool_name": p.name,
         "vswitch_ids": list(p.vswitch_ids),
         "instance_types": list(p.instance_types),
@@ -168,7 +141,7 @@ def node_pool_args(p: GpuNodePoolArgs) -> dict[str, Any]:
     return args
 
 
-def overflow_policy(p: GpuNodePoolArgs, o: EciOverflowArgs) -> dict:
+def overflow_policy(p: NodePool, o: EciOverflowArgs) -> dict:
     """The pool's nodes first (their labels), waiting OVERFLOW_WAIT_SECONDS for a new one, then ECI;
     on scale-in the ECI pods go first. No `max` on the pool's unit, as ACK advises for an
     auto-scaling pool ("include the elastic node pool in a unit and do not set the max field")."""
@@ -178,21 +151,21 @@ def overflow_policy(p: GpuNodePoolArgs, o: EciOverflowArgs) -> dict:
     ], {"policy": "TimeoutOrExceedMax", "timeout": f"{OVERFLOW_WAIT_SECONDS}s"})
 
 
-def pool_placement(p: GpuNodePoolArgs, pool: pulumi.Resource, overflow: tuple[pulumi.Resource, ...] = ()) -> Placement:
+def pool_placement(p: NodePool, o: Optional[EciOverflowArgs], pool: pulumi.Resource,
+                   overflow: tuple[pulumi.Resource, ...] = ()) -> Placement:
     """The pods tolerate the pool's GPU taint and wait for the pool. Alone, they select its labels;
     with ECI overflow, they require the pool's labels or the virtual node's (a node selector would
     keep them off the virtual node, and the ResourcePolicy alone would let any GPU node they
     tolerate take them, or be the pool the autoscaler grows), the ResourcePolicy orders the two,
     and the pods carry what ECI needs."""
     where = f"spot GPU node pool {p.name} ({', '.join(p.instance_types)})"
-    if p.eci_overflow is None:
+    if p.eci_overflow is None or o is None:
         return Placement(node_selector=dict(p.labels), tolerations=(toleration_for(GPU_TAINT),),
                          depends_on=(pool,), describe=where)
-    o = p.eci_overflow
     return Placement(
         tolerations=(toleration_for(GPU_TAINT),),
         node_terms=(dict(p.labels), dict(VIRTUAL_NODE_LABELS)),
-        pod_annotations=eci_instance_annotations(p.instance_types, o.image_cache, o.gpu_driver),
+        pod_annotations=eci_instance_annotations(p.instance_types, o.image_cache, p.eci_overflow.gpu_driver),
         depends_on=(pool, *overflow, o.image_cache.cache), describe=f"{where}, ECI while its nodes boot")
 
 
@@ -210,11 +183,11 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("elastic-inference:capacity:GpuNodePool", name, None, opts)
         pool = alicloud.cs.NodePool(
             f"{name}-pool",
-            **node_pool_args(args),
+            **node_pool_args(args.cluster_id, args.pool),
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=TIMEOUTS),
         )
         self.node_pool_id = pool.node_pool_id
-        overflow = () if args.eci_overflow is None else tuple(
-            virtual_node(self, name, args.cluster_id, overflow_policy(args, args.eci_overflow)))
-        self.placement = pool_placement(args, pool, overflow)
+        overflow = () if args.overflow is None else tuple(
+            virtual_node(self, name, args.cluster_id, overflow_policy(args.pool, args.overflow)))
+        self.placement = pool_placement(args.pool, args.overflow, pool, overflow)
         self.register_outputs({"nodePoolId": self.node_pool_id})

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_alicloud as alicloud
+
+from settings import Model, Storage
 
 from .model_files import CANARY_DIR, alias_files, content_type, model_files, model_uri, oss_internal_endpoint
 
@@ -40,29 +40,18 @@ def noncurrent_expiry_rule(rule_id: str, days: int) -> alicloud.oss.BucketLifecy
 class ModelStoreArgs:
     """What the ModelStore needs: where the model is, where it goes, and how carefully."""
 
-    bucket: str
-    """OSS bucket name (created here when `local_dir` is set)."""
-    prefix: str
-    """Key prefix of the model base directory."""
+    storage: Storage
+    """The bucket (created here when the model has a `local_dir`), its prefix, tags and rule."""
+    model: Model
+    """What to upload: every listed version of `local_dir` (None: the model is already in OSS, the
+    bucket is not managed and nothing is uploaded), and with a canary its files again under
+    `<prefix>/canary/<served>/` and `<prefix>/canary/<canary>/` for the canary track
+    (model_files.alias_files)."""
     region: str
     """Region, for the internal endpoint the cluster reads from."""
-    local_dir: Optional[Path]
-    """SavedModel base directory to upload; None when the model is already in OSS (then the
-    bucket is not managed and nothing is uploaded)."""
-    versions: tuple[int, ...]
-    """Served versions (subdirectories of `local_dir`) to upload."""
     protect: bool
     """Protect the bucket and its settings (versioning included) from deletion (prod); otherwise
     the bucket is force-destroyable. Objects are never protected: see `ModelStore`."""
-    noncurrent_version_days: int
-    """Days an overwritten or deleted object's old version is kept before it expires."""
-    lifecycle_rule_id: str
-    """The id of the bucket's one lifecycle rule (the look-up of an existing bucket knows it)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags on the bucket."""
-    canary: Optional[tuple[int, int]] = None
-    """(canary version, served version): the canary's files again under `<prefix>/canary/<served>/`
-    and `<prefix>/canary/<canary>/` for the canary track (model_files.alias_files); None: no canary."""
 
 
 class ModelStore(pulumi.ComponentResource):
@@ -86,17 +75,18 @@ class ModelStore(pulumi.ComponentResource):
     ):
         super().__init__("elastic-inference:storage:ModelStore", name, None, opts)
 
-        if args.local_dir is None:
-            self.bucket = pulumi.Output.from_input(args.bucket)
+        store, model = args.storage, args.model
+        if model.local_dir is None:
+            self.bucket = pulumi.Output.from_input(store.bucket)
             keys: list[str] = []
         else:
             self.bucket, hardening = self._bucket(name, args)
             files = [(f"{name}-v{f.version}/{f.relative_path}", f)
-                     for f in model_files(args.local_dir, args.prefix, args.versions)]
-            if args.canary is not None:
-                canary, served = args.canary
+                     for f in model_files(model.local_dir, store.prefix, model.versions)]
+            if model.canary is not None:
+                canary, served = model.canary.version, model.served_version
                 files += [(f"{name}-canary-v{f.version}/{f.relative_path}", f) for number in (served, canary)
-                          for f in alias_files(args.local_dir, args.prefix, CANARY_DIR, canary, number)]
+                          for f in alias_files(model.local_dir, store.prefix, CANARY_DIR, canary, number)]
             keys = [f.key for _, f in files]
             for resource_name, f in files:
                 alicloud.oss.BucketObject(
@@ -122,8 +112,8 @@ class ModelStore(pulumi.ComponentResource):
 
         self.endpoint_host = oss_internal_endpoint(args.region)
         self.endpoint = pulumi.Output.from_input(self.endpoint_host)
-        self.prefix = pulumi.Output.from_input(args.prefix)
-        self.model_uri = self.bucket.apply(lambda b: model_uri(b, args.prefix))
+        self.prefix = pulumi.Output.from_input(store.prefix)
+        self.model_uri = self.bucket.apply(lambda b: model_uri(b, store.prefix))
         self.object_keys = pulumi.Output.from_input(keys)
         self.register_outputs(
             {
@@ -143,12 +133,13 @@ class ModelStore(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
         bucket = alicloud.oss.Bucket(
             f"{name}-bucket",
-            bucket=args.bucket,
+            bucket=args.storage.bucket,
             storage_class="Standard",
             # Outside prod, destroy must remove a bucket that still holds objects and versions.
             force_destroy=not args.protect,
-            lifecycle_rules=[noncurrent_expiry_rule(args.lifecycle_rule_id, args.noncurrent_version_days)],
-            tags=dict(args.tags),
+            lifecycle_rules=[noncurrent_expiry_rule(args.storage.lifecycle_rule_id,
+                                                    args.storage.noncurrent_version_days)],
+            tags=dict(args.storage.tags),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 # The standalone resources below own these attributes. The bucket's Read records
                 # the live encryption rule and versioning, and without this the next update would

@@ -28,6 +28,8 @@ from typing import Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
+from settings import Alerts
+
 # One point a minute, for a day.
 _SERIES = "time_series(__time__, '1m', '%H:%i', '0') as t"
 _ORDER = "group by t order by t limit 1440"
@@ -38,18 +40,6 @@ own alert rules pair it with the action policy `sls.builtin`, the `alerts.action
 # Severities are 2, 4, 6, 8, 10 (Report to Critical: terraform-provider-alicloud
 # alicloud/resource_alicloud_log_alert.go at ace5bcf87 L239, severity's IntInSlice).
 SEVERITY_HIGH, SEVERITY_MEDIUM = 8, 6
-
-
-@dataclass(frozen=True)
-class AlertThresholds:
-    """`alerts`: what fires, and who hears it."""
-
-    error_rate_percent: float
-    latency_p99_ms: int
-    window_minutes: int
-    at_capacity_minutes: int
-    min_requests: int
-    action_policy_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +62,7 @@ class ObservabilityArgs:
     max_replicas: int
     """The HPA's ceiling (`autoscaling.maxReplicas`): the route answers at most about
     max_replicas x target_qps before it is at capacity."""
-    alerts: Optional[AlertThresholds] = None
+    alerts: Optional[Alerts] = None
     """None: the dashboard alone."""
 
 
@@ -197,7 +187,7 @@ class AlertSpec:
     description: str
 
 
-def alert_specs(a: ObservabilityArgs, t: AlertThresholds) -> list[AlertSpec]:
+def alert_specs(a: ObservabilityArgs, t: Alerts) -> list[AlertSpec]:
     """The error, latency and at-capacity alerts, each threshold from the stack's own config."""
     s = _search(a.route)
     at = ceiling(a)
@@ -255,7 +245,7 @@ class Observability(pulumi.ComponentResource):
         self.register_outputs({"dashboard_url": self.dashboard_url})
 
     @staticmethod
-    def _alert(name: str, a: ObservabilityArgs, t: AlertThresholds, spec: AlertSpec,
+    def _alert(name: str, a: ObservabilityArgs, t: Alerts, spec: AlertSpec,
                opts: pulumi.ResourceOptions) -> alicloud.log.Alert:
         return alicloud.log.Alert(
             f"{name}-alert-{spec.key}", project_name=a.project, alert_name=f"{a.name}-{spec.key}",

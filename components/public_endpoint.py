@@ -12,6 +12,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from settings import Canary, Ingress
+
 from .versions.checks import CANARY_VERSION, canary_ingress_name
 from .wiring import name_of
 
@@ -20,14 +22,12 @@ from .wiring import name_of
 class CanaryRoute:
     """A share of the predict requests to the canary track's Service."""
 
+    canary: Canary
+    """Its weight, and its version, recorded on its Ingress (CANARY_VERSION, which the controller
+    ignores: it reads only its own prefix) for the retire check, which refuses a canary changed
+    while the service sleeps."""
     service_name: pulumi.Input[str]
     """The canary track's Service (its own: a canary on the main Service breaks both)."""
-    weight: int
-    """Percent of the requests."""
-    version: int
-    """The version the canary's pods serve, recorded on its Ingress (CANARY_VERSION, which the
-    controller ignores: it reads only its own prefix) for the retire check, which refuses a canary
-    changed while the service sleeps."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What a change of the canary Ingress waits for: the canary's serve gate."""
 
@@ -40,22 +40,14 @@ class PublicEndpointArgs:
     """Namespace of the Ingress and the Service."""
     name: str
     """Ingress name."""
-    host: str
-    """Host name the Ingress answers for."""
-    class_name: str
-    """IngressClass of the controller."""
+    ingress: Ingress
+    """Host, class, TLS, who may call and how fast."""
     service_name: pulumi.Input[str]
     """The Service to route to (from the real object)."""
     service_port: int
     """Its REST port."""
-    tls_secret_name: Optional[str]
-    """TLS certificate Secret; TLS is on when set."""
     model_name: str
     """The served model: only its predict path is published."""
-    allow_source_cidrs: Optional[Sequence[str]] = None
-    """Client ranges the endpoint answers; None: any address."""
-    rate_limit_rps: Optional[int] = None
-    """Requests per second per client address; None: no limit."""
     served_version: int
     """The model version the predict path is routed to."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -104,28 +96,30 @@ def version_path(model_name: str, version: int) -> str:
 def restriction_annotations(a: PublicEndpointArgs) -> dict[str, str]:
     """Who may reach the endpoint, and how fast, as the controller reads it."""
     annotations = {}
-    if a.allow_source_cidrs:
-        annotations[ANNOTATION_ALLOW] = ",".join(a.allow_source_cidrs)
-    if a.rate_limit_rps is not None:
-        annotations[ANNOTATION_RPS] = str(a.rate_limit_rps)
+    i = a.ingress
+    if i.allow_source_cidrs:
+        annotations[ANNOTATION_ALLOW] = ",".join(i.allow_source_cidrs)
+    if i.rate_limit_rps is not None:
+        annotations[ANNOTATION_RPS] = str(i.rate_limit_rps)
     return annotations
 
 
 def _predict_rule(a: PublicEndpointArgs, service_name: pulumi.Input[str]) -> dict:
-    return {"host": a.host, "http": {"paths": [{
+    return {"host": a.ingress.host, "http": {"paths": [{
         "path": predict_path(a.model_name), "pathType": "ImplementationSpecific",
         "backend": {"service": {"name": service_name, "port": {"number": a.service_port}}}}]}}
 
 
-def canary_ingress_manifest(a: PublicEndpointArgs, canary: CanaryRoute) -> dict:
+def canary_ingress_manifest(a: PublicEndpointArgs, route: CanaryRoute) -> dict:
     """The canary Ingress: the main rule's host, path and pathType to the canary's Service, and the
     weight; nothing else, since a canary's other annotations are ignored (the main Ingress's
     rewrite, source and rate restrictions apply to both tracks)."""
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
             "metadata": {"name": canary_ingress_name(a.name), "namespace": a.namespace, "labels": dict(a.labels),
-                         "annotations": {ANNOTATION_CANARY: "true", ANNOTATION_CANARY_WEIGHT: str(canary.weight),
-                                         CANARY_VERSION: str(canary.version)}},
-            "spec": {"ingressClassName": a.class_name, "rules": [_predict_rule(a, canary.service_name)]}}
+                         "annotations": {ANNOTATION_CANARY: "true",
+                                         ANNOTATION_CANARY_WEIGHT: str(route.canary.weight),
+                                         CANARY_VERSION: str(route.canary.version)}},
+            "spec": {"ingressClassName": a.ingress.class_name, "rules": [_predict_rule(a, route.service_name)]}}
 
 
 def ingress_manifest(a: PublicEndpointArgs) -> dict:
@@ -148,9 +142,9 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
     label the HPA selects) is named <namespace>-<service>-<port as written here>.
     `a.service_name` may be an Output: pulumi-kubernetes resolves it inside the dict.
     """
-    spec: dict = {"ingressClassName": a.class_name, "rules": [_predict_rule(a, a.service_name)]}
-    if a.tls_secret_name is not None:
-        spec["tls"] = [{"hosts": [a.host], "secretName": a.tls_secret_name}]
+    spec: dict = {"ingressClassName": a.ingress.class_name, "rules": [_predict_rule(a, a.service_name)]}
+    if a.ingress.tls_secret_name is not None:
+        spec["tls"] = [{"hosts": [a.ingress.host], "secretName": a.ingress.tls_secret_name}]
     metadata: dict = {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels),
                       "annotations": {ANNOTATION_REWRITE: version_path(a.model_name, a.served_version),
                                       **restriction_annotations(a)}}
@@ -185,5 +179,5 @@ class PublicEndpoint(pulumi.ComponentResource):
                                       opts=pulumi.ResourceOptions(parent=self,
                                                                   depends_on=[ingress, *args.canary.depends_on]))
         self.ingress_name = name_of(ingress.metadata)
-        self.url = pulumi.Output.from_input(endpoint_url(args.host, args.tls_secret_name is not None))
+        self.url = pulumi.Output.from_input(endpoint_url(args.ingress.host, args.ingress.tls_secret_name is not None))
         self.register_outputs({"url": self.url, "ingressName": self.ingress_name})

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from settings import Network
+
 from .placement import Placement
 from .versions.checks import CANARY_VERSION
 from .versions.served import pinned_probe, served_mount, served_probe, served_volume
@@ -139,17 +141,11 @@ class ServingInputs:
 class NetworkPeers:
     """Who may open connections to the serving pods; everything else in the cluster may not."""
 
-    ingress_namespace: str
-    """Namespace of the ingress controller (REST port)."""
-    ingress_pod_labels: Optional[Mapping[str, str]]
-    """Its pods' labels; None admits every pod of the namespace."""
+    network: Network
+    """The ingress controller (REST port), gRPC clients, metrics scrapers (REST port)."""
     check_pod_labels: Mapping[str, str]
     """Labels of the version gate's pods, in the serving namespace (they ask each server for a
     version's state)."""
-    grpc_client_namespaces: tuple[str, ...] = ()
-    """Namespaces whose pods call the gRPC port."""
-    metrics_namespaces: tuple[str, ...] = ()
-    """Namespaces of metrics scrapers (REST port, which serves the metrics path)."""
 
 
 def content_hash(content: Any) -> str:
@@ -502,13 +498,14 @@ def network_policy_manifest(s: ServingInputs, peers: NetworkPeers) -> dict:
     NetworkPolicy always admits (kubernetes.io/docs/concepts/services-networking/network-policies).
     """
     rest = [{"protocol": "TCP", "port": s.rest_port}]
-    rules = [{"from": [_namespace_peer(peers.ingress_namespace, peers.ingress_pod_labels)], "ports": rest},
+    n = peers.network
+    rules = [{"from": [_namespace_peer(n.ingress_namespace, n.ingress_pod_labels)], "ports": rest},
              # The version gate's pods ask each server whether a version is AVAILABLE (versions/).
              {"from": [{"podSelector": {"matchLabels": dict(peers.check_pod_labels)}}], "ports": rest}]
-    if peers.metrics_namespaces:
-        rules.append({"from": [_namespace_peer(n) for n in peers.metrics_namespaces], "ports": rest})
-    if peers.grpc_client_namespaces:
-        rules.append({"from": [_namespace_peer(n) for n in peers.grpc_client_namespaces],
+    if n.metrics_namespaces:
+        rules.append({"from": [_namespace_peer(ns) for ns in n.metrics_namespaces], "ports": rest})
+    if n.grpc_client_namespaces:
+        rules.append({"from": [_namespace_peer(ns) for ns in n.grpc_client_namespaces],
                       "ports": [{"protocol": "TCP", "port": s.grpc_port}]})
     return {
         "apiVersion": "networking.k8s.io/v1",

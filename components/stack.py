@@ -13,7 +13,7 @@ kubeconfig).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Optional, Union
 
 import pulumi
@@ -21,17 +21,17 @@ import pulumi
 import settings as cfg
 from settings import CANARY_SUFFIX, Settings, TrackScaling, awake_text
 
-from .autoscaler import Autoscaler, AutoscalerArgs, ScalingBehavior
+from .autoscaler import Autoscaler, AutoscalerArgs
 from .cluster import Cluster, ClusterArgs
 from .eci_capacity import CacheUse, EciCapacity, EciCapacityArgs
-from .eci_image_cache import EciImageCache, EciImageCacheArgs
+from .eci_image_cache import EciImageCache
 from .edge.log import EdgeLogCheck, EdgeLogCheckArgs
 from .gpu_node_pool import EciOverflowArgs, GpuNodePool, GpuNodePoolArgs
 from .idle.schedule import IdleSchedule, IdleScheduleArgs
 from .model_files import CANARY_DIR
 from .model_store import ModelStore, ModelStoreArgs
 from .model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
-from .observability import AlertThresholds, Observability, ObservabilityArgs
+from .observability import Observability, ObservabilityArgs
 from .public_endpoint import CanaryRoute, PublicEndpoint, PublicEndpointArgs, predict_path
 from .serving_spec import NetworkPeers, ServingInputs, group_labels, recommended_labels
 from .tf_serving import TfServing, TfServingArgs
@@ -47,10 +47,7 @@ def image_cache(c: cfg.Capacity) -> Optional[EciImageCache]:
     cache = c.image_cache if isinstance(c, cfg.Eci) else (c.eci_overflow.image_cache if c.eci_overflow else None)
     if cache is None:
         return None
-    return EciImageCache("image-cache", EciImageCacheArgs(
-        name=cache.name, images=cache.images, size=cache.size, retention_days=cache.retention_days,
-        vswitch_id=cache.vswitch_id, security_group_id=cache.security_group_id,
-        eip_instance_id=cache.eip_instance_id))
+    return EciImageCache("image-cache", cache)
 
 
 def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOptions,
@@ -63,20 +60,11 @@ def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOption
                                               pinned=cache.retention_days is None)
     if isinstance(c, cfg.NodePool):
         overflow = None if c.eci_overflow is None or use is None else EciOverflowArgs(
-            namespace=namespace, name=s.serving.name, pod_selector=group_labels(s.serving.name),
-            image_cache=use, gpu_driver=c.eci_overflow.gpu_driver)
-        return GpuNodePool("capacity", GpuNodePoolArgs(
-            cluster_id=s.cluster_id, name=c.name, instance_types=c.instance_types, min_size=c.min_size,
-            max_size=c.max_size, spot_strategy=c.spot_strategy, spot_price_limit=c.spot_price_limit,
-            on_demand_percentage=c.on_demand_percentage, compensate_with_on_demand=c.compensate_with_on_demand,
-            labels=c.labels, tags=c.tags, key_name=c.key_name, system_disk_size=c.system_disk_size,
-            vswitch_ids=c.vswitch_ids, gpu_driver_version=c.gpu_driver_version, eci_overflow=overflow), opts)
+            namespace=namespace, name=s.serving.name, pod_selector=group_labels(s.serving.name), image_cache=use)
+        return GpuNodePool("capacity", GpuNodePoolArgs(cluster_id=s.cluster_id, pool=c, overflow=overflow), opts)
     return EciCapacity("capacity", EciCapacityArgs(
         cluster_id=s.cluster_id, namespace=namespace, name=s.serving.name,
-        pod_selector=group_labels(s.serving.name), instance_types=c.instance_types, scheduling=c.scheduling,
-        spot=c.spot is not None, spot_fallback=c.spot.fallback if c.spot is not None else True,
-        spot_price_limit=c.spot.price_limit if c.spot is not None else None, image_cache=use,
-        ecs_node_labels=c.burst_node_labels, gpu_driver=c.gpu_driver), opts)
+        pod_selector=group_labels(s.serving.name), eci=c, image_cache=use), opts)
 
 
 def reachable(s: Settings) -> tuple[bool, bool]:
@@ -109,10 +97,7 @@ def autoscaler_args(s: Settings, deployment_name: pulumi.Input[str], labels: dic
         namespace=s.serving.namespace, name=name or s.serving.name, deployment_name=deployment_name, route=a.route,
         sls_project=a.sls_project, sls_logstore=a.sls_logstore, min_replicas=bounds.min_replicas,
         max_replicas=bounds.max_replicas, target_qps=bounds.target_qps,
-        behavior=ScalingBehavior(scale_up_stabilization_seconds=b.scale_up_stabilization_seconds,
-                                 scale_up_pods_per_minute=b.scale_up_pods_per_minute,
-                                 scale_down_stabilization_seconds=b.scale_down_stabilization_seconds,
-                                 scale_down_pods_per_minute=b.scale_down_pods_per_minute),
+        behavior=b,
         labels=labels, depends_on=depends_on)
 
 
@@ -122,9 +107,7 @@ def network_peers(s: Settings, track: str) -> Optional[NetworkPeers]:
     n = s.network
     if n is None:
         return None
-    return NetworkPeers(ingress_namespace=n.ingress_namespace, ingress_pod_labels=n.ingress_pod_labels,
-                        check_pod_labels=gate_labels(track),
-                        grpc_client_namespaces=n.grpc_client_namespaces, metrics_namespaces=n.metrics_namespaces)
+    return NetworkPeers(network=n, check_pod_labels=gate_labels(track))
 
 
 def canary_inputs(s: Settings, main: ServingInputs, bounds: Optional[TrackScaling]
@@ -180,18 +163,14 @@ def observability_args(s: Settings) -> ObservabilityArgs:
     return ObservabilityArgs(
         project=a.sls_project, logstore=a.sls_logstore, region=s.region, route=a.route, host=s.ingress.host,
         name=f"ei-{s.stack}-{s.serving.name}"[:63], target_qps=a.target_qps, max_replicas=a.max_replicas,
-        alerts=None if alerts is None else AlertThresholds(**asdict(alerts)))
+        alerts=alerts)
 
 
 def build(s: Settings) -> dict[str, Any]:
     """Register the stack's component tree; return its outputs by name (None where a mode has none)."""
     ns, name = s.serving.namespace, s.serving.name
     labels = recommended_labels(name, s.serving.image_version)
-    store = ModelStore("model", ModelStoreArgs(
-        bucket=s.storage.bucket, prefix=s.storage.prefix, region=s.region, local_dir=s.model.local_dir,
-        versions=s.model.versions, protect=s.protect, noncurrent_version_days=s.storage.noncurrent_version_days,
-        lifecycle_rule_id=s.storage.lifecycle_rule_id, tags=s.storage.tags,
-        canary=(s.model.canary.version, s.model.served_version) if s.model.canary else None))
+    store = ModelStore("model", ModelStoreArgs(storage=s.storage, model=s.model, region=s.region, protect=s.protect))
     cluster = Cluster("cluster", ClusterArgs(cluster_id=s.cluster_id, namespace=ns,
                                              labels={"app.kubernetes.io/part-of": "elastic-inference"}))
     in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
@@ -220,15 +199,11 @@ def build(s: Settings) -> dict[str, Any]:
     main = serving_track("", s, inputs, capacity, tracks.main, labels, [volume, cluster], metrics, retire, in_cluster)
     second = None if canary is None else serving_track(
         CANARY_SUFFIX, s, canary[0], capacity, canary[1], labels, [volume, cluster, retire], metrics, None, in_cluster)
-    i = s.ingress
     endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
-        namespace=ns, name=name, host=i.host, class_name=i.class_name, service_name=main.serving.service_name,
-        service_port=main.serving.rest_port, tls_secret_name=i.tls_secret_name, model_name=s.model.name,
-        allow_source_cidrs=i.allow_source_cidrs, rate_limit_rps=i.rate_limit_rps,
-        served_version=s.model.served_version, labels=labels,
-        canary=None if second is None or s.model.canary is None else CanaryRoute(
-            service_name=second.serving.service_name, weight=s.model.canary.weight,
-            version=s.model.canary.version, depends_on=[second.gate]),
+        namespace=ns, name=name, ingress=s.ingress, service_name=main.serving.service_name,
+        service_port=main.serving.rest_port, model_name=s.model.name, served_version=s.model.served_version,
+        labels=labels, canary=None if second is None or s.model.canary is None else CanaryRoute(
+            canary=s.model.canary, service_name=second.serving.service_name, depends_on=[second.gate]),
         depends_on=[main.gate, *([second.gate] if second else [])]), in_cluster)
 
     observability = Observability("observability", observability_args(s))

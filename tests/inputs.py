@@ -4,11 +4,13 @@ config variants the tests of several topics share."""
 from __future__ import annotations
 
 import copy
+from typing import Optional
 
 from harness import NS
 
 from components import autoscaler, public_endpoint, serving_spec, volume_spec
 from config.schema import StackConfig
+from settings import Ingress, ScalingBehavior
 
 
 def serving_inputs(**overrides) -> serving_spec.ServingInputs:
@@ -38,16 +40,18 @@ def hpa_args(**overrides) -> autoscaler.AutoscalerArgs:
     values = dict(
         namespace="ns", name="h", deployment_name="d", route="ns-svc-8501",
         sls_project="p", sls_logstore="l", min_replicas=1, max_replicas=5, target_qps=10,
-        behavior=autoscaler.ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=4,
+        behavior=ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=4,
                                             scale_down_stabilization_seconds=600, scale_down_pods_per_minute=1),
     )
     values.update(overrides)
     return autoscaler.AutoscalerArgs(**values)
 
 
-def endpoint_args(**overrides) -> public_endpoint.PublicEndpointArgs:
-    values = dict(namespace="ns", name="i", host="a.example.com", class_name="nginx", service_name="svc",
-                  service_port=8501, tls_secret_name=None, model_name="bert", served_version=3)
+def endpoint_args(tls_secret_name: Optional[str] = None, **overrides) -> public_endpoint.PublicEndpointArgs:
+    ingress = Ingress(host="a.example.com", class_name="nginx", tls_secret_name=tls_secret_name,
+                      allow_source_cidrs=None, rate_limit_rps=None)
+    values = dict(namespace="ns", name="i", ingress=ingress, service_name="svc", service_port=8501,
+                  model_name="bert", served_version=3)
     values.update(overrides)
     return public_endpoint.PublicEndpointArgs(**values)
 

@@ -21,6 +21,7 @@ from inputs import SECRET, endpoint_args, hpa_args, serving_inputs, volume_input
 from components import autoscaler, public_endpoint, serving_spec, volume_spec
 from components.placement import Placement
 from components.versions import spec as versions_spec
+from settings import Network
 
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume"}
 
@@ -136,7 +137,8 @@ def test_each_builder_returns_a_whole_valid_manifest():
     """The builders are the manifests' one definition (tests and reviewers call them directly):
     each returns a complete object, apiVersion and kind included, valid on its own."""
     s = serving_inputs()
-    peers = serving_spec.NetworkPeers(ingress_namespace="kube-system", ingress_pod_labels=None,
+    peers = serving_spec.NetworkPeers(network=Network(ingress_namespace="kube-system", ingress_pod_labels=None,
+                                                      grpc_client_namespaces=(), metrics_namespaces=()),
                                       check_pod_labels=versions_spec.gate_labels(s.name))
     built = [
         serving_spec.config_map_manifest(s), serving_spec.service_account_manifest(s),

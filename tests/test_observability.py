@@ -20,6 +20,7 @@ from sqlglot import exp
 from components import observability as o
 from loadtest.tracks import ACK_KEYS
 from policy import policies as p
+from settings import Alerts
 
 DASHBOARD, ALERT = "alicloud:log/dashboard:Dashboard", "alicloud:log/alert:Alert"
 ROUTE = "inference-bert-tfserving-8501"
@@ -29,7 +30,7 @@ FIELDS = set(ACK_KEYS) | {"__time__"}
 def args(**overrides) -> o.ObservabilityArgs:
     values = dict(project="k8s-log-c0", logstore="nginx-ingress", region="cn-beijing", route=ROUTE,
                   host="bert.example.com", name="ei-prod-bert-tfserving", target_qps=10.0, max_replicas=10,
-                  alerts=o.AlertThresholds(error_rate_percent=1, latency_p99_ms=1000, window_minutes=5,
+                  alerts=Alerts(error_rate_percent=1, latency_p99_ms=1000, window_minutes=5,
                                            at_capacity_minutes=5, min_requests=20, action_policy_id="sls.builtin"))
     return o.ObservabilityArgs(**{**values, **overrides})
 
