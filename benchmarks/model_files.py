@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from components.model_files import model_files
+from components.storage.model_files import model_files
 from tools import offline
 
 HEADER = '''

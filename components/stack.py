@@ -19,25 +19,24 @@ from typing import Any, Optional, Union
 import pulumi
 
 import settings as cfg
+from components.capacity.eci import CacheUse, EciCapacity, EciCapacityArgs
+from components.capacity.image_cache import EciImageCache
+from components.capacity.node_pool import EciOverflowArgs, GpuNodePool, GpuNodePoolArgs
+from components.cluster.provider import Cluster, ClusterArgs
+from components.network.public_endpoint import CanaryRoute, PublicEndpoint, PublicEndpointArgs, predict_path
+from components.observability.sls import Observability, ObservabilityArgs
+from components.scaling.autoscaler import Autoscaler, AutoscalerArgs
+from components.scaling.edge.log import EdgeLogCheck, EdgeLogCheckArgs
+from components.scaling.idle.schedule import IdleSchedule, IdleScheduleArgs
+from components.serving.spec import NetworkPeers, ServingInputs, group_labels, recommended_labels
+from components.serving.tf_serving import TfServing, TfServingArgs
+from components.serving.versions.gate import RetireCheck, RetireCheckArgs, ServeGate, ServeGateArgs
+from components.serving.versions.spec import gate_labels
+from components.storage.model_files import CANARY_DIR
+from components.storage.model_store import ModelStore, ModelStoreArgs
+from components.storage.model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
+from components.storage.volume_spec import VolumeInputs
 from settings import CANARY_SUFFIX, Settings, TrackScaling, awake_text
-
-from .autoscaler import Autoscaler, AutoscalerArgs
-from .cluster import Cluster, ClusterArgs
-from .eci_capacity import CacheUse, EciCapacity, EciCapacityArgs
-from .eci_image_cache import EciImageCache
-from .edge.log import EdgeLogCheck, EdgeLogCheckArgs
-from .gpu_node_pool import EciOverflowArgs, GpuNodePool, GpuNodePoolArgs
-from .idle.schedule import IdleSchedule, IdleScheduleArgs
-from .model_files import CANARY_DIR
-from .model_store import ModelStore, ModelStoreArgs
-from .model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
-from .observability import Observability, ObservabilityArgs
-from .public_endpoint import CanaryRoute, PublicEndpoint, PublicEndpointArgs, predict_path
-from .serving_spec import NetworkPeers, ServingInputs, group_labels, recommended_labels
-from .tf_serving import TfServing, TfServingArgs
-from .versions.gate import RetireCheck, RetireCheckArgs, ServeGate, ServeGateArgs
-from .versions.spec import gate_labels
-from .volume_spec import VolumeInputs
 
 Capacity = Union[GpuNodePool, EciCapacity]
 
@@ -187,7 +186,7 @@ def build(s: Settings) -> dict[str, Any]:
     tracks = s.autoscaling.tracks
     canary = canary_inputs(s, inputs, tracks.canary)
     # A version change: the retire check, the model config (reloaded in place), the serve gate, then
-    # the endpoint (components/versions/).
+    # the endpoint (components/serving/versions/).
     retire = RetireCheck("retire-check", RetireCheckArgs(
         serving=inputs, ingress_name=name, canary=s.model.canary.version if s.model.canary else None,
         depends_on=[cluster]), in_cluster)

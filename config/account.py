@@ -40,7 +40,7 @@ from .schema import StackConfig
 APP_TAG = ("app", "elastic-inference")
 STACK_TAG = "stack"
 MANAGED_TAG = ("managed-by", "pulumi")
-# The one lifecycle rule the stack sets on its bucket (components/model_store.py).
+# The one lifecycle rule the stack sets on its bucket (components/storage/model_store.py).
 LIFECYCLE_RULE_ID = "expire-noncurrent-model-versions"
 # The tag the stack's node pool carries, so a renamed pool (serving.name) is still found.
 POOL_TAG = "elastic-inference-stack"

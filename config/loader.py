@@ -161,7 +161,7 @@ def region_problem(region: Optional[str], keys: Sequence[str] = ()) -> Optional[
 def provider_key_problem(key: str, project: str) -> Optional[Problem]:
     """A key under a provider's namespace that the provider does not read. `alicloud:` keys are
     the provider's schema (ALICLOUD_KEYS); the stack's Kubernetes provider is explicit, made from
-    ACK's credential for `clusterId` (components/cluster.py), so nothing reads `kubernetes:` at all."""
+    ACK's credential for `clusterId` (components/cluster/provider.py), so nothing reads `kubernetes:` at all."""
     namespace, name = key.split(":", 1)
     if namespace == "kubernetes":
         return (key, "is read by nothing: the stack's Kubernetes provider is built from ACK's credential for "

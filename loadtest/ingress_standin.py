@@ -41,7 +41,7 @@ from typing import Optional
 import aiohttp
 from aiohttp import web
 
-from components.edge import check as edge_check
+from components.scaling.edge import check as edge_check
 
 from .tracks import log_line
 
@@ -90,7 +90,7 @@ class LimitReq:
 
 
 def mapped_route(route: str, status: int, limit_req_status: str, upstream_addr: str) -> str:
-    """What the cluster's access-log map (components/edge/log.py HTTP_SNIPPET) writes for a
+    """What the cluster's access-log map (components/scaling/edge/log.py HTTP_SNIPPET) writes for a
     request's route, as nginx evaluates a map: its source `status:limit_req_status:upstream_addr`
     against each regex entry in order, the first match's value, else the default (the route)."""
     key = f"{status}:{limit_req_status}:{upstream_addr}"
@@ -218,7 +218,7 @@ class IngressNginxStandIn:
     """Access-log lines, in ACK's format."""
     clock: Callable[[], float] = time.time
     refused_route: bool = False
-    """The cluster logs refused requests under the route `-` (its access-log map: components/edge/
+    """The cluster logs refused requests under the route `-` (its access-log map: components/scaling/edge/
     log.py); False: under the location's route, as ingress-nginx does unchanged."""
 
     def __post_init__(self) -> None:

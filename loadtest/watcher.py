@@ -18,7 +18,7 @@ from kubernetes import client, config, utils
 # Written by ECI on every pod it runs ("Annotations that you can add after the system schedules
 # resources and creates pods", ECI's pod annotation reference): the instance's id.
 ECI_INSTANCE_ANNOTATION = "k8s.aliyun.com/eci-instance-id"
-# Asked for by the pod (components/eci_capacity.py). ECI writes back no "ran as spot" mark, and with
+# Asked for by the pod (components/capacity/eci.py). ECI writes back no "ran as spot" mark, and with
 # `eci-spot-fallback` a pod may run pay-as-you-go: so it reads "spot asked", not "spot".
 ECI_SPOT_ANNOTATION = "k8s.aliyun.com/eci-spot-strategy"
 # Set on every ECS node by ACK's cloud-controller-manager from DescribeInstances (CCM v2.10.0+):
@@ -166,7 +166,7 @@ class ClusterReader:
         if self.ingress is None or self.model is None:
             return None
         # Imported here: the rest of the watcher needs nothing of the program.
-        from components.versions.checks import served_by  # noqa: PLC0415
+        from components.serving.versions.checks import served_by  # noqa: PLC0415
 
         try:
             ingress = self.networking.read_namespaced_ingress(self.ingress, self.namespace)

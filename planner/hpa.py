@@ -86,7 +86,7 @@ class HpaSpec:
 
     @classmethod
     def from_manifest(cls, spec: Mapping[str, Any]) -> HpaSpec:
-        """From the `spec` that components/autoscaler.py `hpa_manifest` builds."""
+        """From the `spec` that components/scaling/autoscaler.py `hpa_manifest` builds."""
         target = spec["metrics"][0]["external"]["target"]["averageValue"]
         behavior = spec.get("behavior") or {}
         return cls(

@@ -229,7 +229,7 @@ class NodeFleet(Fleet):
     """A spot GPU node pool: pods wait for room on a Ready node; the cluster autoscaler adds nodes
     for waiting pods every scan and removes nodes empty for the unneeded time; the image is
     pulled once per node. Nodes are billed from the request to their removal. With ECI overflow
-    (components/gpu_node_pool.py), a pod still waiting `overflow_wait` after its creation starts on
+    (components/capacity/node_pool.py), a pod still waiting `overflow_wait` after its creation starts on
     ECI instead (the nodes asked for it keep booting), billed as an ECI."""
 
     used = ("imagePull", "modelLoad", "nodeProvision", "gpuDevicePlugin", "autoscalerScan", "nodeScaleDownDelay")
@@ -328,7 +328,7 @@ def pod_capacity(values: Values, target_qps: float) -> float:
 @dataclass(frozen=True)
 class Schedule:
     """The idle schedule's effect on a trace: asleep at the start or not, and the seconds at which
-    the sleep or wake CronJob sets the replicas (components/idle/schedule.py)."""
+    the sleep or wake CronJob sets the replicas (components/scaling/idle/schedule.py)."""
 
     asleep_at_start: bool = False
     events: tuple[tuple[int, int], ...] = ()

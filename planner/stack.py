@@ -1,6 +1,6 @@
 """A stack's config, read as the program reads it, turned into what the simulation needs.
 
-The HPA is the very manifest the program would apply (components/autoscaler.py `hpa_manifest`),
+The HPA is the very manifest the program would apply (components/scaling/autoscaler.py `hpa_manifest`),
 so a change to the autoscaler's policies changes the plan too.
 """
 
@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Optional
 
 import settings as cfg
-from components.autoscaler import hpa_manifest
-from components.gpu_node_pool import OVERFLOW_WAIT_SECONDS
+from components.capacity.node_pool import OVERFLOW_WAIT_SECONDS
+from components.scaling.autoscaler import hpa_manifest
 from components.stack import autoscaler_args
 from config import Settings
 from config.instance_types import CATALOG

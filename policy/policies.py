@@ -22,8 +22,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components.idle.schedule import IDLE_COMPONENT
-from components.public_endpoint import ANNOTATION_ALLOW, ANNOTATION_RPS
+from components.network.public_endpoint import ANNOTATION_ALLOW, ANNOTATION_RPS
+from components.scaling.idle.schedule import IDLE_COMPONENT
 from config.image_ref import image_pin_problem
 from config.instance_types import CATALOG
 
@@ -259,7 +259,7 @@ ALERT = "alicloud:log/alert:Alert"
 
 def always_on_stacks_alerted(args: StackValidationArgs, report: Report) -> None:
     """A stack listed in alwaysOnStacks (callers rely on it around the clock) has the SLS alerts
-    of components/observability.py: someone hears of errors, latency and a full autoscaler."""
+    of components/observability/sls.py: someone hears of errors, latency and a full autoscaler."""
     always_on = args.get_config().get("alwaysOnStacks", DEFAULT_ALWAYS_ON_STACKS)
     stacks = {_stack_of(r.urn) for r in args.resources}
     for stack in sorted(stacks & set(always_on)):

@@ -28,7 +28,7 @@ class Pod:
 
     def ready(self, t: float) -> bool:
         """The readiness probe: the served version AVAILABLE (from the file, or the template); before
-        the file exists, the newest version (components/versions/served.py)."""
+        the file exists, the newest version (components/serving/versions/served.py)."""
         self.process.advance(t)
         if self.pinned is not None:
             return self.process.available(self.pinned)

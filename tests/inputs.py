@@ -8,7 +8,10 @@ from typing import Optional
 
 from harness import NS
 
-from components import autoscaler, public_endpoint, serving_spec, volume_spec
+from components.network import public_endpoint
+from components.scaling import autoscaler
+from components.serving import spec as serving_spec
+from components.storage import volume_spec
 from config.schema import StackConfig
 from settings import Ingress, ScalingBehavior
 

@@ -9,7 +9,7 @@ from harness import (
 )
 from inputs import hpa_args
 
-from components import autoscaler
+from components.scaling import autoscaler
 from config.derived import ingress_route
 
 

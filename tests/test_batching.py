@@ -14,7 +14,7 @@ import pytest
 from google.protobuf import text_format
 from harness import NS, run_expecting_error, run_program
 
-from components.serving_spec import BATCHING_ANNOTATION, BATCHING_FILE, CONFIG_DIR
+from components.serving.spec import BATCHING_ANNOTATION, BATCHING_FILE, CONFIG_DIR
 from config import batching_proto
 
 BATCHING = {"maxBatchSize": 32, "batchTimeoutMicros": 2000, "numBatchThreads": 4, "maxEnqueuedBatches": 4}

@@ -13,9 +13,9 @@ from harness import NS, StackResult, depends, run_expecting_error, run_program
 from inputs import pool_alone
 
 from benchmarks import bursts
-from components.eci_capacity import ANNOTATION_IMAGE_CACHE, ANNOTATION_IMAGE_CACHE_ID, ANNOTATION_SPECS
-from components.gpu_node_pool import OVERFLOW_WAIT_SECONDS, WAIT_FOR_ECS_SCALING
-from components.serving_spec import GROUP_LABEL
+from components.capacity.eci import ANNOTATION_IMAGE_CACHE, ANNOTATION_IMAGE_CACHE_ID, ANNOTATION_SPECS
+from components.capacity.node_pool import OVERFLOW_WAIT_SECONDS, WAIT_FOR_ECS_SCALING
+from components.serving.spec import GROUP_LABEL
 from config import ConfigError
 from config.derived import image_cache_name
 from config.rules.capacity import scale_up_minutes
@@ -322,7 +322,7 @@ def test_eci_offers_every_family_the_catalog_knows():
 @pytest.mark.parametrize("low,high,pods,minutes", [(2, 10, 4, 2), (2, 10, 8, 1), (2, 10, 10, 1), (1, 4, 4, 1),
                                                    (1, 4, 1, 2), (5, 5, 1, 0), (1, 100, 4, 6)])
 def test_scale_up_minutes_follow_the_hpa_policies(low, high, pods, minutes):
-    """+pods or +100% a minute, the larger (components/autoscaler.py: selectPolicy Max)."""
+    """+pods or +100% a minute, the larger (components/scaling/autoscaler.py: selectPolicy Max)."""
     assert scale_up_minutes(low, high, pods) == minutes
 
 

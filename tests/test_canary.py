@@ -16,9 +16,9 @@ from conftest import MODEL_VERSION, write_saved_model
 from harness import ACK_VERSIONS, NS, depends, run_expecting_error, run_program, validate_strictly
 from kubernetes.utils.quantity import parse_quantity
 
-from components.public_endpoint import ANNOTATION_CANARY, ANNOTATION_CANARY_WEIGHT, ANNOTATION_REWRITE
-from components.serving_spec import CANARY_ANNOTATION, GROUP_LABEL
-from components.versions import checks
+from components.network.public_endpoint import ANNOTATION_CANARY, ANNOTATION_CANARY_WEIGHT, ANNOTATION_REWRITE
+from components.serving.spec import CANARY_ANNOTATION, GROUP_LABEL
+from components.serving.versions import checks
 from config.derived import split
 
 NEW = 1700000000

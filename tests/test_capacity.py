@@ -9,8 +9,7 @@ import pytest
 from harness import NS, StackResult, run_expecting_error, run_program, validate_strictly
 from inputs import pool_alone, serving_inputs
 
-from components import serving_spec
-from components.eci_capacity import (
+from components.capacity.eci import (
     ANNOTATION_GPU_DRIVER,
     ANNOTATION_IMAGE_CACHE,
     ANNOTATION_IMAGE_CACHE_ID,
@@ -20,7 +19,8 @@ from components.eci_capacity import (
     ANNOTATION_SPOT_PRICE_LIMIT,
     ECI_LABEL,
 )
-from components.placement import Placement
+from components.capacity.placement import Placement
+from components.serving import spec as serving_spec
 from config import ConfigError
 from tools.offline import node_pool
 
@@ -352,7 +352,7 @@ def test_the_eci_annotations_are_the_names_eci_documents():
     """ECI reads these exact keys (help.aliyun.com/en/eci/user-guide/create-a-pod-by-specifying-the-gpu-
     specification, .../use-imagecache-to-accelerate-the-creation-of-pods, the spot-instance pages);
     a misspelt key is silently ignored by ECI."""
-    from components import eci_capacity  # noqa: PLC0415
+    from components.capacity import eci as eci_capacity  # noqa: PLC0415
 
     assert (eci_capacity.ANNOTATION_SPECS, eci_capacity.ANNOTATION_GPU_DRIVER, eci_capacity.ANNOTATION_IMAGE_CACHE,
             eci_capacity.ANNOTATION_IMAGE_CACHE_ID, eci_capacity.ANNOTATION_SPOT,

@@ -14,8 +14,8 @@ import urllib.request
 import pytest
 from harness import NS, ROOT, run_program
 
-from components.edge import check
-from components.edge.log import ACK_LOG_FORMAT, HTTP_SNIPPET, VARIABLE, log_format
+from components.scaling.edge import check
+from components.scaling.edge.log import ACK_LOG_FORMAT, HTTP_SNIPPET, VARIABLE, log_format
 from loadtest import tracks
 from loadtest.ingress_standin import IngressNginxStandIn, LimitReq, mapped_route
 from loadtest.metrics_adapter import DELAY, INTERVAL, sls_ingress_qps
@@ -203,7 +203,7 @@ def test_the_pods_command_reads_the_configmap_as_the_api_server_serves_it(tmp_pa
     (tmp_path / "token").write_text("t\n", encoding="utf-8")
     message = tmp_path / "termination-log"
     with BackgroundServer(app) as api:
-        done = subprocess.run([sys.executable, "-I", "-c", bootstrap("components.edge.check"), "check",
+        done = subprocess.run([sys.executable, "-I", "-c", bootstrap("components.scaling.edge.check"), "check",
                                "kube-system", "nginx-configuration"], capture_output=True, text=True, timeout=30,
                               check=False, env={"JOB_SCRIPT_API": api.url, "JOB_SCRIPT_ACCOUNT": str(tmp_path),
                                                  "JOB_SCRIPT_TERMINATION_LOG": str(message), "PATH": ""})

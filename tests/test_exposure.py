@@ -11,8 +11,8 @@ import pytest
 from harness import NS, StackResult, run_expecting_error, run_program
 from inputs import endpoint_args, with_rrsa
 
-from components import public_endpoint
-from components.serving_spec import RUN_AS_UID
+from components.network import public_endpoint
+from components.serving.spec import RUN_AS_UID
 from config import ConfigError
 from config.derived import GRPC_PORT, REST_PORT
 

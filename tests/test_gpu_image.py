@@ -10,7 +10,7 @@ import pytest
 from harness import NS, run_expecting_error, run_program, stack_file_config
 from inputs import stack_config
 
-from components import serving_spec
+from components.serving import spec as serving_spec
 from config import ConfigError, images
 from config.images import Fit, ImageBuild
 from config.instance_types import (

@@ -15,9 +15,9 @@ import kubernetes_validate
 import pytest
 from harness import ACK_VERSIONS, NS
 
-from components.idle.schedule import IDLE_COMPONENT, SCALE
 from components.jobs.pod import bootstrap
-from components.versions.spec import CHECKS
+from components.scaling.idle.schedule import IDLE_COMPONENT, SCALE
+from components.serving.versions.spec import CHECKS
 from config import ConfigError
 from config.rules.scaling import next_firing
 from loadtest.standins import BackgroundServer, KubernetesStandIn

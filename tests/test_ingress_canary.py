@@ -19,7 +19,7 @@ from conftest import MODEL_VERSION
 from harness import NS, run_program
 from test_canary import CANARY, MAIN, NEW, named, with_canary
 
-from components.public_endpoint import ANNOTATION_REWRITE
+from components.network.public_endpoint import ANNOTATION_REWRITE
 from loadtest import __main__ as cli
 from loadtest import tracks
 from loadtest.ingress_standin import IngressNginxStandIn, routes, upstream_name

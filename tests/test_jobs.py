@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from components.edge.log import SCRIPT as EDGE_CHECK
-from components.idle.schedule import SCALE
 from components.jobs import pod
-from components.versions.spec import CHECKS
+from components.scaling.edge.log import SCRIPT as EDGE_CHECK
+from components.scaling.idle.schedule import SCALE
+from components.serving.versions.spec import CHECKS
 
 STANDARD_LIBRARY = set(sys.stdlib_module_names)
 

@@ -18,9 +18,12 @@ from harness import (
 )
 from inputs import SECRET, endpoint_args, hpa_args, serving_inputs, volume_inputs
 
-from components import autoscaler, public_endpoint, serving_spec, volume_spec
-from components.placement import Placement
-from components.versions import spec as versions_spec
+from components.capacity.placement import Placement
+from components.network import public_endpoint
+from components.scaling import autoscaler
+from components.serving import spec as serving_spec
+from components.serving.versions import spec as versions_spec
+from components.storage import volume_spec
 from settings import Network
 
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume"}

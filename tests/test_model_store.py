@@ -10,7 +10,7 @@ import pytest
 from conftest import MODEL_VERSION, write_saved_model
 from harness import run_program
 
-from components import model_files
+from components.storage import model_files
 from config.account import FoundBucket, bucket_problem
 
 BUCKET = "alicloud:oss/bucket:Bucket"

@@ -19,12 +19,12 @@ from conftest import MODEL_VERSION, write_saved_model
 from harness import ACK_VERSIONS, NS
 from inputs import pool_alone, serving_inputs
 
-from components import serving_spec
 from components.jobs import kube_api
-from components.public_endpoint import ANNOTATION_REWRITE
-from components.serving_spec import MODEL_CONFIG_ANNOTATION, MODEL_CONFIG_POLL_SECONDS, RELOAD_ANNOTATION
-from components.versions import checks, served
-from components.versions.spec import GATE_COMPONENT
+from components.network.public_endpoint import ANNOTATION_REWRITE
+from components.serving import spec as serving_spec
+from components.serving.spec import MODEL_CONFIG_ANNOTATION, MODEL_CONFIG_POLL_SECONDS, RELOAD_ANNOTATION
+from components.serving.versions import checks, served
+from components.serving.versions.spec import GATE_COMPONENT
 from config import ConfigError
 from loadtest import __main__ as cli
 from loadtest.standins import BackgroundServer, KubernetesStandIn, TfServingStandIn, target_flags
@@ -285,7 +285,7 @@ def test_the_gate_jobs_run_once_as_non_root_with_an_account_that_only_reads(dev_
     assert by_name(result, "retire-check-job").custom_timeouts == {"create": "32m", "update": "32m"}
 
 
-# --- the checks themselves (components/versions/checks.py) ------------------------------------------
+# --- the checks themselves (components/serving/versions/checks.py) ------------------------------------------
 
 
 def ingress_serving(version: int) -> dict:

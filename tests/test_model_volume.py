@@ -14,8 +14,8 @@ from harness import (
 )
 from inputs import SECRET, volume_inputs, with_rrsa
 
-from components import volume_spec
-from components.volume_spec import CSI_DRIVER, CSI_FUSE_SUBJECT
+from components.storage import volume_spec
+from components.storage.volume_spec import CSI_DRIVER, CSI_FUSE_SUBJECT
 from config.rules.quantities import parse_quantity
 
 

@@ -1,4 +1,4 @@
-"""The SLS dashboard and alerts (components/observability.py): their queries checked offline as far
+"""The SLS dashboard and alerts (components/observability/sls.py): their queries checked offline as far
 as they can be (the search on the HPA's own route, the SQL parsed by sqlglot in the Presto dialect
 SLS's SQL follows, every field one ACK's ingress log collection writes, every condition naming the
 SQL's columns), thresholds that follow the config, a notification policy on every alert, the
@@ -17,7 +17,7 @@ from harness import NS, run_expecting_error, run_program
 from pulumi_policy import PolicyResource
 from sqlglot import exp
 
-from components import observability as o
+from components.observability import sls as o
 from loadtest.tracks import ACK_KEYS
 from policy import policies as p
 from settings import Alerts

@@ -14,7 +14,7 @@ from conftest import MODEL_VERSION, write_saved_model
 from harness import NS, StackResult, run_program
 from inputs import with_rrsa
 
-from components.volume_spec import RAM_NAME
+from components.storage.volume_spec import RAM_NAME
 from config import ConfigError
 from tools import offline
 from tools.offline import DEFAULT_NODE_POOLS, FAKE_ACCOUNT_ID, bucket, node_pool

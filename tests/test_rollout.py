@@ -1,5 +1,5 @@
 """A version change as TF Serving, the kubelet and ECI carry it out: the version gate's own checks
-(components/versions/checks.py, unchanged) against a fleet of stand-in servers that behave as TF
+(components/serving/versions/checks.py, unchanged) against a fleet of stand-in servers that behave as TF
 Serving's source does (tests/fleet.py, loadtest/tfserving_process.py), in simulated time, with the
 budget and the switch strategy the program computes."""
 
@@ -14,9 +14,9 @@ from fleet import MODEL, Fleet
 from inputs import serving_inputs
 
 from components.jobs.pod import bootstrap
-from components.serving_spec import LOAD_RETRIES, LOAD_RETRY_INTERVAL_SECONDS, load_seconds
-from components.versions import checks
-from components.versions.spec import CHECKS, serve_gate_budget
+from components.serving.spec import LOAD_RETRIES, LOAD_RETRY_INTERVAL_SECONDS, load_seconds
+from components.serving.versions import checks
+from components.serving.versions.spec import CHECKS, serve_gate_budget
 from config.derived import versions_in_place
 from loadtest.standins import BackgroundServer, KubernetesStandIn
 from loadtest.tfserving_process import ConfigMapHistory, Load, MountedFile, TfServingProcess

@@ -14,8 +14,8 @@ from harness import (
 )
 from inputs import pool_alone, serving_inputs
 
-from components import serving_spec
-from components.placement import Placement
+from components.capacity.placement import Placement
+from components.serving import spec as serving_spec
 from config.image_ref import image_version
 
 

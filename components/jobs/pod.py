@@ -1,7 +1,7 @@
 """A pod that runs one of the stack's scripts once, in a stock Python image, and the account it
 runs as.
 
-The scripts (components/versions/checks.py, components/idle/scale.py) and the API client they
+The scripts (components/serving/versions/checks.py, components/scaling/idle/scale.py) and the API client they
 share (kube_api.py) are standard-library Python files of this repository. A stock image has none
 of them, so the pod's command carries their text: `python -c <bootstrap>` registers each file as
 the module it is here and calls the script's `main(argv)`. The same files are imported and tested

@@ -183,7 +183,7 @@ def ineffective_capacity(capacity: CapacitySettings) -> list[str]:
 
 
 def scale_up_minutes(low: int, high: int, pods_per_minute: int) -> int:
-    """Policy periods the HPA takes from `low` to `high` replicas under components/autoscaler.py's
+    """Policy periods the HPA takes from `low` to `high` replicas under components/scaling/autoscaler.py's
     scale-up policies (+`pods_per_minute` pods or +100% a minute, the larger: selectPolicy Max)."""
     minutes, replicas = 0, low
     while replicas < high:

@@ -10,7 +10,7 @@ from ..schema import AutoscalingSettings, IngressSettings, NetworkSettings
 from .check import rule, warning
 
 # The stack's Ingress speaks ingress-nginx: its allow-list, rate limit, rewrite and canary are
-# `nginx.ingress.kubernetes.io/*` annotations (components/public_endpoint.py), which another
+# `nginx.ingress.kubernetes.io/*` annotations (components/network/public_endpoint.py), which another
 # controller reads its own way or not at all. The IngressClasses ACK's docs create for its other two
 # controllers: `alb` (controller ingress.k8s.alibabacloud/alb; help.aliyun.com/zh/ack/
 # ack-managed-and-ack-dedicated/user-guide/use-albconfigs-to-configure-alb-instances, "Use an

@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from components.capacity.placement import Placement
+from components.serving.versions.checks import CANARY_VERSION
+from components.serving.versions.served import pinned_probe, served_mount, served_probe, served_volume
 from settings import Network
-
-from .placement import Placement
-from .versions.checks import CANARY_VERSION
-from .versions.served import pinned_probe, served_mount, served_probe, served_volume
 
 CONFIG_DIR = "/etc/tfserving"
 MODEL_ROOT = "/models"
@@ -167,7 +166,7 @@ def track_base_path(s: ServingInputs) -> str:
     return f"{base}/{s.model_subdir}" if s.model_subdir else base
 
 
-# Both tracks' pods carry it: one ResourcePolicy places them all (components/gpu_node_pool.py).
+# Both tracks' pods carry it: one ResourcePolicy places them all (components/capacity/node_pool.py).
 GROUP_LABEL = "elastic-inference.io/serving"
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from .serving_spec import content_hash
+from components.serving.spec import content_hash
 
 CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
 # The ossfs pods of the ACK CSI plugin run as this service account; an RRSA role for OSS

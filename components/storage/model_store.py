@@ -8,9 +8,15 @@ from typing import Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
+from components.storage.model_files import (
+    CANARY_DIR,
+    alias_files,
+    content_type,
+    model_files,
+    model_uri,
+    oss_internal_endpoint,
+)
 from settings import Model, Storage
-
-from .model_files import CANARY_DIR, alias_files, content_type, model_files, model_uri, oss_internal_endpoint
 
 # Bucket attributes managed by standalone sub-resources (BucketServerSideEncryption,
 # BucketVersioning, BucketAcl), so the bucket itself must ignore them.

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
-from .volume_spec import (
+from components.storage.volume_spec import (
     RamUserReader,
     RoleCredential,
     RrsaReader,
@@ -23,7 +23,7 @@ from .volume_spec import (
     read_policy_document,
     rrsa_trust_policy,
 )
-from .wiring import name_of
+from components.wiring import name_of
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,10 +20,10 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..jobs.pod import POD_START_SECONDS, account_manifests, bind, job_pods_network_policy, script_pod_spec
-from ..serving_spec import RUN_AS_UID, ServingInputs
+from components.jobs.pod import POD_START_SECONDS, account_manifests, bind, job_pods_network_policy, script_pod_spec
+from components.serving.spec import RUN_AS_UID, ServingInputs
 
-SCALE = "components.idle.scale"
+SCALE = "components.scaling.idle.scale"
 
 IDLE_COMPONENT = "idle-schedule"
 SCALE_SECONDS = 300

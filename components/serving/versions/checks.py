@@ -57,7 +57,7 @@ def served_by(ingress: dict, model: str) -> Optional[int]:
 
 
 CANARY_VERSION = "elastic-inference.io/canary-version"
-"""On the canary Ingress: the version its pods serve (components/public_endpoint.py writes it)."""
+"""On the canary Ingress: the version its pods serve (components/network/public_endpoint.py writes it)."""
 
 
 def canary_ingress_name(ingress: str) -> str:
@@ -72,7 +72,7 @@ def canary_by(ingress: Optional[dict]) -> Optional[int]:
 
 
 def _wake_hint(deployment: str) -> str:
-    """How to wake a sleeping service by hand (components/idle/schedule.py names the CronJob)."""
+    """How to wake a sleeping service by hand (components/scaling/idle/schedule.py names the CronJob)."""
     return f"kubectl create job --from=cronjob/{deployment[:45]}-wake {deployment[:40]}-wake-now"
 
 

@@ -1,7 +1,7 @@
 """The edge-log check runs this in a pod as `main(argv)` (components/jobs/pod.py carries it and
 kube_api.py into a stock Python image; standard library only): `check NAMESPACE CONFIGMAP` reads
 the ingress controller's ConfigMap and passes only when its access log names refused requests'
-route `-` (components/edge/log.py says why and how): the http-snippet's map, and the log format
+route `-` (components/scaling/edge/log.py says why and how): the http-snippet's map, and the log format
 writing the map's variable where ACK's writes `$proxy_upstream_name`.
 
 Exit status: 0 it does, 1 it does not (the reason on stderr and as the termination message),
@@ -17,7 +17,7 @@ from typing import Optional
 from components.jobs.kube_api import api, report
 
 USAGE = "usage: check NAMESPACE CONFIGMAP"
-# Kept equal to components/edge/log.py by tests/test_edge.py (this file runs alone in the pod).
+# Kept equal to components/scaling/edge/log.py by tests/test_edge.py (this file runs alone in the pod).
 VARIABLE = "$hpa_upstream_name"
 REFUSAL_KEYS = ('"~^403:[^:]*:$"', '"~^\\d+:REJECTED:"')
 HOW = "docs/deploying.md, \"Refused requests\""

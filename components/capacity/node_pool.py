@@ -14,10 +14,15 @@ from typing import Any, Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
+from components.capacity.eci import (
+    VIRTUAL_NODE_LABELS,
+    CacheUse,
+    eci_instance_annotations,
+    resource_policy,
+    virtual_node,
+)
+from components.capacity.placement import Placement
 from settings import NodePool
-
-from .eci_capacity import VIRTUAL_NODE_LABELS, CacheUse, eci_instance_annotations, resource_policy, virtual_node
-from .placement import Placement
 
 # The pool's nodes carry this taint so only pods that ask for GPUs land there.
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}

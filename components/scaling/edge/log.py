@@ -35,11 +35,11 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..jobs.pod import POD_START_SECONDS, job_pods_network_policy, script_pod_spec
-from ..serving_spec import RUN_AS_UID, content_hash
-from . import check
+from components.jobs.pod import POD_START_SECONDS, job_pods_network_policy, script_pod_spec
+from components.scaling.edge import check
+from components.serving.spec import RUN_AS_UID, content_hash
 
-SCRIPT = "components.edge.check"
+SCRIPT = "components.scaling.edge.check"
 VARIABLE = check.VARIABLE
 # The map the cluster's `http-snippet` holds (the check looks for its key and its two refusals).
 HTTP_SNIPPET = (

@@ -12,10 +12,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.serving.versions.checks import CANARY_VERSION, canary_ingress_name
+from components.wiring import name_of
 from settings import Canary, Ingress
-
-from .versions.checks import CANARY_VERSION, canary_ingress_name
-from .wiring import name_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,7 +54,7 @@ class PublicEndpointArgs:
     canary: Optional[CanaryRoute] = None
     """A canary Ingress beside the main one; None: every request to the served version."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What a change of the Ingress waits for: the serve gates (components/versions/). An Args
+    """What a change of the Ingress waits for: the serve gates (components/serving/versions/). An Args
     field: see components/wiring.py."""
 
 

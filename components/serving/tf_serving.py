@@ -9,8 +9,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .placement import Placement
-from .serving_spec import (
+from components.capacity.placement import Placement
+from components.serving.spec import (
     NetworkPeers,
     ServingInputs,
     config_map_manifest,
@@ -22,7 +22,7 @@ from .serving_spec import (
     service_manifest,
     workload_timeout,
 )
-from .wiring import name_of
+from components.wiring import name_of
 
 
 def cold_start_timeouts(spec: ServingInputs) -> pulumi.CustomTimeouts:

@@ -14,9 +14,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.wiring import name_of
 from settings import ScalingBehavior
-
-from .wiring import name_of
 
 METRIC = "sls_ingress_qps"
 

@@ -23,9 +23,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..jobs.pod import bind
-from ..serving_spec import ServingInputs
-from .spec import (
+from components.jobs.pod import bind
+from components.serving.spec import ServingInputs
+from components.serving.versions.spec import (
     gate_account,
     gate_network_policy,
     reader_role_manifest,

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from ..jobs.pod import POD_START_SECONDS, account_manifests, job_pods_network_policy, script_pod_spec
-from ..serving_spec import (
+from components.jobs.pod import POD_START_SECONDS, account_manifests, job_pods_network_policy, script_pod_spec
+from components.serving.spec import (
     MODEL_CONFIG_POLL_SECONDS,
     RUN_AS_UID,
     ServingInputs,
@@ -34,10 +34,10 @@ from ..serving_spec import (
     pods_service_name,
     selector_labels,
 )
-from .checks import canary_ingress_name
-from .served import SERVED_FILE, served_config_map_name
+from components.serving.versions.checks import canary_ingress_name
+from components.serving.versions.served import SERVED_FILE, served_config_map_name
 
-CHECKS = "components.versions.checks"
+CHECKS = "components.serving.versions.checks"
 # The label of the pods that may call the servers' REST port to check a version.
 GATE_COMPONENT = "version-gate"
 KUBELET_REFRESH_SECONDS = 90

@@ -14,9 +14,8 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
+from components.capacity.placement import Placement
 from settings import Eci
-
-from .placement import Placement
 
 # The ACK virtual node is tainted with this; pods sent to ECI must tolerate it.
 VIRTUAL_NODE_TOLERATION = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
@@ -29,7 +28,7 @@ VIRTUAL_NODE_TOLERATION = {"key": "virtual-kubelet.io/provider", "operator": "Ex
 # only narrows the nodes the pod's own affinity already admits): so the pods name both themselves.
 VIRTUAL_NODE_LABELS = {"type": "virtual-kubelet"}
 # GPU ECS nodes are tainted so that only GPU pods land there (our node pool's taint,
-# components/gpu_node_pool.py); in burst mode the pods must tolerate it, whatever its value.
+# components/capacity/node_pool.py); in burst mode the pods must tolerate it, whatever its value.
 GPU_NODE_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 # Pod label that sends a pod to ECI (the burst-resource annotation is unmaintained since 1.24).
 ECI_LABEL = "alibabacloud.com/eci"
@@ -53,7 +52,7 @@ VIRTUAL_NODE_ADDON = "ack-virtual-node"
 
 @dataclass(frozen=True)
 class CacheUse:
-    """The stack's ECI image cache (components/eci_image_cache.py) as its ECI pods use it."""
+    """The stack's ECI image cache (components/capacity/image_cache.py) as its ECI pods use it."""
 
     cache: pulumi.Resource
     """What the pods wait for: the cache is Ready once its create returns."""

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
-from .wiring import name_of
+from components.wiring import name_of
 
 # Serves `sls_ingress_qps` (and the other SLS/CMS metrics) to the HPA through the external
 # metrics API.

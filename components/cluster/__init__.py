@@ -1,0 +1,1 @@
+"""The cluster: its Kubernetes provider, the stack's namespace, the metrics adapter (`elastic-inference:cluster:*`)."""

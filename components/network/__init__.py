@@ -1,0 +1,1 @@
+"""The public endpoint (`elastic-inference:network:*`)."""

@@ -1,0 +1,1 @@
+"""The SLS dashboard and alerts of the route (`elastic-inference:observability:*`)."""
