@@ -3,11 +3,14 @@ ACK offers, and the wiring between the objects holds."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 
 import jsonschema
 import kubernetes_validate
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 from harness import (
     ACK_VERSIONS,
@@ -18,6 +21,7 @@ from harness import (
 )
 from inputs import SECRET, endpoint_args, hpa_args, serving_inputs, volume_inputs
 
+from components import wiring
 from components.capacity.placement import Placement
 from components.network import public_endpoint
 from components.scaling import autoscaler
@@ -158,3 +162,31 @@ def test_each_builder_returns_a_whole_valid_manifest():
         "PersistentVolume", "PersistentVolumeClaim", "HorizontalPodAutoscaler", "Ingress"]
     for manifest in built:
         kubernetes_validate.validate(manifest, "1.33.0", strict=True)
+
+
+def test_k8s_object_hands_the_sdk_every_key_of_a_manifest():
+    """A builder's manifest reaches its SDK class whole: each top-level key becomes the keyword
+    the class's constructor declares (none dropped, as spelling metadata= and spec= by hand
+    could), and the options join parent and depends_on."""
+    s = serving_inputs()
+    calls: list[tuple[type, str, dict]] = []
+
+    def through(cls: type):
+        def record(name: str, **kwargs):
+            # The typed constructor's keywords (its __init__ is an overload over *args, **kwargs)
+            inspect.signature(cls._internal_init).bind(None, name, **kwargs)
+            calls.append((cls, name, kwargs))
+            return name
+        return record
+
+    wiring.k8s_object(through(k8s.core.v1.ServiceAccount), "sa", serving_spec.service_account_manifest(s),
+                      parent=None, depends_on=[], custom_timeouts=pulumi.CustomTimeouts(create="1m"))
+    wiring.k8s_object(through(k8s.rbac.v1.RoleBinding), "rb",
+                      {"metadata": {"name": "b"}, "roleRef": {"kind": "Role", "name": "r", "apiGroup": "x"},
+                       "subjects": []}, parent=None)
+    (_, _, sa), (_, _, rb) = calls
+    assert sa["automount_service_account_token"] is False
+    assert sa["opts"].custom_timeouts.create == "1m" and sa["opts"].depends_on == []
+    assert rb["role_ref"]["name"] == "r" and set(rb) == {"metadata", "role_ref", "subjects", "opts"}
+    with pytest.raises(TypeError):
+        wiring.k8s_object(through(k8s.core.v1.ConfigMap), "cm", {"metadata": {}, "dataa": {}}, parent=None)

@@ -15,6 +15,7 @@ import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
 from components.capacity.placement import Placement
+from components.wiring import k8s_object
 from settings import Eci
 
 # The ACK virtual node is tainted with this; pods sent to ECI must tolerate it.
@@ -161,10 +162,8 @@ def virtual_node(parent: pulumi.Resource, name: str, cluster_id: str,
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True))
     if policy is None:
         return [addon]
-    return [addon, k8s.apiextensions.CustomResource(
-        f"{name}-resource-policy", api_version=policy["apiVersion"], kind=policy["kind"],
-        metadata=policy["metadata"], spec=policy["spec"],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[addon]))]
+    return [addon, k8s_object(k8s.apiextensions.CustomResource, f"{name}-resource-policy", policy, parent=parent,
+                              depends_on=[addon])]
 
 
 class EciCapacity(pulumi.ComponentResource):

@@ -17,6 +17,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.wiring import k8s_object
+
 COMPONENTS = Path(__file__).resolve().parent.parent
 SHARED = ("components.jobs.kube_api",)
 # A container that exits non-zero without a termination message reports the tail of its log
@@ -98,13 +100,10 @@ def bind(name: str, manifests: tuple[dict, dict, dict], parent: pulumi.Resource,
          depends_on: Sequence[pulumi.Resource]) -> pulumi.Resource:
     """Register an account's ServiceAccount, Role and RoleBinding; the binding is what to wait for."""
     sa, role, binding = manifests
-    k8s_sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=sa["metadata"],
-                                         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)))
-    k8s_role = k8s.rbac.v1.Role(f"{name}-role", metadata=role["metadata"], rules=role["rules"],
-                                opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)))
-    return k8s.rbac.v1.RoleBinding(f"{name}-binding", metadata=binding["metadata"], role_ref=binding["roleRef"],
-                                   subjects=binding["subjects"],
-                                   opts=pulumi.ResourceOptions(parent=parent, depends_on=[k8s_sa, k8s_role]))
+    k8s_sa = k8s_object(k8s.core.v1.ServiceAccount, f"{name}-sa", sa, parent=parent, depends_on=depends_on)
+    k8s_role = k8s_object(k8s.rbac.v1.Role, f"{name}-role", role, parent=parent, depends_on=depends_on)
+    return k8s_object(k8s.rbac.v1.RoleBinding, f"{name}-binding", binding, parent=parent,
+                      depends_on=[k8s_sa, k8s_role])
 
 
 # DNS, wherever the cluster answers it: CoreDNS pods, or a node-local cache on a link-local address

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.serving.versions.checks import CANARY_VERSION, canary_ingress_name
-from components.wiring import name_of
+from components.wiring import k8s_object, name_of
 from settings import Canary, Ingress
 
 
@@ -164,19 +164,14 @@ class PublicEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, args: PublicEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:network:PublicEndpoint", name, None, opts)
         manifest = ingress_manifest(args)
-        ingress = k8s.networking.v1.Ingress(
-            f"{name}-ingress",
-            metadata=manifest["metadata"],
-            spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
-        )
+        ingress = k8s_object(k8s.networking.v1.Ingress, f"{name}-ingress", manifest, parent=self,
+                             depends_on=args.depends_on)
         if args.canary is not None:
             canary = canary_ingress_manifest(args, args.canary)
             # After the main Ingress (the controller merges a canary only into an existing rule) and
             # the canary's gate; deleted first.
-            k8s.networking.v1.Ingress(f"{name}-canary", metadata=canary["metadata"], spec=canary["spec"],
-                                      opts=pulumi.ResourceOptions(parent=self,
-                                                                  depends_on=[ingress, *args.canary.depends_on]))
+            k8s_object(k8s.networking.v1.Ingress, f"{name}-canary", canary, parent=self,
+                       depends_on=[ingress, *args.canary.depends_on])
         self.ingress_name = name_of(ingress.metadata)
         self.url = pulumi.Output.from_input(endpoint_url(args.ingress.host, args.ingress.tls_secret_name is not None))
         self.register_outputs({"url": self.url, "ingressName": self.ingress_name})

@@ -14,7 +14,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.wiring import name_of
+from components.wiring import k8s_object, name_of
 from settings import ScalingBehavior
 
 METRIC = "sls_ingress_qps"
@@ -127,11 +127,7 @@ class Autoscaler(pulumi.ComponentResource):
         super().__init__("elastic-inference:scaling:Autoscaler", name, None, opts)
         self.route = pulumi.Output.from_input(args.route)
         manifest = hpa_manifest(args)
-        hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa",
-            metadata=manifest["metadata"],
-            spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
-        )
+        hpa = k8s_object(k8s.autoscaling.v2.HorizontalPodAutoscaler, f"{name}-hpa", manifest, parent=self,
+                         depends_on=args.depends_on)
         self.hpa_name = name_of(hpa.metadata)
         self.register_outputs({"hpaName": self.hpa_name, "route": self.route})

@@ -22,7 +22,7 @@ from components.serving.spec import (
     service_manifest,
     workload_timeout,
 )
-from components.wiring import name_of
+from components.wiring import k8s_object, name_of
 
 
 def cold_start_timeouts(spec: ServingInputs) -> pulumi.CustomTimeouts:
@@ -69,66 +69,28 @@ class TfServing(pulumi.ComponentResource):
         after = list(args.depends_on)
 
         sa = service_account_manifest(spec)
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=sa["metadata"],
-            automount_service_account_token=sa["automountServiceAccountToken"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-        )
+        account = k8s_object(k8s.core.v1.ServiceAccount, f"{name}-sa", sa, parent=self, depends_on=after)
         cm = config_map_manifest(spec)
-        config = k8s.core.v1.ConfigMap(
-            f"{name}-config",
-            metadata=cm["metadata"],
-            data=cm["data"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *args.model_config_after]),
-        )
+        config = k8s_object(k8s.core.v1.ConfigMap, f"{name}-config", cm, parent=self,
+                            depends_on=[*after, *args.model_config_after])
         deployment = deployment_manifest(spec, placement, cm["metadata"]["name"])
-        workload = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=deployment["metadata"],
-            spec=deployment["spec"],
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # Pods after their capacity: destroy then removes pods before the nodes go.
-                depends_on=[*after, *placement.depends_on, account, config],
-                custom_timeouts=cold_start_timeouts(spec),
-            ),
+        workload = k8s_object(
+            k8s.apps.v1.Deployment, f"{name}-deployment", deployment, parent=self,
+            # Pods after their capacity: destroy then removes pods before the nodes go.
+            depends_on=[*after, *placement.depends_on, account, config],
+            custom_timeouts=cold_start_timeouts(spec),
         )
         svc = service_manifest(spec)
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=svc["metadata"],
-            spec=svc["spec"],
-            # The Service await waits for ready endpoints, i.e. for the same cold start.
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=after,
-                custom_timeouts=cold_start_timeouts(spec),
-            ),
-        )
-        pods = pods_service_manifest(spec)
-        k8s.core.v1.Service(
-            f"{name}-pods",
-            metadata=pods["metadata"],
-            spec=pods["spec"],
-            # Headless: no endpoints to await beyond what the Deployment's await already covers.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-        )
-        pdb = pdb_manifest(spec)
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=pdb["metadata"],
-            spec=pdb["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-        )
+        # The Service await waits for ready endpoints, i.e. for the same cold start.
+        service = k8s_object(k8s.core.v1.Service, f"{name}-service", svc, parent=self, depends_on=after,
+                             custom_timeouts=cold_start_timeouts(spec))
+        # Headless: no endpoints to await beyond what the Deployment's await already covers.
+        k8s_object(k8s.core.v1.Service, f"{name}-pods", pods_service_manifest(spec), parent=self, depends_on=after)
+        k8s_object(k8s.policy.v1.PodDisruptionBudget, f"{name}-pdb", pdb_manifest(spec), parent=self,
+                   depends_on=after)
         if args.network is not None:
-            policy = network_policy_manifest(spec, args.network)
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-network-policy",
-                metadata=policy["metadata"],
-                spec=policy["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-            )
+            k8s_object(k8s.networking.v1.NetworkPolicy, f"{name}-network-policy",
+                       network_policy_manifest(spec, args.network), parent=self, depends_on=after)
         self.service_name = name_of(service.metadata)
         self.deployment_name = name_of(workload.metadata)
         self.config_map_name = name_of(config.metadata)

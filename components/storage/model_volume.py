@@ -23,7 +23,7 @@ from components.storage.volume_spec import (
     read_policy_document,
     rrsa_trust_policy,
 )
-from components.wiring import name_of
+from components.wiring import k8s_object, name_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,21 +91,13 @@ class ModelVolume(pulumi.ComponentResource):
             reader = self._ram_user_secret(name, args, policy, after)
 
         pv = pv_manifest(v, reader.credential)
-        volume = k8s.core.v1.PersistentVolume(
-            f"{name}-pv",
-            metadata=pv["metadata"],
-            spec=pv["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *args.upload, *reader.resources]),
-        )
+        volume = k8s_object(k8s.core.v1.PersistentVolume, f"{name}-pv", pv, parent=self,
+                            depends_on=[*after, *args.upload, *reader.resources])
         pvc = pvc_manifest(v, pv["metadata"]["name"])
         self.planned_claim_name = pvc["metadata"]["name"]
-        claim = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-pvc",
-            metadata=pvc["metadata"],
-            spec=pvc["spec"],
-            # Bound to that PV; on destroy the claim goes first, then the PV.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[volume, *after]),
-        )
+        # Bound to that PV; on destroy the claim goes first, then the PV.
+        claim = k8s_object(k8s.core.v1.PersistentVolumeClaim, f"{name}-pvc", pvc, parent=self,
+                           depends_on=[volume, *after])
         self.pv_name = name_of(volume.metadata)
         self.claim_name = name_of(claim.metadata)
         self.register_outputs({"claimName": self.claim_name, "pvName": self.pv_name})

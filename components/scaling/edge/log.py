@@ -35,9 +35,10 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.jobs.pod import POD_START_SECONDS, job_pods_network_policy, script_pod_spec
+from components.jobs.pod import POD_START_SECONDS, bind, job_pods_network_policy, script_pod_spec
 from components.scaling.edge import check
 from components.serving.spec import RUN_AS_UID, content_hash
+from components.wiring import k8s_object
 
 SCRIPT = "components.scaling.edge.check"
 VARIABLE = check.VARIABLE
@@ -131,20 +132,11 @@ class EdgeLogCheck(pulumi.ComponentResource):
     def __init__(self, name: str, args: EdgeLogCheckArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:scaling:EdgeLogCheck", name, None, opts)
         after = list(args.depends_on)
-        sa, role, binding = access_manifests(args)
-        child = pulumi.ResourceOptions(parent=self, depends_on=after)
-        k8s_sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=sa["metadata"], opts=child)
-        k8s_role = k8s.rbac.v1.Role(f"{name}-role", metadata=role["metadata"], rules=role["rules"], opts=child)
-        k8s_binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-binding", metadata=binding["metadata"], role_ref=binding["roleRef"],
-            subjects=binding["subjects"], opts=pulumi.ResourceOptions(parent=self, depends_on=[k8s_sa, k8s_role]))
+        k8s_binding = bind(name, access_manifests(args), self, after)
         policy = job_pods_network_policy(args.namespace, account_name(args), labels(args))
-        network = k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=policy["metadata"],
-                                                  spec=policy["spec"], opts=child)
-        job = job_manifest(args)
-        self.job = k8s.batch.v1.Job(
-            f"{name}-job", metadata=job["metadata"], spec=job["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, k8s_binding, network],
-                                        custom_timeouts=pulumi.CustomTimeouts(create=await_timeout(),
-                                                                              update=await_timeout())))
+        network = k8s_object(k8s.networking.v1.NetworkPolicy, f"{name}-network-policy", policy, parent=self,
+                             depends_on=after)
+        self.job = k8s_object(k8s.batch.v1.Job, f"{name}-job", job_manifest(args), parent=self,
+                              depends_on=[*after, k8s_binding, network],
+                              custom_timeouts=pulumi.CustomTimeouts(create=await_timeout(), update=await_timeout()))
         self.register_outputs({})

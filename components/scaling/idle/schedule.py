@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.jobs.pod import POD_START_SECONDS, account_manifests, bind, job_pods_network_policy, script_pod_spec
 from components.serving.spec import RUN_AS_UID, ServingInputs
+from components.wiring import k8s_object
 
 SCALE = "components.scaling.idle.scale"
 
@@ -106,15 +107,13 @@ class IdleSchedule(pulumi.ComponentResource):
         binding = bind(name, scaler_role_manifests(s), self, args.depends_on)
         # Their pods reach the API server and DNS, nothing else; nobody connects to them.
         policy = job_pods_network_policy(s.namespace, idle_account(s), idle_labels(s.name))
-        network = k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=policy["metadata"],
-                                                  spec=policy["spec"],
-                                                  opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on))
+        network = k8s_object(k8s.networking.v1.NetworkPolicy, f"{name}-network-policy", policy, parent=self,
+                             depends_on=args.depends_on)
         jobs = {}
         for action, schedule, replicas in (("sleep", args.sleep, 0), ("wake", args.wake, args.min_replicas)):
             manifest = cron_job_manifest(s, action, schedule, args.time_zone, replicas)
-            jobs[action] = k8s.batch.v1.CronJob(
-                f"{name}-{action}", metadata=manifest["metadata"], spec=manifest["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, binding, network]))
+            jobs[action] = k8s_object(k8s.batch.v1.CronJob, f"{name}-{action}", manifest, parent=self,
+                                      depends_on=[*args.depends_on, binding, network])
         self.wake = jobs["wake"].metadata.apply(lambda m: m.name or "")
         self.sleep = jobs["sleep"].metadata.apply(lambda m: m.name or "")
         self.register_outputs({"wake": self.wake, "sleep": self.sleep})

@@ -35,6 +35,7 @@ from components.serving.versions.spec import (
     serve_gate_manifest,
     served_config_map_manifest,
 )
+from components.wiring import k8s_object
 
 
 def awaited(budget_timeout: str) -> pulumi.CustomTimeouts:
@@ -60,9 +61,8 @@ def gate_access(name: str, s: ServingInputs, ingress_name: str, parent: pulumi.R
     NetworkPolicy their pods run under (both checks, every update): what a check Job waits for."""
     binding = bind(name, reader_role_manifest(s, gate_account(s), ingress_name), parent, after)
     policy = gate_network_policy(s)
-    network = k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=policy["metadata"],
-                                              spec=policy["spec"],
-                                              opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)))
+    network = k8s_object(k8s.networking.v1.NetworkPolicy, f"{name}-network-policy", policy, parent=parent,
+                         depends_on=after)
     return [binding, network]
 
 
@@ -78,10 +78,8 @@ class RetireCheck(pulumi.ComponentResource):
         after = list(args.depends_on)
         access = gate_access(name, s, args.ingress_name, self, after)
         job = retire_check_manifest(s, args.ingress_name, gate_account(s), args.canary)
-        check = k8s.batch.v1.Job(f"{name}-job", metadata=job["metadata"], spec=job["spec"],
-                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *access],
-                                                             custom_timeouts=awaited(
-                                                                 retire_check_budget().await_timeout)))
+        check = k8s_object(k8s.batch.v1.Job, f"{name}-job", job, parent=self, depends_on=[*after, *access],
+                           custom_timeouts=awaited(retire_check_budget().await_timeout))
         self.job_name = check.metadata.apply(lambda m: m.name or "")
         self.register_outputs({"jobName": self.job_name})
 
@@ -111,14 +109,12 @@ class ServeGate(pulumi.ComponentResource):
         access = [] if args.own_access is None else gate_access(name, s, args.own_access, self,
                                                                   list(args.depends_on))
         job = serve_gate_manifest(s)
-        gate = k8s.batch.v1.Job(f"{name}-job", metadata=job["metadata"], spec=job["spec"],
-                                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *access],
-                                                            custom_timeouts=awaited(serve_gate_budget(s).await_timeout)))
+        gate = k8s_object(k8s.batch.v1.Job, f"{name}-job", job, parent=self, depends_on=[*args.depends_on, *access],
+                          custom_timeouts=awaited(serve_gate_budget(s).await_timeout))
         if s.in_place:
             # The file the readiness probe reads: only once the version is AVAILABLE everywhere.
             served = served_config_map_manifest(s)
-            k8s.core.v1.ConfigMap(f"{name}-served", metadata=served["metadata"], data=served["data"],
-                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[gate]))
+            k8s_object(k8s.core.v1.ConfigMap, f"{name}-served", served, parent=self, depends_on=[gate])
         self.job_name = gate.metadata.apply(lambda m: m.name or "")
         self.served_version = pulumi.Output.from_input(s.served_version)
         self.register_outputs({"jobName": self.job_name, "servedVersion": self.served_version})
