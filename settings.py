@@ -211,7 +211,7 @@ class Serving:
 
 
 @dataclass(frozen=True)
-class IdleSchedule:
+class IdleHours:
     """`autoscaling.idle.mode: schedule`: zero pods from `sleep` to `wake`."""
 
     time_zone: str
@@ -226,7 +226,7 @@ class IdleSchedule:
 WEEK_HOURS = 168
 
 
-def awake_text(idle: Optional[IdleSchedule]) -> str:
+def awake_text(idle: Optional[IdleHours]) -> str:
     """The `awakeHours` output: when the service runs GPUs in a week."""
     if idle is None:
         return f"always on: {WEEK_HOURS} of {WEEK_HOURS} hours a week"
@@ -246,21 +246,33 @@ class ScalingBehavior:
 
 
 @dataclass(frozen=True)
-class TrackScaling:
-    """One track's HPA bounds and per-pod target on the main route's rate (config/derived.py `split`)."""
+class HpaBounds:
+    """An HPA's bounds and per-pod target: the service's as configured (`Autoscaling.bounds`), or one
+    track's share of them (config/derived.py `split`)."""
 
     min_replicas: int
     max_replicas: int
     target_qps: float
-    """Per pod, against the whole route's rate: targetQps / share (share 0: as if 1%)."""
+    """Per pod, against the whole route's rate: a track's is targetQps / share (share 0: as if 1%)."""
+
+
+@dataclass(frozen=True)
+class QpsMetric:
+    """`sls_ingress_qps` of one route: what the HPA scales on and the dashboard and alerts read."""
+
+    sls_project: str
+    """Configured, or ACK's default `k8s-log-<clusterId>`."""
+    sls_logstore: str
+    route: str
+    """The `sls.ingress.route` the HPA measures: the ingress-nginx upstream of the Service."""
 
 
 @dataclass(frozen=True)
 class Split:
     """The main track's HPA and, with `model.canary`, the canary's."""
 
-    main: TrackScaling
-    canary: Optional[TrackScaling]
+    main: HpaBounds
+    canary: Optional[HpaBounds]
 
     @property
     def max_pods(self) -> int:
@@ -283,16 +295,11 @@ class EdgeLog:
 class Autoscaling:
     """`autoscaling`: the HPA on ingress QPS."""
 
-    min_replicas: int
-    max_replicas: int
-    target_qps: float
-    sls_project: str
-    """Configured, or ACK's default `k8s-log-<clusterId>`."""
-    sls_logstore: str
-    route: str
-    """The `sls.ingress.route` the HPA measures: the ingress-nginx upstream of the Service."""
+    bounds: HpaBounds
+    """The whole service's, as configured (each track's: `tracks`)."""
+    metric: QpsMetric
     behavior: ScalingBehavior
-    idle: Optional[IdleSchedule]
+    idle: Optional[IdleHours]
     """None: always on."""
     tracks: Split
     edge_log: Optional[EdgeLog] = None

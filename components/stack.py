@@ -18,7 +18,7 @@ from typing import Any, Optional, Union
 
 import pulumi
 
-import settings as cfg
+import settings
 from components.capacity.eci import CacheUse, EciCapacity, EciCapacityArgs
 from components.capacity.image_cache import EciImageCache
 from components.capacity.node_pool import EciOverflowArgs, GpuNodePool, GpuNodePoolArgs
@@ -36,28 +36,28 @@ from components.storage.model_files import CANARY_DIR
 from components.storage.model_store import ModelStore, ModelStoreArgs
 from components.storage.model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
 from components.storage.volume_spec import VolumeInputs
-from settings import CANARY_SUFFIX, Settings, TrackScaling, awake_text
+from settings import CANARY_SUFFIX, HpaBounds, Settings, awake_text
 
-Capacity = Union[GpuNodePool, EciCapacity]
+CapacityComponent = Union[GpuNodePool, EciCapacity]
 
 
-def image_cache(c: cfg.Capacity) -> Optional[EciImageCache]:
+def image_cache(c: settings.Capacity) -> Optional[EciImageCache]:
     """The stack-owned ECI image cache, where the capacity has ECI pods that start from one."""
-    cache = c.image_cache if isinstance(c, cfg.Eci) else (c.eci_overflow.image_cache if c.eci_overflow else None)
+    cache = c.image_cache if isinstance(c, settings.Eci) else (c.eci_overflow.image_cache if c.eci_overflow else None)
     if cache is None:
         return None
     return EciImageCache("image-cache", cache)
 
 
-def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOptions,
-                       cache: Optional[EciImageCache], namespace: pulumi.Input[str]) -> Capacity:
+def capacity_component(c: settings.Capacity, s: Settings, opts: pulumi.ResourceOptions,
+                       cache: Optional[EciImageCache], namespace: pulumi.Input[str]) -> CapacityComponent:
     """A spot GPU node pool or ECI, as `capacity.mode` chose; the other mode registers nothing.
     `opts` carries the Kubernetes provider (`providers=`) for the ResourcePolicies, which live in
     `namespace` (the cluster component's output: they wait for it); the ECI pods start from `cache`."""
     # Pinned unless ECI deletes it after retentionDays (CacheUse.pinned says why).
     use = None if cache is None else CacheUse(cache=cache, cache_id=cache.cache_id,
                                               pinned=cache.retention_days is None)
-    if isinstance(c, cfg.NodePool):
+    if isinstance(c, settings.NodePool):
         overflow = None if c.eci_overflow is None or use is None else EciOverflowArgs(
             namespace=namespace, name=s.serving.name, pod_selector=group_labels(s.serving.name), image_cache=use)
         return GpuNodePool("capacity", GpuNodePoolArgs(cluster_id=s.cluster_id, pool=c, overflow=overflow), opts)
@@ -66,12 +66,15 @@ def capacity_component(c: cfg.Capacity, s: Settings, opts: pulumi.ResourceOption
         pod_selector=group_labels(s.serving.name), eci=c, image_cache=use), opts)
 
 
-def reachable(s: Settings) -> tuple[bool, bool]:
-    """Whether a metrics scraper, and a gRPC client, can reach the serving pods: with no
-    NetworkPolicy anyone in the cluster can; with one, only the namespaces it admits. What cannot
-    be reached is not advertised (no `prometheus.io/*` annotations; `grpcAddress` None)."""
-    n = s.network
-    return (True, True) if n is None else (bool(n.metrics_namespaces), bool(n.grpc_client_namespaces))
+# With no NetworkPolicy anyone in the cluster reaches the serving pods; with one, only the namespaces
+# it admits. What cannot be reached is not advertised (no `prometheus.io/*` annotations; no
+# `grpcAddress` output).
+def metrics_scrapable(s: Settings) -> bool:
+    return s.network is None or bool(s.network.metrics_namespaces)
+
+
+def grpc_reachable(s: Settings) -> bool:
+    return s.network is None or bool(s.network.grpc_client_namespaces)
 
 
 def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
@@ -82,22 +85,18 @@ def serving_inputs(s: Settings, claim_name: str) -> ServingInputs:
         memory=v.memory, model_name=s.model.name, versions=s.model.versions, served_version=s.model.served_version,
         claim_name=claim_name, poll_seconds=v.file_system_poll_seconds, check_image=v.check_image,
         rest_port=v.rest_port, grpc_port=v.grpc_port, in_place=v.in_place, reload=s.model.reload,
-        metrics_scrapable=reachable(s)[0], jit_compile=v.jit_compile, batching=v.batching)
+        metrics_scrapable=metrics_scrapable(s), jit_compile=v.jit_compile, batching=v.batching)
 
 
 def autoscaler_args(s: Settings, deployment_name: pulumi.Input[str], labels: dict[str, str],
-                    depends_on: Sequence[pulumi.Resource] = (), track: Optional[TrackScaling] = None,
+                    depends_on: Sequence[pulumi.Resource] = (), track: Optional[HpaBounds] = None,
                     name: Optional[str] = None) -> AutoscalerArgs:
     """The HPA of a stack: the program's, and the one the planner simulates (the whole service, as
     configured); `track` and `name`: one track's, on the same route."""
-    a, b = s.autoscaling, s.autoscaling.behavior
-    bounds = track or TrackScaling(a.min_replicas, a.max_replicas, a.target_qps)
+    a = s.autoscaling
     return AutoscalerArgs(
-        namespace=s.serving.namespace, name=name or s.serving.name, deployment_name=deployment_name, route=a.route,
-        sls_project=a.sls_project, sls_logstore=a.sls_logstore, min_replicas=bounds.min_replicas,
-        max_replicas=bounds.max_replicas, target_qps=bounds.target_qps,
-        behavior=b,
-        labels=labels, depends_on=depends_on)
+        namespace=s.serving.namespace, name=name or s.serving.name, deployment_name=deployment_name,
+        metric=a.metric, bounds=track or a.bounds, behavior=a.behavior, labels=labels, depends_on=depends_on)
 
 
 def network_peers(s: Settings, track: str) -> Optional[NetworkPeers]:
@@ -109,20 +108,18 @@ def network_peers(s: Settings, track: str) -> Optional[NetworkPeers]:
     return NetworkPeers(network=n, check_pod_labels=gate_labels(track))
 
 
-def canary_inputs(s: Settings, main: ServingInputs, bounds: Optional[TrackScaling]
-                  ) -> Optional[tuple[ServingInputs, TrackScaling]]:
+def canary_inputs(s: Settings, main: ServingInputs) -> Optional[ServingInputs]:
     """The canary track: pods of their own (one ResourcePolicy with the main track's: `group`) that
     load only the canary's files, from the canary directory where they sit under the served
     version's number (so they answer the path the main Ingress rewrites every request to) and under
-    their own; always rolled (a new canary version is a new pod). `bounds`: its share of the HPA
-    (None exactly when there is no canary)."""
+    their own; always rolled (a new canary version is a new pod)."""
     canary = s.model.canary
-    if canary is None or bounds is None:
+    if canary is None:
         return None
     # Its own number too: a promotion moves the main rewrite to it before the canary Ingress goes
     # (Pulumi deletes at the end of an update), and the canary's pods answer it meanwhile.
     return replace(main, name=f"{main.name}{CANARY_SUFFIX}", versions=(main.served_version, canary.version),
-                   in_place=False, group=main.name, model_subdir=CANARY_DIR, canary_version=canary.version), bounds
+                   in_place=False, group=main.name, model_subdir=CANARY_DIR, canary_version=canary.version)
 
 
 @dataclass(frozen=True)
@@ -134,7 +131,7 @@ class Track:
     scaler: Autoscaler
 
 
-def serving_track(key: str, s: Settings, inputs: ServingInputs, placement_of: Capacity, bounds: TrackScaling,
+def serving_track(key: str, s: Settings, inputs: ServingInputs, placement_of: CapacityComponent, bounds: HpaBounds,
                   labels: dict[str, str], after: Sequence[pulumi.Resource], metrics: Sequence[pulumi.Resource],
                   retire: Optional[RetireCheck], opts: pulumi.ResourceOptions) -> Track:
     """A track's workload, its serve gate, its HPA and (asleep outside working hours) its idle
@@ -150,19 +147,16 @@ def serving_track(key: str, s: Settings, inputs: ServingInputs, placement_of: Ca
                                                             bounds, inputs.name), opts)
     idle = s.autoscaling.idle
     if idle is not None:
-        IdleSchedule(f"idle{key}", IdleScheduleArgs(serving=inputs, time_zone=idle.time_zone, wake=idle.wake,
-                                                    sleep=idle.sleep, min_replicas=bounds.min_replicas,
+        IdleSchedule(f"idle{key}", IdleScheduleArgs(serving=inputs, hours=idle, min_replicas=bounds.min_replicas,
                                                     depends_on=[scaler]), opts)
     return Track(serving, gate, scaler)
 
 
 def observability_args(s: Settings) -> ObservabilityArgs:
     """The route's dashboard and alerts, in the project and logstore the HPA's metric reads."""
-    a, alerts = s.autoscaling, s.alerts
     return ObservabilityArgs(
-        project=a.sls_project, logstore=a.sls_logstore, region=s.region, route=a.route, host=s.ingress.host,
-        name=f"ei-{s.stack}-{s.serving.name}"[:63], target_qps=a.target_qps, max_replicas=a.max_replicas,
-        alerts=alerts)
+        metric=s.autoscaling.metric, bounds=s.autoscaling.bounds, region=s.region, host=s.ingress.host,
+        name=f"ei-{s.stack}-{s.serving.name}"[:63], alerts=s.alerts)
 
 
 def build(s: Settings) -> dict[str, Any]:
@@ -180,11 +174,11 @@ def build(s: Settings) -> dict[str, Any]:
         volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
                             prefix=s.storage.prefix),
         reader=RrsaReader(provider_arn=auth.provider_arn, issuer_url=auth.issuer_url)
-        if isinstance(auth, cfg.RrsaAuth) else RamUserReader(),
+        if isinstance(auth, settings.RrsaAuth) else RamUserReader(),
         stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]), in_cluster)
     inputs = serving_inputs(s, volume.planned_claim_name)
     tracks = s.autoscaling.tracks
-    canary = canary_inputs(s, inputs, tracks.canary)
+    canary = canary_inputs(s, inputs)
     # A version change: the retire check, the model config (reloaded in place), the serve gate, then
     # the endpoint (components/serving/versions/).
     retire = RetireCheck("retire-check", RetireCheckArgs(
@@ -192,12 +186,12 @@ def build(s: Settings) -> dict[str, Any]:
         depends_on=[cluster]), in_cluster)
     edge = s.autoscaling.edge_log
     metrics = [cluster.metrics_adapter] if edge is None else [cluster.metrics_adapter, EdgeLogCheck(
-        "edge-log-check", EdgeLogCheckArgs(namespace=ns, name=name, image=s.serving.check_image,
-                                           controller_namespace=edge.namespace, config_map=edge.config_map,
+        "edge-log-check", EdgeLogCheckArgs(namespace=ns, name=name, image=s.serving.check_image, edge=edge,
                                            depends_on=[cluster]), in_cluster).job]
     main = serving_track("", s, inputs, capacity, tracks.main, labels, [volume, cluster], metrics, retire, in_cluster)
-    second = None if canary is None else serving_track(
-        CANARY_SUFFIX, s, canary[0], capacity, canary[1], labels, [volume, cluster, retire], metrics, None, in_cluster)
+    # tracks.canary (its share of the HPA) is None exactly when model.canary is.
+    second = None if canary is None or tracks.canary is None else serving_track(
+        CANARY_SUFFIX, s, canary, capacity, tracks.canary, labels, [volume, cluster, retire], metrics, None, in_cluster)
     endpoint = PublicEndpoint("endpoint", PublicEndpointArgs(
         namespace=ns, name=name, ingress=s.ingress, service_name=main.serving.service_name,
         service_port=main.serving.rest_port, model_name=s.model.name, served_version=s.model.served_version,
@@ -212,7 +206,7 @@ def build(s: Settings) -> dict[str, Any]:
         "predictUrl": endpoint.url.apply(lambda u: u + predict_path(s.model.name)),
         "grpcAddress": main.serving.service_name.apply(
             lambda svc: f"{svc}.{ns}.svc.cluster.local:{main.serving.grpc_port}")
-        if reachable(s)[1] else None,
+        if grpc_reachable(s) else None,
         "namespace": cluster.namespace,
         "deploymentName": main.serving.deployment_name,
         "hpaName": main.scaler.hpa_name,
@@ -223,7 +217,7 @@ def build(s: Settings) -> dict[str, Any]:
         "loadedVersions": sorted(s.model.versions),
         "canaryVersion": s.model.canary.version if s.model.canary else None,
         "canaryWeight": s.model.canary.weight if s.model.canary else None,
-        "capacityMode": "nodepool" if isinstance(s.capacity, cfg.NodePool) else "eci",
+        "capacityMode": "nodepool" if isinstance(s.capacity, settings.NodePool) else "eci",
         # What the idle schedule does, in hours a week, shown by the preview before anything changes.
         "awakeHours": awake_text(s.autoscaling.idle),
         "capacity": capacity.placement.describe,

@@ -49,7 +49,7 @@ class CronError(ValueError):
 
 
 @dataclass(frozen=True)
-class Schedule:
+class SpecSchedule:
     """A parsed five-field schedule: one bit set per field (spec.go SpecSchedule, seconds at 0)."""
 
     minute: int
@@ -163,7 +163,7 @@ def _range(expr: str, field: int) -> int:
     return sum(1 << i for i in range(start, end + 1, step)) | extra
 
 
-def parse(spec: str) -> Schedule:
+def parse(spec: str) -> SpecSchedule:
     """robfig/cron v3 `ParseStandard` (parser.go L84-143, L212-227): five fields or a descriptor.
     `@every` and a `TZ=` prefix are refused before (config/schema.py says why)."""
     if not spec:
@@ -171,7 +171,7 @@ def parse(spec: str) -> Schedule:
     if spec.startswith("@"):
         if spec not in DESCRIPTORS:
             raise CronError(f"unrecognized descriptor: {spec}")
-        return Schedule(*DESCRIPTORS[spec])
+        return SpecSchedule(*DESCRIPTORS[spec])
     fields = spec.split()
     if len(fields) != 5:
         raise CronError(f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]")
@@ -181,4 +181,4 @@ def parse(spec: str) -> Schedule:
         for expr in (part for part in text.split(",") if part):  # strings.FieldsFunc drops empty parts
             value |= _range(expr, index)
         bits.append(value)
-    return Schedule(*bits)
+    return SpecSchedule(*bits)

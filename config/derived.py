@@ -145,12 +145,12 @@ def split(min_replicas: int, max_replicas: int, target_qps: float, weight: Optio
     main track the rest, never below `minReplicas` (a rollback lands on warm pods). A track with no
     share is held at its minimum."""
     if weight is None:
-        return settings.Split(settings.TrackScaling(min_replicas, max_replicas, target_qps), None)
+        return settings.Split(settings.HpaBounds(min_replicas, max_replicas, target_qps), None)
     canary_max = 1 if weight == 0 else max(1, math.ceil(max_replicas * weight / 100))
     main_max = max_replicas - canary_max if weight < 100 else min_replicas
     main_max = max(min_replicas, main_max)
-    canary = settings.TrackScaling(1, canary_max, _target(target_qps, weight))
-    main = settings.TrackScaling(min_replicas, main_max, _target(target_qps, 100 - weight))
+    canary = settings.HpaBounds(1, canary_max, _target(target_qps, weight))
+    main = settings.HpaBounds(min_replicas, main_max, _target(target_qps, 100 - weight))
     return settings.Split(main, canary)
 
 
@@ -304,7 +304,7 @@ def capacity_of(c: CapacitySettings, serving_name: str, stack: str, vswitch_ids:
     driver = images.eci_driver(gpu.min_driver) if gpu is not None else None
     if c.mode == "nodepool":
         pool = c.node_pool
-        # Required in this mode: config/rules.py refused their absence, config/account.py found
+        # Required in this mode: config/rules/capacity.py refused their absence, config/account.py found
         # the vSwitches; the loader resolves only a config without problems.
         if pool.key_name is None or vswitch_ids is None:
             raise ValueError("nodepool settings resolved before their problems were reported")
@@ -378,12 +378,12 @@ def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, serv
     schedule = None
     if idle.mode == "schedule" and idle.wake is not None and idle.sleep is not None:
         hours, days = awake_week(idle.wake, idle.sleep, idle.time_zone)
-        schedule = settings.IdleSchedule(time_zone=idle.time_zone, wake=idle.wake, sleep=idle.sleep,
+        schedule = settings.IdleHours(time_zone=idle.time_zone, wake=idle.wake, sleep=idle.sleep,
                                          awake_hours=hours, awake=days)
     return settings.Autoscaling(
-        min_replicas=a.min_replicas, max_replicas=a.max_replicas, target_qps=a.target_qps,
-        sls_project=sls_project(a.sls_project, cluster_id), sls_logstore=a.sls_logstore,
-        route=ingress_route(namespace, service, REST_PORT),
+        bounds=settings.HpaBounds(a.min_replicas, a.max_replicas, a.target_qps),
+        metric=settings.QpsMetric(sls_project=sls_project(a.sls_project, cluster_id), sls_logstore=a.sls_logstore,
+                                  route=ingress_route(namespace, service, REST_PORT)),
         behavior=settings.ScalingBehavior(
             scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
             scale_up_pods_per_minute=a.scale_up_pods_per_minute,

@@ -34,7 +34,7 @@ def short(value: Any) -> str:
 
 
 def camel_path(loc: tuple) -> str:
-    """`('autoscaling', 'maxReplica')` -> `autoscaling.maxReplica`; list indexes as `[0]`."""
+    """`('autoscaling', 'maxReplicas')` -> `autoscaling.maxReplicas`; list indexes as `[0]`."""
     out = ""
     for part in loc:
         if isinstance(part, int):

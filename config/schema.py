@@ -305,7 +305,7 @@ class StorageSettings(_Section):
         DerivedDefault("`ei-<stack>-<model>-<hash>`"),
     ] = None
     """OSS bucket of the model. The default is deterministic, derived from the account, project,
-    stack and model, never the cluster (`rules.default_bucket_name`)."""
+    stack and model, never the cluster (`config.derived.default_bucket_name`)."""
     prefix: Annotated[
         Optional[Annotated[str, pattern(OSS_PREFIX, max_length=512), Shown("key prefix")]],
         DerivedDefault("`models/<model.name>`"),

@@ -35,7 +35,7 @@ lines are cited beside each rule), read from the repository snapshot:
   Specific(<m>, <v>)" (the message the load test's stand-in has always returned).
 
 The kubelet: on a node a mounted ConfigMap is refreshed at the pod's sync, every `sync_period`
-seconds (default 1m: k8s.io/kubelet config/v1beta1 types.go syncFrequency), the volume re-set up
+seconds (default 1m: k8s.io/kubelet:config/v1beta1/types.go syncFrequency), the volume re-set up
 through the atomic writer (pkg/volume/configmap RequiresRemount); on ECI no source shows any
 refresh (virtual-kubelet/virtual-kubelet#158, PR #586 closed unmerged; virtual-kubelet/alibabacloud-eci
 copies a ConfigMap into the instance once, at creation, and its UpdatePod does nothing), so the

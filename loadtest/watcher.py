@@ -162,7 +162,7 @@ class ClusterReader:
         return self._nodes[name]
     def served_version(self) -> Optional[int]:
         """Which version the endpoint routes to now: the Ingress's rewrite target, parsed the way
-        the stack's retire check parses it (components/job_script.py, standard library only)."""
+        the stack's retire check parses it (components/serving/versions/checks.py served_by, standard library only)."""
         if self.ingress is None or self.model is None:
             return None
         # Imported here: the rest of the watcher needs nothing of the program.

@@ -44,8 +44,8 @@ def plan(stacks: list[StackPlan], offered: list[float], values: params.Values,
     out: dict[str, Any] = {"seconds": len(offered), "stacks": {}}
     for stack in stacks:
         a = stack.settings.autoscaling
-        schedule = schedule_of(a.idle, a.min_replicas, start, len(offered))
-        run: Run = simulate(offered, stack.hpa, stack.capacity, values, a.target_qps, schedule)
+        schedule = schedule_of(a.idle, a.bounds.min_replicas, start, len(offered))
+        run: Run = simulate(offered, stack.hpa, stack.capacity, values, a.bounds.target_qps, schedule)
         hourly = table.hourly(stack.capacity.instance_type) if table is not None else None
         used = list(run.used) + (["spotDiscount"] if hourly is not None and table is not None
                                  and table.spot_discount is None and stack.capacity.spot_share else [])
@@ -53,7 +53,7 @@ def plan(stacks: list[StackPlan], offered: list[float], values: params.Values,
             "mode": stack.capacity.mode,
             "instanceType": stack.capacity.instance_type,
             "hpa": {"minReplicas": stack.hpa.min_replicas, "maxReplicas": stack.hpa.max_replicas,
-                    "targetQps": a.target_qps},
+                    "targetQps": a.bounds.target_qps},
             "unmeasured": values.unmeasured(used),
             "priced": hourly is not None,
             "idle": {"mode": "always-on" if a.idle is None else "schedule", "awake": awake_text(a.idle),

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from config import cron
-from settings import IdleSchedule
+from settings import IdleHours
 
 from .hpa import Controller, HpaSpec, Tolerances
 from .params import Values
 
 
 @dataclass(frozen=True)
-class Capacity:
+class CapacityModel:
     """Where the GPUs come from, for one stack."""
 
     mode: str
@@ -121,7 +121,7 @@ class Fleet:
 
     used: tuple[str, ...] = ()
 
-    def __init__(self, capacity: Capacity, steady: int):
+    def __init__(self, capacity: CapacityModel, steady: int):
         self.capacity = capacity
         self.pods = [Pod(created=-math.inf, ready_at=-math.inf) for _ in range(steady)]
         self.gpu_seconds = self.instance_seconds = self.spot_seconds = 0.0
@@ -158,7 +158,7 @@ class Fleet:
         raise NotImplementedError
 
     def advance(self, t: int) -> bool:
-        """Capacity's own moves this second; True when a pod's start-up may have changed."""
+        """The capacity's own moves this second; True when a pod's start-up may have changed."""
         return False
 
     def close(self, end: float) -> None:
@@ -206,7 +206,7 @@ class EciFleet(Fleet):
     """One ECI per pod: Ready after the instance starts, the image comes (cache or pull) and the
     model loads; billed from the image pull on (ECI billing starts when the image is pulled)."""
 
-    def __init__(self, capacity: Capacity, steady: int, values: Values):
+    def __init__(self, capacity: CapacityModel, steady: int, values: Values):
         super().__init__(capacity, steady)
         self.starts = EciStarts(capacity.image_cache, values)
         self.used = self.starts.used
@@ -234,7 +234,7 @@ class NodeFleet(Fleet):
 
     used = ("imagePull", "modelLoad", "nodeProvision", "gpuDevicePlugin", "autoscalerScan", "nodeScaleDownDelay")
 
-    def __init__(self, capacity: Capacity, steady: int, values: Values):
+    def __init__(self, capacity: CapacityModel, steady: int, values: Values):
         super().__init__(capacity, steady)
         self.per_node = capacity.pods_per_node
         self.image, self.load = values["imagePull"], values["modelLoad"]
@@ -326,7 +326,7 @@ def pod_capacity(values: Values, target_qps: float) -> float:
 
 
 @dataclass(frozen=True)
-class Schedule:
+class IdleTimeline:
     """The idle schedule's effect on a trace: asleep at the start or not, and the seconds at which
     the sleep or wake CronJob sets the replicas (components/scaling/idle/schedule.py)."""
 
@@ -335,11 +335,11 @@ class Schedule:
     """(second, replicas) in time order."""
 
 
-def schedule_of(idle: Optional[IdleSchedule], min_replicas: int, start: datetime.datetime,
-                seconds: int) -> Schedule:
+def schedule_of(idle: Optional[IdleHours], min_replicas: int, start: datetime.datetime,
+                seconds: int) -> IdleTimeline:
     """Where the stack's sleep and wake fall in a trace that starts at `start` (None: always on)."""
     if idle is None:
-        return Schedule()
+        return IdleTimeline()
     begin = start.astimezone(zoneinfo.ZoneInfo(idle.time_zone))
     events: list[tuple[int, int]] = []
     last: dict[int, Optional[datetime.datetime]] = {}
@@ -351,10 +351,10 @@ def schedule_of(idle: Optional[IdleSchedule], min_replicas: int, start: datetime
                    for at in parsed.firings(begin, end, idle.time_zone)]
     slept, woke = last[0], last[min_replicas]
     asleep = slept is not None and (woke is None or slept > woke)  # the latest firing before the start was a sleep
-    return Schedule(asleep, tuple(sorted(events)))
+    return IdleTimeline(asleep, tuple(sorted(events)))
 
 
-def wake_waits(timeline: Timeline, schedule: Schedule) -> list[Optional[int]]:
+def wake_waits(timeline: Timeline, schedule: IdleTimeline) -> list[Optional[int]]:
     """For each wake: seconds until the first pod is ready (what the first caller waits; None:
     not within the trace). Requests before the wake got the ingress's 503: nobody served them."""
     out: list[Optional[int]] = []
@@ -366,8 +366,8 @@ def wake_waits(timeline: Timeline, schedule: Schedule) -> list[Optional[int]]:
     return out
 
 
-def simulate(offered: list[float], hpa: HpaSpec, capacity: Capacity, values: Values, target_qps: float,
-             schedule: Schedule = Schedule()) -> Run:
+def simulate(offered: list[float], hpa: HpaSpec, capacity: CapacityModel, values: Values, target_qps: float,
+             schedule: IdleTimeline = IdleTimeline()) -> Run:
     """Run the loop over `offered` (requests per second, one per second)."""
     sync = max(1, round(values["hpaSyncPeriod"]))
     window = max(1, round(values["metricWindow"]))
@@ -455,7 +455,7 @@ def bursts(timeline: Timeline) -> list[Burst]:
 
 
 def summary(run: Run, price_per_hour: Optional[float], spot_discount: float,
-            schedule: Schedule = Schedule()) -> dict:
+            schedule: IdleTimeline = IdleTimeline()) -> dict:
     """The plan's `summary` for one stack."""
     tl = run.timeline
     offered = sum(tl.offered_qps)

@@ -22,7 +22,7 @@ from tools.offline import settings_of, stack_file_config
 from tools.render import project_dir
 
 from .hpa import HpaSpec
-from .simulate import Capacity
+from .simulate import CapacityModel
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class StackPlan:
     name: str
     settings: Settings
     hpa: HpaSpec
-    capacity: Capacity
+    capacity: CapacityModel
     warnings: tuple[str, ...]
 
 
@@ -49,7 +49,7 @@ def hpa_of(s: Settings) -> HpaSpec:
     return HpaSpec.from_manifest(hpa_manifest(autoscaler_args(s, s.serving.name, {}))["spec"])
 
 
-def capacity_of(s: Settings) -> Capacity:
+def capacity_of(s: Settings) -> CapacityModel:
     """The capacity mode of a stack: the first listed instance type, as ECI tries and as the pool
     prefers them (the pool's cost-optimized choice among several types is not modelled)."""
     c = s.capacity
@@ -57,12 +57,12 @@ def capacity_of(s: Settings) -> Capacity:
     spec = CATALOG[first]  # config/ already refused a type without a catalog row
     gpus = s.serving.gpus
     if isinstance(c, cfg.Eci):
-        return Capacity(mode="eci", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus, pods_per_node=1,
+        return CapacityModel(mode="eci", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus, pods_per_node=1,
                         image_cache="stack" if c.image_cache is not None else "none",
                         spot_share=1.0 if c.spot is not None else 0.0)
     pool = c
     per_node = pods_per_node(spec, parse_quantity(s.serving.cpu), parse_quantity(s.serving.memory) / 2**30, gpus)
-    return Capacity(mode="nodepool", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus,
+    return CapacityModel(mode="nodepool", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus,
                     pods_per_node=max(1, per_node), spot_share=1 - pool.on_demand_percentage / 100,
                     pool_min=pool.min_size, pool_max=pool.max_size, eci_overflow=pool.eci_overflow is not None,
                     image_cache="stack" if pool.eci_overflow is not None else "none",

@@ -269,7 +269,7 @@ def always_on_stacks_alerted(args: StackValidationArgs, report: Report) -> None:
 
 
 # ingress-nginx annotations that restrict who reaches an Ingress, or how fast
-# (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/annotations.md at dbb11b92).
+# (kubernetes/ingress-nginx:docs/user-guide/nginx-configuration/annotations.md at dbb11b92).
 # The two the stack writes come from the component that writes them.
 SOURCE_RANGE = ANNOTATION_ALLOW
 RATE_LIMITS = (ANNOTATION_RPS, *(f"nginx.ingress.kubernetes.io/{k}" for k in ("limit-rpm", "limit-connections")))

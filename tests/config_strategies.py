@@ -55,7 +55,7 @@ class Key:
 
 
 def schema_keys() -> list[Key]:
-    """Every key and section of StackConfig, found by walking it (tools/config_table.leaves)."""
+    """Every key and section of StackConfig, found by walking it (`tools.config_table.leaves`)."""
     found: dict[tuple[str, ...], Key] = {}
 
     def add(leaf: Leaf) -> None:

@@ -13,7 +13,7 @@ from components.scaling import autoscaler
 from components.serving import spec as serving_spec
 from components.storage import volume_spec
 from config.schema import StackConfig
-from settings import Ingress, ScalingBehavior
+from settings import HpaBounds, Ingress, QpsMetric, ScalingBehavior
 
 
 def serving_inputs(**overrides) -> serving_spec.ServingInputs:
@@ -39,10 +39,10 @@ def volume_inputs(**overrides) -> volume_spec.VolumeInputs:
 SECRET = volume_spec.SecretCredential(secret_name="bert-oss-reader")
 
 
-def hpa_args(**overrides) -> autoscaler.AutoscalerArgs:
+def hpa_args(route: str = "ns-svc-8501", **overrides) -> autoscaler.AutoscalerArgs:
     values = dict(
-        namespace="ns", name="h", deployment_name="d", route="ns-svc-8501",
-        sls_project="p", sls_logstore="l", min_replicas=1, max_replicas=5, target_qps=10,
+        namespace="ns", name="h", deployment_name="d", metric=QpsMetric(sls_project="p", sls_logstore="l", route=route),
+        bounds=HpaBounds(min_replicas=1, max_replicas=5, target_qps=10),
         behavior=ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=4,
                                             scale_down_stabilization_seconds=600, scale_down_pods_per_minute=1),
     )
@@ -60,7 +60,7 @@ def endpoint_args(tls_secret_name: Optional[str] = None, **overrides) -> public_
 
 
 def stack_config(config: dict) -> StackConfig:
-    """A stack file's config as the schema reads it (for calling config/rules.py directly)."""
+    """A stack file's config as the schema reads it (for calling config/rules/ directly)."""
     return StackConfig.model_validate({k.removeprefix(NS): v for k, v in config.items() if k.startswith(NS)})
 
 
@@ -74,7 +74,7 @@ def pool_alone(config: dict) -> dict:
 
 def with_rrsa(config: dict) -> dict:
     """A node-pool stack reading the model with RRSA: its pool alone (ECI pods cannot use RRSA
-    volumes, config/rules.py rrsa_on_eci)."""
+    volumes, config/rules/capacity.py rrsa_on_eci)."""
     config = pool_alone(config)
     config[NS + "storage"]["auth"] = "rrsa"
     return config

@@ -21,7 +21,7 @@ from config.derived import image_cache_name
 from config.rules.capacity import scale_up_minutes
 from planner import params
 from planner.hpa import HpaSpec, Policy, Rules
-from planner.simulate import Capacity, EciStarts, simulate
+from planner.simulate import CapacityModel, EciStarts, simulate
 
 CACHE = "alicloud:eci/imageCache:ImageCache"
 CACHE_COMPONENT = "elastic-inference:capacity:EciImageCache"
@@ -365,7 +365,7 @@ def test_without_a_cache_every_pod_pulls():
 
 UP = Rules(0, "Max", (Policy("Pods", 10, 60), Policy("Percent", 100, 60)))
 DOWN = Rules(0, "Min", (Policy("Pods", 10, 60),))
-OVERFLOW = Capacity(mode="nodepool", instance_type="ecs.gn6i-c8g1.2xlarge", pod_gpus=1, node_gpus=1,
+OVERFLOW = CapacityModel(mode="nodepool", instance_type="ecs.gn6i-c8g1.2xlarge", pod_gpus=1, node_gpus=1,
                     pods_per_node=1, spot_share=0.7, pool_min=0, pool_max=10, eci_overflow=True,
                     image_cache="stack", overflow_wait=30)
 

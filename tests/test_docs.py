@@ -4,9 +4,12 @@ documented arguments; files they name exist), and every place the program sends 
 
 from __future__ import annotations
 
+import ast
 import importlib
+import io
 import re
 import shlex
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -134,3 +137,111 @@ def test_ci_runs_the_readmes_test_command_and_nothing_cleverer():
           if line and not line.startswith(("#", "set ", "cd "))]
     assert ci == [test_command]
     assert "ruff check" in test_command and "pyright" in test_command and test_command.endswith("-m pytest")
+
+
+# Nothing named that is not there: a repository path or a module a page, a comment or a docstring
+# names exists. A path of another project is cited with its project in front, joined by ':'
+# (`kubernetes/ingress-nginx:docs/user-guide/...`, `k8s.io/kubelet:config/v1beta1/types.go`), and a
+# path this repository makes (a venv, an output folder) is listed in MADE.
+OURS = ("components", "config", "tools", "tests", "loadtest", "planner", "benchmarks", "docs", "policy",
+        ".ci", ".github")
+PACKAGES = ("components", "config", "tools", "loadtest", "planner", "benchmarks", "policy", "settings")
+NAMED_PATH = re.compile(r"(?<![\w/.\-~:@])((?:" + "|".join(map(re.escape, OURS)) + r")/[\w./\-]*[\w/])(?=(\.?[<{*])?)")
+NAMED_MODULE = re.compile(r"(?<![\w./\-:@])((?:" + "|".join(PACKAGES) + r")(?:\.[A-Za-z_]\w*)+)")
+API_VERSION = re.compile(r"\w+/v\d\w*")  # `policy/v1`: an apiVersion, not a path
+MADE = ("policy/venv", "build")
+SKIPPED = {".git", ".venv", "venv", "__pycache__", ".hypothesis", "mutants", "golden", "schemas", "build"}
+SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".txt", ".ini", ".sh"}
+
+
+def repository_texts() -> list[Path]:
+    found = []
+    for path in sorted(ROOT.rglob("*")):
+        parts = set(path.relative_to(ROOT).parts[:-1])
+        if path.is_file() and not parts & SKIPPED and (path.suffix in SUFFIXES or path.name == "run"):
+            found.append(path)
+    return found
+
+
+def prose(path: Path) -> str:
+    """What a reader reads: a page whole, a Python file's comments and docstrings only (a string
+    in code is data: a test's made-up mutant name, a variable named `config`)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".py":
+        return text
+    lines = text.splitlines()
+    kept: list[list[str]] = [[] for _ in lines]
+    previous = tokenize.NEWLINE
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        statement = previous in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+        if token.type == tokenize.COMMENT or token.type == tokenize.STRING and statement:
+            for row in range(token.start[0], token.end[0] + 1):
+                start = token.start[1] if row == token.start[0] else 0
+                end = token.end[1] if row == token.end[0] else len(lines[row - 1])
+                kept[row - 1].append(lines[row - 1][start:end])
+        if token.type not in (tokenize.NL, tokenize.COMMENT):
+            previous = token.type
+    return "\n".join(" ".join(parts) for parts in kept)
+
+
+def top_level_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def module_exists(dotted: str) -> bool:
+    """`pkg.mod` or `pkg.mod.name` (a top-level name; mutmut's `x_name` and `xǁClassǁmethod` too)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        base = ROOT.joinpath(*parts[:cut])
+        source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        if source.is_file():
+            rest = parts[cut:]
+            if not rest:
+                return True
+            mangled = re.fullmatch(r"x_(\w+?)(?:__mutmut_\d*)?|xǁ(\w+)ǁ.*", rest[0])
+            name = (mangled.group(1) or mangled.group(2)) if mangled else rest[0]
+            return name in top_level_names(source) or (base / f"{name}.py").is_file()
+    return False
+
+
+def missing_names(path: Path) -> list[str]:
+    missing = []
+    for row, line in enumerate(prose(path).splitlines(), 1):
+        for match in NAMED_PATH.finditer(line):
+            named = match.group(1).rstrip("./")
+            if API_VERSION.fullmatch(named) or any(named == m or named.startswith(m + "/") for m in MADE):
+                continue
+            exists = any(ROOT.glob(named + "*")) if match.group(2) else (ROOT / named).exists()
+            if not exists:
+                missing.append(f"{path.relative_to(ROOT)}:{row}: {named}")
+        for match in NAMED_MODULE.finditer(line):
+            dotted = match.group(1)
+            if dotted.rsplit(".", 1)[1] not in {"py", "md", "go", "yaml", "txt", "json", "proto", "toml"} \
+                    and not module_exists(dotted):
+                missing.append(f"{path.relative_to(ROOT)}:{row}: {dotted}")
+    return missing
+
+
+def test_every_repository_path_and_module_a_text_names_exists():
+    texts = repository_texts()
+    assert {ROOT / "README.md", ROOT / "pyproject.toml", ROOT / "components" / "stack.py"} <= set(texts)
+    assert [m for path in texts for m in missing_names(path)] == []
+
+
+def test_a_name_that_is_gone_is_found(tmp_path, monkeypatch):
+    page = ROOT / "docs" / "layout.md"
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: (
+        "See components/job_script.py and `config.rules.default_bucket_name`; kubernetes/ingress-nginx:"
+        "docs/user-guide/x.md and policy/v1 and tests/golden/urns.<stack>.txt are fine.\n"
+        if self == page else Path.read_bytes(self).decode(encoding or "utf-8")))
+    assert [m.split(": ", 1)[1] for m in missing_names(page)] == [
+        "components/job_script.py", "config.rules.default_bucket_name"]

@@ -4,6 +4,7 @@ and the score leaves the equivalent and the unrun out."""
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 import tomllib
@@ -106,6 +107,28 @@ def test_the_equivalent_list_gives_each_key_a_reason_in_mutmuts_spelling():
         function, _, change = key.partition(": ")
         assert " -> " in change and "__mutmut_" not in function, key
         assert function.rpartition(".")[2].startswith(("x_", "xǁ")) and function.startswith(tuple(mutated)), key
+        before = change.split(" -> ")[0]
+        # mutmut_sample joins removed lines with " / ": consecutive lines of the function, joined alike
+        assert before in " / ".join(source_lines(function)), f"no longer in the code: {key}"
+
+
+def source_lines(function: str) -> list[str]:
+    """The stripped lines of the function a mutmut name points at (`pkg.mod.x_f`, `pkg.mod.xǁClassǁmethod`):
+    a judged equivalent whose function moved, or whose line changed, no longer names a mutant."""
+    module, _, mangled = function.rpartition(".")
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = ROOT / module.replace(".", "/") / "__init__.py"
+    names = mangled.removeprefix("x_").split("ǁ")[1:] if mangled.startswith("xǁ") else [mangled.removeprefix("x_")]
+    scope: list[ast.stmt] = ast.parse(path.read_text(encoding="utf-8")).body if path.exists() else []
+    node: ast.AST | None = None
+    for name in names:
+        node = next((n for n in scope if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == name), None)
+        scope = getattr(node, "body", [])
+    if node is None:
+        return []
+    segment = ast.get_source_segment(path.read_text(encoding="utf-8"), node) or ""
+    return [line.strip() for line in segment.splitlines()]
 
 
 def test_a_run_draws_runs_and_reports(tmp_path, monkeypatch, capsys):

@@ -20,7 +20,7 @@ from sqlglot import exp
 from components.observability import sls as o
 from loadtest.tracks import ACK_KEYS
 from policy import policies as p
-from settings import Alerts
+from settings import Alerts, HpaBounds, QpsMetric
 
 DASHBOARD, ALERT = "alicloud:log/dashboard:Dashboard", "alicloud:log/alert:Alert"
 ROUTE = "inference-bert-tfserving-8501"
@@ -28,8 +28,9 @@ FIELDS = set(ACK_KEYS) | {"__time__"}
 
 
 def args(**overrides) -> o.ObservabilityArgs:
-    values = dict(project="k8s-log-c0", logstore="nginx-ingress", region="cn-beijing", route=ROUTE,
-                  host="bert.example.com", name="ei-prod-bert-tfserving", target_qps=10.0, max_replicas=10,
+    values = dict(metric=QpsMetric(sls_project="k8s-log-c0", sls_logstore="nginx-ingress", route=ROUTE),
+                  bounds=HpaBounds(min_replicas=1, max_replicas=10, target_qps=10.0),
+                  region="cn-beijing", host="bert.example.com", name="ei-prod-bert-tfserving",
                   alerts=Alerts(error_rate_percent=1, latency_p99_ms=1000, window_minutes=5,
                                            at_capacity_minutes=5, min_requests=20, action_policy_id="sls.builtin"))
     return o.ObservabilityArgs(**{**values, **overrides})
@@ -110,7 +111,8 @@ def test_the_at_capacity_alert_is_the_autoscalers_ceiling():
     specs = {s.key: s for s in o.alert_specs(args(), args().alerts)}  # type: ignore[arg-type]
     spec = specs["at-capacity"]
     assert spec.condition == "rps >= 100 && unserved * 2 < rps"
-    higher = {s.key: s for s in o.alert_specs(args(max_replicas=12, target_qps=7.5), args().alerts)}  # type: ignore[arg-type]
+    bigger = args(bounds=HpaBounds(min_replicas=1, max_replicas=12, target_qps=7.5))
+    higher = {s.key: s for s in o.alert_specs(bigger, args().alerts)}  # type: ignore[arg-type]
     assert higher["at-capacity"].condition == "rps >= 90 && unserved * 2 < rps"
     # rps is the window's average: its count over the window's seconds.
     assert "count(1) / 300.0 as rps" in spec.query.sql and spec.window_minutes == 5

@@ -25,7 +25,7 @@ from planner.hpa import (
     external_per_pod_replicas,
     rate_limited,
 )
-from planner.simulate import Capacity, bursts, simulate
+from planner.simulate import CapacityModel, bursts, simulate
 from planner.stack import plan_of
 from tests.harness import ROOT
 from tools.offline import run_program, stack_file_config
@@ -183,8 +183,8 @@ def test_reconcile_brings_an_out_of_bounds_count_back_and_a_zero_target_stays():
 
 OUR_UP = Rules(0, "Max", (Policy("Pods", 4, 60), Policy("Percent", 100, 60)))
 OUR_DOWN = Rules(300, "Min", (Policy("Pods", 1, 60),))
-ECI = Capacity(mode="eci", instance_type="ecs.gn6i-c4g1.xlarge", pod_gpus=1, node_gpus=1, pods_per_node=1)
-POOL = Capacity(mode="nodepool", instance_type="ecs.gn6i-c8g1.2xlarge", pod_gpus=1, node_gpus=1, pods_per_node=1,
+ECI = CapacityModel(mode="eci", instance_type="ecs.gn6i-c4g1.xlarge", pod_gpus=1, node_gpus=1, pods_per_node=1)
+POOL = CapacityModel(mode="nodepool", instance_type="ecs.gn6i-c8g1.2xlarge", pod_gpus=1, node_gpus=1, pods_per_node=1,
                 pool_min=0, pool_max=50)
 
 

@@ -13,7 +13,7 @@ equivalent when its change's key is listed in pyproject.toml's [[tool.mutants.eq
 the reason no test should notice it.
 
 A key is the mutated function and the change, as `mutmut show NAME` prints it: the function's
-name in mutmut's spelling without the mutant's number (`config.rules.x_pods_per_node`), then the
+name in mutmut's spelling without the mutant's number (`config.rules.capacity.x_pods_per_node`), then the
 removed line(s) `->` the added line(s), each stripped (`10**6, -> 11**6,`), and ` #2`, ` #3`... when
 the same change of the same text occurs again in that function. mutmut numbers a function's
 mutants in order, so a number moves when any mutant is added before it; the key moves only when
@@ -97,7 +97,7 @@ def draw(names: list[str], size: int, seed: int) -> list[str]:
 
 
 def function_of(name: str) -> str:
-    """`config.rules.x_pods_per_node__mutmut_13` -> `config.rules.x_pods_per_node`."""
+    """`config.rules.capacity.x_pods_per_node__mutmut_13` -> `config.rules.capacity.x_pods_per_node`."""
     return name.partition("__mutmut_")[0]
 
 

@@ -58,7 +58,7 @@ class PublicEndpointArgs:
     field: see components/wiring.py."""
 
 
-# ingress-nginx annotations (kubernetes/ingress-nginx docs/user-guide/nginx-configuration/
+# ingress-nginx annotations (kubernetes/ingress-nginx:docs/user-guide/nginx-configuration/
 # annotations.md at dbb11b92): comma-separated CIDRs allowed, others denied; requests per second
 # per client address per controller replica, bursts of 5x, 503 beyond.
 ANNOTATION_ALLOW = "nginx.ingress.kubernetes.io/whitelist-source-range"
@@ -132,7 +132,7 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
     '.', '_', '-' and '/'). The rewrite-target makes it a regex: ingress-nginx renders every
     location of a host where any Ingress rewrites as `~* "^<path>"`, case-insensitive and anchored
     at the start only, whatever its pathType (template.go enforceRegexModifier L504-519,
-    buildLocation L523-539, nginx.tmpl L987-989, at dbb11b92; docs/user-guide/
+    buildLocation L523-539, nginx.tmpl L987-989, at dbb11b92; ingress-nginx:docs/user-guide/
     ingress-path-matching.md L127-129). So `/V1/MODELS/<M>:PREDICT` and `<path>anything` are
     rewritten to the served version's predict path too, and every other Ingress on the host is
     regex-matched (docs/security.md, "Who reaches the service").

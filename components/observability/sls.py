@@ -28,7 +28,7 @@ from typing import Optional
 import pulumi
 import pulumi_alicloud as alicloud
 
-from settings import Alerts
+from settings import Alerts, HpaBounds, QpsMetric
 
 # One point a minute, for a day.
 _SERIES = "time_series(__time__, '1m', '%H:%i', '0') as t"
@@ -44,24 +44,18 @@ SEVERITY_HIGH, SEVERITY_MEDIUM = 8, 6
 
 @dataclass(frozen=True, kw_only=True)
 class ObservabilityArgs:
-    project: str
-    """The SLS project of the cluster's logs (`autoscaling.slsProject`)."""
-    logstore: str
-    """The ingress access-log logstore (`autoscaling.slsLogstore`)."""
+    metric: QpsMetric
+    """The route the HPA scales on, and the project and logstore of its logs."""
+    bounds: HpaBounds
+    """The service's HPA as configured: the route answers at most about max_replicas x target_qps
+    before it is at capacity."""
     region: str
     """The project's region."""
-    route: str
-    """The route the HPA scales on: `<namespace>-<service>-<port>`."""
     host: str
     """The endpoint's host (`ingress.host`): what a refused request keeps when the cluster logs it
     under the route `-` (`autoscaling.refusedRequests: excluded`)."""
     name: str
     """Prefix of the dashboard's and alerts' names, unique per stack in the project."""
-    target_qps: float
-    """Per-pod target of the HPA (`autoscaling.targetQps`)."""
-    max_replicas: int
-    """The HPA's ceiling (`autoscaling.maxReplicas`): the route answers at most about
-    max_replicas x target_qps before it is at capacity."""
     alerts: Optional[Alerts] = None
     """None: the dashboard alone."""
 
@@ -90,18 +84,18 @@ UNSERVED = "upstream_addr = '-'"
 
 def ceiling(a: ObservabilityArgs) -> float:
     """Requests per second the HPA can serve at most: every pod at its target."""
-    return a.max_replicas * a.target_qps
+    return a.bounds.max_replicas * a.bounds.target_qps
 
 
 def dashboard_queries(a: ObservabilityArgs) -> dict[str, Query]:
     """The dashboard's charts' queries by title."""
-    s = _search(a.route)
+    s = _search(a.metric.route)
     status = "try_cast(status as bigint)"
     request_time = "try_cast(request_time as double)"
     return {
         "Requests per second": Query(s, (
             f"select {_SERIES}, count(1) / 60.0 as rps, count_if({UNSERVED}) / 60.0 as unserved_rps, "
-            f"{a.target_qps:g} as per_pod_target, {ceiling(a):g} as ceiling {_ORDER}")),
+            f"{a.bounds.target_qps:g} as per_pod_target, {ceiling(a):g} as ceiling {_ORDER}")),
         # By host: with the cluster's access-log map, refused requests leave the route (logged `-`).
         "Refused at the edge": Query(f"* and host: {a.host}", (
             f"select {_SERIES}, count_if({status} = 403 and {UNSERVED}) as denied_403, "
@@ -144,7 +138,8 @@ def dashboard_charts(a: ObservabilityArgs) -> list[dict]:
         x, y = columns[:1], columns[1:]
         charts.append({
             "title": title, "type": _CHART_TYPES.get(title, "line"),
-            "search": {"logstore": a.logstore, "topic": "", "query": query.text, "start": "-86400s", "end": "now"},
+            "search": {"logstore": a.metric.sls_logstore, "topic": "", "query": query.text, "start": "-86400s",
+                       "end": "now"},
             "display": {"xAxis": x, "yAxis": y, "xPos": (i % 2) * 12, "yPos": (i // 2) * 10, "width": 12,
                         "height": 10, "displayName": title}})
     return charts
@@ -189,7 +184,7 @@ class AlertSpec:
 
 def alert_specs(a: ObservabilityArgs, t: Alerts) -> list[AlertSpec]:
     """The error, latency and at-capacity alerts, each threshold from the stack's own config."""
-    s = _search(a.route)
+    s = _search(a.metric.route)
     at = ceiling(a)
     window = t.at_capacity_minutes * 60
     capacity = Query(s, f"select count(1) / {window}.0 as rps, count_if({UNSERVED}) / {window}.0 as unserved")
@@ -206,8 +201,8 @@ def alert_specs(a: ObservabilityArgs, t: Alerts) -> list[AlertSpec]:
             "docs/alerts.md, \"Latency\"."),
         AlertSpec("at-capacity", "at the autoscaler's ceiling", capacity, t.at_capacity_minutes,
                   f"rps >= {at:g} && unserved * 2 < rps", SEVERITY_HIGH,
-                  f"The route took at least {at:g} requests/s (maxReplicas {a.max_replicas} x targetQps "
-                  f"{a.target_qps:g}) for {t.at_capacity_minutes} min, mostly served: the HPA can add no pod. "
+                  f"The route took at least {at:g} requests/s (maxReplicas {a.bounds.max_replicas} x targetQps "
+                  f"{a.bounds.target_qps:g}) for {t.at_capacity_minutes} min, mostly served: the HPA can add no pod. "
                   "docs/alerts.md, \"At capacity\"."),
         AlertSpec("at-capacity-unserved", "held at the ceiling by requests no pod served", capacity,
                   t.at_capacity_minutes, f"rps >= {at:g} && unserved * 2 >= rps", SEVERITY_MEDIUM,
@@ -235,25 +230,25 @@ class Observability(pulumi.ComponentResource):
         super().__init__("elastic-inference:observability:Observability", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         dashboard = alicloud.log.Dashboard(
-            f"{name}-dashboard", project_name=args.project, dashboard_name=args.name,
-            display_name=f"{args.name}: {args.route}", char_list=json.dumps(dashboard_charts(args)),
+            f"{name}-dashboard", project_name=args.metric.sls_project, dashboard_name=args.name,
+            display_name=f"{args.name}: {args.metric.route}", char_list=json.dumps(dashboard_charts(args)),
             attribute=json.dumps({"type": "grid"}), opts=child)
         if args.alerts is not None:
             for spec in alert_specs(args, args.alerts):
                 self._alert(name, args, args.alerts, spec, child)
-        self.dashboard_url = dashboard.dashboard_name.apply(lambda d: dashboard_url(args.project, d))
+        self.dashboard_url = dashboard.dashboard_name.apply(lambda d: dashboard_url(args.metric.sls_project, d))
         self.register_outputs({"dashboard_url": self.dashboard_url})
 
     @staticmethod
     def _alert(name: str, a: ObservabilityArgs, t: Alerts, spec: AlertSpec,
                opts: pulumi.ResourceOptions) -> alicloud.log.Alert:
         return alicloud.log.Alert(
-            f"{name}-alert-{spec.key}", project_name=a.project, alert_name=f"{a.name}-{spec.key}",
+            f"{name}-alert-{spec.key}", project_name=a.metric.sls_project, alert_name=f"{a.name}-{spec.key}",
             alert_displayname=f"{a.name}: {spec.title}", alert_description=spec.description,
             version="2.0", type="default",
             schedule=alicloud.log.AlertScheduleArgs(type="FixedRate", interval="1m"),
             query_lists=[alicloud.log.AlertQueryListArgs(
-                store_type="log", region=a.region, project=a.project, store=a.logstore,
+                store_type="log", region=a.region, project=a.metric.sls_project, store=a.metric.sls_logstore,
                 time_span_type="Relative", start=f"-{spec.window_minutes}m", end="now",
                 power_sql_mode="auto", query=spec.query.text, chart_title=spec.title)],
             group_configuration=alicloud.log.AlertGroupConfigurationArgs(type="no_group"),
@@ -261,5 +256,5 @@ class Observability(pulumi.ComponentResource):
                 severity=spec.severity, eval_condition={"condition": spec.condition, "count_condition": ""})],
             policy_configuration=alicloud.log.AlertPolicyConfigurationArgs(
                 alert_policy_id=ALERT_POLICY, action_policy_id=t.action_policy_id, repeat_interval="15m"),
-            labels=[alicloud.log.AlertLabelArgs(key="route", value=a.route)],
+            labels=[alicloud.log.AlertLabelArgs(key="route", value=a.metric.route)],
             send_resolved=True, no_data_fire=False, threshold=1, opts=opts)

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.wiring import k8s_object, name_of
-from settings import ScalingBehavior
+from settings import HpaBounds, QpsMetric, ScalingBehavior
 
 METRIC = "sls_ingress_qps"
 
@@ -30,20 +30,9 @@ class AutoscalerArgs:
     """HPA name."""
     deployment_name: pulumi.Input[str]
     """The Deployment to scale (from the real object)."""
-    route: str
-    """The ingress-nginx upstream of the Service the Ingress routes to (`sls.ingress.route`)."""
-    sls_project: str
-    """SLS project of the ingress access logs."""
-    sls_logstore: str
-    """SLS logstore of the ingress access logs."""
-    min_replicas: int
-    """Fewest pods."""
-    max_replicas: int
-    """Most pods."""
-    target_qps: float
-    """Requests per second per pod."""
+    metric: QpsMetric
+    bounds: HpaBounds
     behavior: ScalingBehavior
-    """How fast to scale out and in."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the HPA."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -64,15 +53,15 @@ def hpa_manifest(a: AutoscalerArgs) -> dict:
     `a.deployment_name` may be an Output: pulumi-kubernetes resolves it inside the dict, so the
     manifest is built once, without an apply.
     """
-    b = a.behavior
+    b, bounds, metric = a.behavior, a.bounds, a.metric
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": a.name, "namespace": a.namespace, "labels": dict(a.labels)},
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": a.deployment_name},
-            "minReplicas": a.min_replicas,
-            "maxReplicas": a.max_replicas,
+            "minReplicas": bounds.min_replicas,
+            "maxReplicas": bounds.max_replicas,
             "metrics": [
                 {
                     "type": "External",
@@ -81,14 +70,14 @@ def hpa_manifest(a: AutoscalerArgs) -> dict:
                             "name": METRIC,
                             "selector": {
                                 "matchLabels": {
-                                    "sls.project": a.sls_project,
-                                    "sls.logstore": a.sls_logstore,
-                                    "sls.ingress.route": a.route,
+                                    "sls.project": metric.sls_project,
+                                    "sls.logstore": metric.sls_logstore,
+                                    "sls.ingress.route": metric.route,
                                 }
                             },
                         },
                         # Per pod: the HPA divides the route's total QPS by this.
-                        "target": {"type": "AverageValue", "averageValue": quantity(a.target_qps)},
+                        "target": {"type": "AverageValue", "averageValue": quantity(bounds.target_qps)},
                     },
                 }
             ],
@@ -125,7 +114,7 @@ class Autoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("elastic-inference:scaling:Autoscaler", name, None, opts)
-        self.route = pulumi.Output.from_input(args.route)
+        self.route = pulumi.Output.from_input(args.metric.route)
         manifest = hpa_manifest(args)
         hpa = k8s_object(k8s.autoscaling.v2.HorizontalPodAutoscaler, f"{name}-hpa", manifest, parent=self,
                          depends_on=args.depends_on)

@@ -46,7 +46,7 @@ class TfServingArgs:
     """What the workload waits for (the model volume, which waits for the upload; the namespace).
     An Args field, not `opts.depends_on`: see components/wiring.py."""
     model_config_after: Sequence[pulumi.Resource] = ()
-    """What the model config waits for: the retire check (components/version_gate.py)."""
+    """What the model config waits for: the retire check (components/serving/versions/gate.py)."""
 
 
 class TfServing(pulumi.ComponentResource):

@@ -39,6 +39,7 @@ from components.jobs.pod import POD_START_SECONDS, bind, job_pods_network_policy
 from components.scaling.edge import check
 from components.serving.spec import RUN_AS_UID, content_hash
 from components.wiring import k8s_object
+from settings import EdgeLog
 
 SCRIPT = "components.scaling.edge.check"
 VARIABLE = check.VARIABLE
@@ -74,10 +75,8 @@ class EdgeLogCheckArgs:
     """The serving name the check is named after."""
     image: str
     """The in-cluster scripts' image (`serving.checkImage`)."""
-    controller_namespace: str
-    """The ingress controller's namespace (`network.ingressNamespace`)."""
-    config_map: str
-    """Its ConfigMap (`network.ingressConfigMap`)."""
+    edge: EdgeLog
+    """The ingress controller's namespace and ConfigMap."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What it waits for (the namespace). An Args field: see components/wiring.py."""
 
@@ -96,11 +95,11 @@ def access_manifests(a: EdgeLogCheckArgs) -> tuple[dict, dict, dict]:
     account, meta = account_name(a), {"name": account_name(a), "labels": labels(a)}
     sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {**meta, "namespace": a.namespace}}
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {**meta, "namespace": a.controller_namespace},
-            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [a.config_map],
+            "metadata": {**meta, "namespace": a.edge.namespace},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [a.edge.config_map],
                        "verbs": ["get"]}]}
     binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": {**meta, "namespace": a.controller_namespace},
+               "metadata": {**meta, "namespace": a.edge.namespace},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": a.namespace}]}
     return sa, role, binding
@@ -109,7 +108,7 @@ def access_manifests(a: EdgeLogCheckArgs) -> tuple[dict, dict, dict]:
 def job_manifest(a: EdgeLogCheckArgs) -> dict:
     """A Job named after what it reads (a change of it runs a new one), run once: a failure is the
     answer, and the HPA waits for its success."""
-    args = ["check", a.controller_namespace, a.config_map]
+    args = ["check", a.edge.namespace, a.edge.config_map]
     pod_spec = script_pod_spec(a.image, RUN_AS_UID, "check", SCRIPT, args, account_name(a))
     name = f"{a.name[:63 - len(COMPONENT) - 10]}-{COMPONENT}-{content_hash({'args': args, 'image': a.image})}"
     return {"apiVersion": "batch/v1", "kind": "Job",

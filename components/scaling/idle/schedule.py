@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 from components.jobs.pod import POD_START_SECONDS, account_manifests, bind, job_pods_network_policy, script_pod_spec
 from components.serving.spec import RUN_AS_UID, ServingInputs
 from components.wiring import k8s_object
+from settings import IdleHours
 
 SCALE = "components.scaling.idle.scale"
 
@@ -82,12 +83,8 @@ def cron_job_manifest(s: ServingInputs, action: str, schedule: str, time_zone: s
 class IdleScheduleArgs:
     serving: ServingInputs
     """The serving workload's plain values (namespace, Deployment name, script image)."""
-    time_zone: str
-    """IANA time zone of the two schedules."""
-    wake: str
-    """Cron schedule of the wake to `min_replicas`."""
-    sleep: str
-    """Cron schedule of the sleep to zero."""
+    hours: IdleHours
+    """When it sleeps to zero and wakes to `min_replicas`, in its time zone."""
     min_replicas: int
     """Replicas the wake sets (the HPA scales above them)."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -110,8 +107,9 @@ class IdleSchedule(pulumi.ComponentResource):
         network = k8s_object(k8s.networking.v1.NetworkPolicy, f"{name}-network-policy", policy, parent=self,
                              depends_on=args.depends_on)
         jobs = {}
-        for action, schedule, replicas in (("sleep", args.sleep, 0), ("wake", args.wake, args.min_replicas)):
-            manifest = cron_job_manifest(s, action, schedule, args.time_zone, replicas)
+        hours = args.hours
+        for action, schedule, replicas in (("sleep", hours.sleep, 0), ("wake", hours.wake, args.min_replicas)):
+            manifest = cron_job_manifest(s, action, schedule, hours.time_zone, replicas)
             jobs[action] = k8s_object(k8s.batch.v1.CronJob, f"{name}-{action}", manifest, parent=self,
                                       depends_on=[*args.depends_on, binding, network])
         self.wake = jobs["wake"].metadata.apply(lambda m: m.name or "")

@@ -5,7 +5,7 @@ and a change runs a new Job (the old one is deleted).
 
 The time a change takes to reach a running server, in place (in the order it happens):
 - the kubelet refreshes the mounted model config: within its sync period (`syncFrequency`,
-  default 1m: k8s.io/kubelet config/v1beta1/types.go) plus the watch cache's propagation
+  default 1m: k8s.io/kubelet:config/v1beta1/types.go) plus the watch cache's propagation
   ("as long as the kubelet sync period + cache propagation delay",
   https://kubernetes.io/docs/concepts/configuration/configmap/#mounted-configmaps-are-updated-automatically);
 - TF Serving re-reads the file every MODEL_CONFIG_POLL_SECONDS, which only records the new list;
