@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from planner.__main__ import main as planner
+from planner.__main__ import main as run_planner
 from tools.offline import stack_file_config
 
 TRACE = "diurnal:20:180:86400"
@@ -38,7 +38,7 @@ def eci_variant(directory: Path) -> Path:
 def timed(argv: list[str]) -> float:
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        code = planner(argv)
+        code = run_planner(argv)
     if code != 0:
         raise SystemExit(f"planner exited {code}")
     return time.perf_counter() - start

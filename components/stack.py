@@ -34,7 +34,7 @@ from components.serving.versions.gate import RetireCheck, RetireCheckArgs, Serve
 from components.serving.versions.spec import gate_labels
 from components.storage.model_files import CANARY_DIR
 from components.storage.model_store import ModelStore, ModelStoreArgs
-from components.storage.model_volume import ModelVolume, ModelVolumeArgs, RamUserReader, RrsaReader
+from components.storage.model_volume import ModelVolume, ModelVolumeArgs
 from components.storage.volume_spec import VolumeInputs
 from settings import CANARY_SUFFIX, HpaBounds, Settings, awake_text
 
@@ -169,12 +169,10 @@ def build(s: Settings) -> dict[str, Any]:
     in_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 
     capacity = capacity_component(s.capacity, s, in_cluster, image_cache(s.capacity), cluster.namespace)
-    auth = s.storage.auth
     volume = ModelVolume("model-volume", ModelVolumeArgs(
         volume=VolumeInputs(namespace=ns, name=name, bucket=s.storage.bucket, endpoint=store.endpoint_host,
                             prefix=s.storage.prefix),
-        reader=RrsaReader(provider_arn=auth.provider_arn, issuer_url=auth.issuer_url)
-        if isinstance(auth, settings.RrsaAuth) else RamUserReader(),
+        reader=s.storage.auth,
         stack=s.stack, cluster_id=s.cluster_id, upload=[store], depends_on=[cluster]), in_cluster)
     inputs = serving_inputs(s, volume.planned_claim_name)
     tracks = s.autoscaling.tracks

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import settings as cfg
+import settings
 from components.capacity.node_pool import OVERFLOW_WAIT_SECONDS
 from components.scaling.autoscaler import hpa_manifest
 from components.stack import autoscaler_args
@@ -56,7 +56,7 @@ def capacity_of(s: Settings) -> CapacityModel:
     first = c.instance_types[0]
     spec = CATALOG[first]  # config/ already refused a type without a catalog row
     gpus = s.serving.gpus
-    if isinstance(c, cfg.Eci):
+    if isinstance(c, settings.Eci):
         return CapacityModel(mode="eci", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus, pods_per_node=1,
                         image_cache="stack" if c.image_cache is not None else "none",
                         spot_share=1.0 if c.spot is not None else 0.0)
@@ -75,5 +75,5 @@ def plan_of(stack: str, stack_file: Optional[Path] = None) -> StackPlan:
     path = Path(stack)
     if stack_file is None and path.suffix in (".yaml", ".yml") and path.is_file():
         stack_file, stack = path, path.stem.removeprefix("Pulumi.")
-    settings, warnings = read_settings(stack, stack_file)
-    return StackPlan(stack, settings, hpa_of(settings), capacity_of(settings), tuple(warnings))
+    resolved, warnings = read_settings(stack, stack_file)
+    return StackPlan(stack, resolved, hpa_of(resolved), capacity_of(resolved), tuple(warnings))

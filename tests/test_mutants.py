@@ -76,7 +76,7 @@ def test_only_a_survivor_is_judged_equivalent_and_the_score_leaves_it_out():
     key = "config.rules.x_pods_per_node: a -> b"
     keys = {"config.rules.x_pods_per_node__mutmut_13": key, "config.rules.x_pods_per_node__mutmut_14": key}
     outcomes = {o.name: o for o in ms.classify(statuses, keys, {key: "no limit either way"})}
-    assert outcomes["config.rules.x_pods_per_node__mutmut_13"] == ms.Outcome(
+    assert outcomes["config.rules.x_pods_per_node__mutmut_13"] == ms.MutantOutcome(
         "config.rules.x_pods_per_node__mutmut_13", "equivalent", key, "no limit either way")
     assert outcomes["config.rules.x_pods_per_node__mutmut_14"].status == "killed"  # a kill stays a kill
     assert outcomes["components.wiring.x_name_of__mutmut_2"].status == "no tests"
@@ -91,7 +91,7 @@ def test_only_a_survivor_is_judged_equivalent_and_the_score_leaves_it_out():
     (["equivalent"], (0, 0)),
 ])
 def test_score_arithmetic(statuses, expected):
-    outcomes = [ms.Outcome(f"m.x_f__mutmut_{i}", s) for i, s in enumerate(statuses, 1)]
+    outcomes = [ms.MutantOutcome(f"m.x_f__mutmut_{i}", s) for i, s in enumerate(statuses, 1)]
     killed, counted, ratio = ms.score(outcomes)
     assert (killed, counted) == expected
     assert ratio == pytest.approx(killed / counted if counted else 1.0)

@@ -101,3 +101,41 @@ def test_the_door_exports_what_the_tests_build(dev_config, project_dir):
     ran = run_main(dev_config)
     assert sorted(r.urn for r in ran.resources) == sorted(r.urn for r in built.resources)
     assert ran.exports == built.exports
+
+
+PROGRAM = ("settings.py", "__main__.py", "config", "components", "planner", "loadtest", "tools", "policy", "benchmarks")
+OWN_PACKAGES = {"settings", "config", "components", "planner", "loadtest", "tools", "policy", "benchmarks"}
+
+
+def program_files() -> list:
+    return sorted(p for entry in PROGRAM for p in ([ROOT / entry] if entry.endswith(".py") else
+                                                    (ROOT / entry).rglob("*.py"))
+                  if "venv" not in p.parts and not p.name.endswith("_pb2.py"))
+
+
+def test_one_name_one_type():
+    """A class or type alias name means one thing in the program (no two `Capacity`s), and a module
+    of the program is imported under its own name, nothing under the name of one of its packages
+    (no `cfg` that is a module here and a config there)."""
+    defined: dict[str, list[str]] = {}
+    aliased = []
+    for path in program_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            names = [node.name] if isinstance(node, ast.ClassDef) else [
+                t.id for t in node.targets if isinstance(t, ast.Name)
+                and isinstance(node.value, ast.Subscript) and ast.unparse(node.value).startswith("Union[")
+            ] if isinstance(node, ast.Assign) else []
+            for name in names:
+                defined.setdefault(name, []).append(str(path.relative_to(ROOT)))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+                for alias in node.names:
+                    own = (module or alias.name).split(".")[0] in OWN_PACKAGES
+                    renamed = isinstance(node, ast.Import) and own or alias.asname in OWN_PACKAGES
+                    if alias.asname and renamed:
+                        aliased.append(f"{path.relative_to(ROOT)}: {alias.name} as {alias.asname}")
+    assert len(defined) > 100
+    assert {name: paths for name, paths in defined.items() if len(paths) > 1} == {}
+    assert aliased == []

@@ -72,7 +72,7 @@ RESULT_LINE = re.compile(r"^\s+(\S+): (.+)$")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class MutantOutcome:
     name: str
     status: str
     """mutmut's status, or "equivalent" for a survivor whose key is listed."""
@@ -124,19 +124,19 @@ def change_keys(diffs: dict[str, str]) -> dict[str, str]:
     return keys
 
 
-def classify(statuses: dict[str, str], keys: dict[str, str], equivalents: dict[str, str]) -> list[Outcome]:
+def classify(statuses: dict[str, str], keys: dict[str, str], equivalents: dict[str, str]) -> list[MutantOutcome]:
     """The sampled mutants' outcomes: a survivor whose key is listed is judged equivalent."""
     outcomes = []
     for name, status in statuses.items():
         key = keys.get(name, "")
         if status in SURVIVED and key in equivalents:
-            outcomes.append(Outcome(name, "equivalent", key, equivalents[key]))
+            outcomes.append(MutantOutcome(name, "equivalent", key, equivalents[key]))
         else:
-            outcomes.append(Outcome(name, status, key if status in SURVIVED else ""))
+            outcomes.append(MutantOutcome(name, status, key if status in SURVIVED else ""))
     return outcomes
 
 
-def score(outcomes: list[Outcome]) -> tuple[int, int, float]:
+def score(outcomes: list[MutantOutcome]) -> tuple[int, int, float]:
     """(killed, behaviour-changing mutants, score): the equivalent and the unrun left out."""
     killed = sum(o.status in KILLED for o in outcomes)
     counted = killed + sum(o.status in SURVIVED for o in outcomes)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional
 
 import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
 from components.storage.volume_spec import (
-    RamUserReader,
     RoleCredential,
-    RrsaReader,
     SecretCredential,
     VolumeCredential,
     VolumeInputs,
@@ -24,6 +22,7 @@ from components.storage.volume_spec import (
     rrsa_trust_policy,
 )
 from components.wiring import k8s_object, name_of
+from settings import RrsaAuth, VolumeAuth
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +31,7 @@ class ModelVolumeArgs:
 
     volume: VolumeInputs
     """Namespace, base name, bucket, endpoint and prefix of the model."""
-    reader: Union[RamUserReader, RrsaReader]
+    reader: VolumeAuth
     """Who reads: a RAM user whose key the CSI driver reads from a Secret, or an RRSA role."""
     stack: str
     """Stack name (RAM names are per account, so they carry it)."""
@@ -85,7 +84,7 @@ class ModelVolume(pulumi.ComponentResource):
             rotate_strategy="DeleteOldestNonDefaultVersionWhenLimitExceeded",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if isinstance(args.reader, RrsaReader):
+        if isinstance(args.reader, RrsaAuth):
             reader = self._rrsa_role(name, args, args.reader, policy)
         else:
             reader = self._ram_user_secret(name, args, policy, after)
@@ -142,7 +141,7 @@ class ModelVolume(pulumi.ComponentResource):
         )
         return _Reader(SecretCredential(secret_name=secret_name), (secret, attachment))
 
-    def _rrsa_role(self, name: str, args: ModelVolumeArgs, rrsa: RrsaReader, policy: alicloud.ram.Policy) -> _Reader:
+    def _rrsa_role(self, name: str, args: ModelVolumeArgs, rrsa: RrsaAuth, policy: alicloud.ram.Policy) -> _Reader:
         role_name = _ram_name(args, "oss-rrsa")
         role = alicloud.ram.Role(
             f"{name}-rrsa-role",

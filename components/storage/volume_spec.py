@@ -37,21 +37,6 @@ class VolumeInputs:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RamUserReader:
-    """The volume reads as a least-privilege RAM user whose access key lives in a Secret."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RrsaReader:
-    """The volume reads as a RAM role the CSI driver assumes with the cluster's OIDC tokens."""
-
-    provider_arn: str
-    """The cluster's RRSA OIDC provider, which the role trusts."""
-    issuer_url: str
-    """The issuer of the cluster's service account tokens."""
-
-
-@dataclass(frozen=True, kw_only=True)
 class SecretCredential:
     """The CSI driver reads the RAM user's key from this Secret (`nodePublishSecretRef`)."""
 
