@@ -244,6 +244,24 @@ class ScalingBehavior:
     scale_down_stabilization_seconds: int
     scale_down_pods_per_minute: int
 
+    def manifest(self) -> dict:
+        """The HPA's `spec.behavior`: what the Autoscaler writes and config/hpa.py replays."""
+        return {
+            "scaleUp": {
+                "stabilizationWindowSeconds": self.scale_up_stabilization_seconds,
+                "selectPolicy": "Max",
+                "policies": [
+                    {"type": "Pods", "value": self.scale_up_pods_per_minute, "periodSeconds": 60},
+                    {"type": "Percent", "value": 100, "periodSeconds": 60},
+                ],
+            },
+            "scaleDown": {
+                "stabilizationWindowSeconds": self.scale_down_stabilization_seconds,
+                "selectPolicy": "Min",
+                "policies": [{"type": "Pods", "value": self.scale_down_pods_per_minute, "periodSeconds": 60}],
+            },
+        }
+
 
 @dataclass(frozen=True)
 class HpaBounds:
@@ -286,9 +304,7 @@ class EdgeLog:
     the route `-` (`autoscaling.refusedRequests: excluded`)."""
 
     namespace: str
-    """`network.ingressNamespace`."""
     config_map: str
-    """`network.ingressConfigMap`."""
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
 """The one seam between config and components: `build` turns validated Settings into the
 component tree and returns the stack's outputs.
 
-This is the only module of components/ that imports from config/: every other component gets its
-values through its Args, so it can be built and tested without a stack's config. The tree, top to
-bottom: the model store, the cluster, the capacity (a node pool or ECI, by `capacity.mode`), the
-model volume, the retire check, the serving workload, the serve gate, the autoscaler, the idle
-schedule, the public endpoint. Every Kubernetes object reaches the cluster through its provider,
-handed to the components as an option and inherited by their children (never the ambient
-kubeconfig).
+The only module of components/ that reads a whole Settings: every other component gets its values
+through its Args, so it can be built and tested without a stack's config. The tree, top to bottom:
+the model store, the cluster, the capacity (a node pool or ECI, by `capacity.mode`, with the ECI
+image cache when one is set), the model volume, the retire check, the edge-log check (refused
+requests excluded from scaling), each track's serving workload, serve gate, autoscaler and idle
+schedule, the public endpoint, the dashboard and alerts. Every Kubernetes object reaches the
+cluster through its provider, handed to the components as an option and inherited by their
+children (never the ambient kubeconfig).
 """
 
 from __future__ import annotations

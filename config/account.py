@@ -60,7 +60,6 @@ class FoundBucket:
     tags: Mapping[str, str]
     """Its tags; empty also when they could not be read (the data source drops that error)."""
     lifecycle_rule_ids: tuple[str, ...]
-    """The ids of its lifecycle rules."""
 
 
 def adopting(bucket: str) -> str:

@@ -213,19 +213,12 @@ def served_version(serve: Optional[int], versions: list[int]) -> int:
 
 
 def versions_in_place(mode: str, file_system_poll_seconds: int, eci_overflow: bool = False) -> bool:
-    """Whether a version change can reload the running servers in place.
-
-    It takes two refreshes: the kubelet updating the mounted model config, and TF Serving listing
-    the model directory (a config reload only records the new version list; the version loads at
-    the next directory poll: tensorflow_serving/sources/storage_path/
-    file_system_storage_path_source.cc UpdateConfig and PollFileSystemAndInvokeCallback at 1.15.0,
-    the same at 2.19.1). With `fileSystemPollSeconds: 0` the directory is listed once at start
-    (SetAspiredVersionsCallback's one-shot thread), so a version added in place never loads. On ECI
-    no source shows the virtual node refreshing a mounted ConfigMap: upstream virtual-kubelet never
-    propagated updates (virtual-kubelet/virtual-kubelet#158, PR #586 closed unmerged) and Alibaba's
-    open-source ECI provider copied each ConfigMap once at creation (virtual-kubelet/alibabacloud-eci,
-    UpdatePod a no-op). A pool whose pods overflow to ECI has some there. In each case a version
-    change rolls the pods instead, and each new server starts with the new config."""
+    """Whether a version change can reload the running servers in place: it takes the kubelet
+    refreshing the mounted model config and TF Serving polling the model directory, so not on ECI
+    (no source shows it refreshing a ConfigMap), not with a pool that overflows there, not with
+    `fileSystemPollSeconds: 0` (listed once, at start). Otherwise the pods roll, each new server
+    starting with the new config. The sources: docs/model-versions.md, "How a change reaches the
+    servers"."""
     return mode == "nodepool" and file_system_poll_seconds > 0 and not eci_overflow
 
 
@@ -372,6 +365,14 @@ def awake_week(wake: str, sleep: str, time_zone: str,
     return hours, ", ".join(groups) or "never"
 
 
+def behavior_of(a: AutoscalingSettings) -> settings.ScalingBehavior:
+    return settings.ScalingBehavior(
+        scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
+        scale_up_pods_per_minute=a.scale_up_pods_per_minute,
+        scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
+        scale_down_pods_per_minute=a.scale_down_pods_per_minute)
+
+
 def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, service: str,
                    tracks: settings.Split, network: NetworkSettings) -> settings.Autoscaling:
     idle = a.idle
@@ -384,11 +385,7 @@ def autoscaling_of(a: AutoscalingSettings, cluster_id: str, namespace: str, serv
         bounds=settings.HpaBounds(a.min_replicas, a.max_replicas, a.target_qps),
         metric=settings.QpsMetric(sls_project=sls_project(a.sls_project, cluster_id), sls_logstore=a.sls_logstore,
                                   route=ingress_route(namespace, service, REST_PORT)),
-        behavior=settings.ScalingBehavior(
-            scale_up_stabilization_seconds=a.scale_up_stabilization_seconds,
-            scale_up_pods_per_minute=a.scale_up_pods_per_minute,
-            scale_down_stabilization_seconds=a.scale_down_stabilization_seconds,
-            scale_down_pods_per_minute=a.scale_down_pods_per_minute),
+        behavior=behavior_of(a),
         idle=schedule, tracks=tracks,
         edge_log=settings.EdgeLog(namespace=network.ingress_namespace, config_map=network.ingress_config_map)
         if a.refused_requests == "excluded" else None)

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
+from settings import ScalingBehavior
+
 from . import __main__ as cli
 from .__main__ import ROOT
-from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, target_flags
+from .standins import BackgroundServer, KubernetesStandIn, SimulatedHpa, TfServingStandIn, hpa_of, target_flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     serving = TfServingStandIn(latency=0.02)
-    hpa = SimulatedHpa(qps=lambda: serving.qps(window=5), target_qps=10, min_replicas=1, max_replicas=6,
-                       scale_up_lag=6, scale_down_window=12)
+    # A minute of the HPA in 6 s: up at once, down a pod a minute after two minutes below target.
+    behavior = ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=4,
+                               scale_down_stabilization_seconds=120, scale_down_pods_per_minute=1)
+    hpa = SimulatedHpa(qps=lambda: serving.qps(window=5), spec=hpa_of(1, 6, 10, behavior), speed=10)
     kube = KubernetesStandIn(state=hpa.step)
     s = args.scale
     with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:

@@ -1,15 +1,13 @@
 """Loopback stand-ins for the tests and the demo: a TF Serving REST server and the few
 Kubernetes API responses the watcher reads. They listen on 127.0.0.1 only.
 
-`SimulatedHpa` makes the Kubernetes stand-in behave like an HPA on the stand-in server's QPS
-(desired = ceil(qps / target), a scale-up lag, a scale-down stabilization window), so a demo run
-shows a real-looking scale-out and scale-in.
+`SimulatedHpa` makes the Kubernetes stand-in report what an HPA would on the stand-in server's QPS
+(config/hpa.py's controller, in compressed time), so a demo run shows a scale-out and scale-in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import re
 import subprocess
@@ -23,6 +21,9 @@ from pathlib import Path
 from typing import Optional
 
 from aiohttp import web
+
+from config.hpa import SYNC_SECONDS, Controller, HpaSpec
+from settings import ScalingBehavior
 
 
 class BackgroundServer:
@@ -147,39 +148,41 @@ class TfServingStandIn:
 
 @dataclass
 class SimulatedHpa:
-    """Replicas that follow a QPS source the way an HPA would, in compressed time."""
+    """The HPA the Kubernetes stand-in reports: the controller of config/hpa.py (upstream's
+    algorithm, the one the planner and the capacity rule use) on the stand-in server's QPS, its
+    clock running `speed` times faster than the wall's (a sync every SYNC_SECONDS / speed). Pods
+    are ready the moment the controller writes the count (the stand-in server has no start-up)."""
 
     qps: Callable[[], float]
-    target_qps: float
-    min_replicas: int
-    max_replicas: int
-    scale_up_lag: float = 5.0
-    scale_down_window: float = 10.0
+    spec: HpaSpec
+    speed: float = 1.0
     replicas: int = 0
-    _high_since: Optional[float] = None
-    _low_since: Optional[float] = None
+    _controller: Optional[Controller] = None
+    _start: float = 0.0
+    _next_sync: float = 0.0
 
     def __post_init__(self) -> None:
-        self.replicas = self.min_replicas
+        self.replicas = self.spec.min_replicas
+        self._controller = Controller(self.spec)
+        self._start = time.monotonic()
+        self._next_sync = SYNC_SECONDS  # the first sync after one period, as after the HPA is made
 
     def step(self) -> tuple[int, int, float]:
-        """(current, desired, per-pod metric) now."""
-        now = time.monotonic()
+        """(current, desired, per-pod metric) now: the HPA's status as the watcher reads it."""
+        now = (time.monotonic() - self._start) * self.speed
         total = self.qps()
-        desired = min(self.max_replicas, max(self.min_replicas, math.ceil(total / self.target_qps)))
-        if desired > self.replicas:
-            self._low_since = None
-            self._high_since = self._high_since or now
-            if now - self._high_since >= self.scale_up_lag:
-                self.replicas, self._high_since = desired, None
-        elif desired < self.replicas:
-            self._high_since = None
-            self._low_since = self._low_since or now
-            if now - self._low_since >= self.scale_down_window:
-                self.replicas, self._low_since = desired, None
-        else:
-            self._high_since = self._low_since = None
-        return self.replicas, desired, total / max(self.replicas, 1)
+        assert self._controller is not None
+        while now >= self._next_sync:
+            self.replicas = self._controller.reconcile(self._next_sync, self.replicas, self.replicas,
+                                                       round(total * 1000))
+            self._next_sync += SYNC_SECONDS
+        return self.replicas, self.replicas, total / max(self.replicas, 1)
+
+
+def hpa_of(min_replicas: int, max_replicas: int, target_qps: float, behavior: ScalingBehavior) -> HpaSpec:
+    """The HPA the program writes for these bounds and behavior (its `spec.behavior` is
+    ScalingBehavior.manifest(), as components/scaling/autoscaler.py writes it)."""
+    return HpaSpec.of(min_replicas, max_replicas, round(target_qps * 1000), behavior.manifest())
 
 
 INGRESS_POD = "nginx-ingress-controller-5d9f8b7c6-abcde"

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Optional
 
+from config.hpa import SYNC_SECONDS
+
 K8S_HPA_DOC = "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algorithm-details"
 ADAPTER_SLS = ("AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go getSLSParams "
                "and ingress.go getSLSIngressQuery at e891b487")
@@ -35,7 +37,7 @@ class Param:
 
 
 PARAMS: tuple[Param, ...] = (
-    Param("hpaSyncPeriod", 15, "s", "how often the HPA controller reconciles",
+    Param("hpaSyncPeriod", SYNC_SECONDS, "s", "how often the HPA controller reconciles",
           f"--horizontal-pod-autoscaler-sync-period default, {K8S_HPA_DOC}"),
     Param("tolerance", 0.1, "ratio", "how far the usage ratio may stray from 1 before the HPA acts",
           f"--horizontal-pod-autoscaler-tolerance default, {K8S_HPA_DOC}"),

@@ -4,7 +4,7 @@ The loop, each second t:
 1. the access logs of second t reach SLS (every request reaches the ingress, served or not);
 2. at each HPA sync the metrics adapter counts the logs of [t - delay - window, t - delay) and
    reports count / window as a whole number (`resource.NewQuantity(int64(val))` in ingress.go),
-   and the HPA controller (planner/hpa.py) sets the Deployment's replicas;
+   and the HPA controller (config/hpa.py) sets the Deployment's replicas;
 3. the Deployment creates pods at once, or deletes them the way a ReplicaSet picks (pods not
    scheduled, then not ready, then the newest ready ones: `controller.ActivePods` ranking);
 4. the capacity mode brings pods to Ready: ECI (instance start, image from the cache or pulled,
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from config import cron
+from config.hpa import Controller, HpaSpec, Tolerances
 from settings import IdleHours
 
-from .hpa import Controller, HpaSpec, Tolerances
 from .params import Values
 
 

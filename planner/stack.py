@@ -15,13 +15,13 @@ from components.capacity.node_pool import OVERFLOW_WAIT_SECONDS
 from components.scaling.autoscaler import hpa_manifest
 from components.stack import autoscaler_args
 from config import Settings
+from config.hpa import HpaSpec
 from config.instance_types import CATALOG
 from config.rules.capacity import pods_per_node
 from config.rules.quantities import parse_quantity
 from tools.offline import settings_of, stack_file_config
 from tools.render import project_dir
 
-from .hpa import HpaSpec
 from .simulate import CapacityModel
 
 

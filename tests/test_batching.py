@@ -123,6 +123,11 @@ def test_each_field_is_written_in_the_shape_its_descriptor_has():
     assert list(parsed.allowed_batch_sizes) == [4, 8] and parsed.pad_variable_length_inputs is True
     with pytest.raises(KeyError):
         batching_proto.text("1.15.0", [("enable_large_batch_splitting", True)])
+    # What the round trip catches that a table of names could not: a writer's wrong shape or type.
+    for wrong in ("max_batch_size: 8\n", "max_batch_size { value: true }\n", "allowed_batch_sizes { value: 4 }\n",
+                  "max_batch_size { value: 9223372036854775808 }\n"):
+        with pytest.raises(text_format.ParseError):
+            text_format.Parse(wrong, batching_proto.message_class("2.19.1")())
 
 
 @pytest.mark.parametrize("version", ["1.15.0", "2.19.1"])

@@ -18,10 +18,10 @@ from components.capacity.node_pool import OVERFLOW_WAIT_SECONDS, WAIT_FOR_ECS_SC
 from components.serving.spec import GROUP_LABEL
 from config import ConfigError
 from config.derived import image_cache_name
-from config.rules.capacity import scale_up_minutes
+from config.hpa import HpaSpec, Policy, Rules, scale_up_steps
 from planner import params
-from planner.hpa import HpaSpec, Policy, Rules
 from planner.simulate import CapacityModel, EciStarts, simulate
+from settings import ScalingBehavior
 
 CACHE = "alicloud:eci/imageCache:ImageCache"
 CACHE_COMPONENT = "elastic-inference:capacity:EciImageCache"
@@ -322,8 +322,11 @@ def test_eci_offers_every_family_the_catalog_knows():
 @pytest.mark.parametrize("low,high,pods,minutes", [(2, 10, 4, 2), (2, 10, 8, 1), (2, 10, 10, 1), (1, 4, 4, 1),
                                                    (1, 4, 1, 2), (5, 5, 1, 0), (1, 100, 4, 6)])
 def test_scale_up_minutes_follow_the_hpa_policies(low, high, pods, minutes):
-    """+pods or +100% a minute, the larger (components/scaling/autoscaler.py: selectPolicy Max)."""
-    assert scale_up_minutes(low, high, pods) == minutes
+    """+pods or +100% a minute, the larger (settings.ScalingBehavior.manifest: selectPolicy Max), as
+    the controller applies them (config/hpa.py)."""
+    behavior = ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=pods,
+                               scale_down_stabilization_seconds=600, scale_down_pods_per_minute=1)
+    assert scale_up_steps(HpaSpec.of(low, high, 1000, behavior.manifest())) == minutes
 
 
 def test_a_policy_slower_than_eci_is_warned_about(dev_config, prod_config):

@@ -245,3 +245,37 @@ def test_a_name_that_is_gone_is_found(tmp_path, monkeypatch):
         if self == page else Path.read_bytes(self).decode(encoding or "utf-8")))
     assert [m.split(": ", 1)[1] for m in missing_names(page)] == [
         "components/job_script.py", "config.rules.default_bucket_name"]
+
+
+def layout_entries() -> dict[str, str]:
+    """docs/layout.md's tree: each entry's repository path -> its description (a folder ends in '/';
+    two spaces of indent per level; a description's further lines are indented past the names)."""
+    text = (ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
+    tree = FENCE.search(text).group(2)
+    entries: dict[str, str] = {}
+    folders: list[str] = []
+    for line in tree.splitlines():
+        match = re.match(r"( *)(\S+)\s*(.*)", line)
+        if not match or len(match.group(1)) >= 20 or "<" in match.group(2) or "," in match.group(2):
+            continue
+        depth = len(match.group(1)) // 2
+        folders = folders[:depth]
+        path = "".join(folders) + match.group(2)
+        entries[path] = match.group(3)
+        if path.endswith("/"):
+            folders.append(match.group(2))
+    return entries
+
+
+def test_the_layout_page_is_the_tree():
+    """docs/layout.md names every module of the program and the tests' helpers where it is, and
+    nothing that is not there."""
+    entries = layout_entries()
+    assert [path for path in entries if not (ROOT / path).exists()] == []
+    modules = [p for folder in ("config", "components", "policy", "tools", "loadtest", "planner", "benchmarks")
+               for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".sh") and p.name != "__init__.py"
+               and not p.name.endswith("_pb2.py") and "batching_proto" not in p.parts]
+    helpers = [p for p in (ROOT / "tests").glob("*.py") if not p.name.startswith("test_")]
+    named = [ROOT / "settings.py", ROOT / "__main__.py", *modules, *helpers]
+    assert len(named) > 90
+    assert sorted(str(p.relative_to(ROOT)) for p in named if str(p.relative_to(ROOT)) not in entries) == []

@@ -16,11 +16,11 @@ from harness import NS, ROOT, run_program
 
 from components.scaling.edge import check
 from components.scaling.edge.log import ACK_LOG_FORMAT, HTTP_SNIPPET, VARIABLE, log_format
+from config.hpa import Controller, HpaSpec
 from loadtest import tracks
 from loadtest.ingress_standin import IngressNginxStandIn, LimitReq, mapped_route
 from loadtest.metrics_adapter import DELAY, INTERVAL, sls_ingress_qps
 from loadtest.standins import BackgroundServer, TfServingStandIn
-from planner.hpa import Controller, HpaSpec
 from tools.offline import settings_of
 
 ROUTE = "inference-bert-tfserving-8501"

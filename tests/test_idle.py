@@ -19,9 +19,9 @@ from components.jobs.pod import bootstrap
 from components.scaling.idle.schedule import IDLE_COMPONENT, SCALE
 from components.serving.versions.spec import CHECKS
 from config import ConfigError
+from config.hpa import DEFAULT_DOWN, DEFAULT_UP, Controller, HpaSpec
 from config.rules.scaling import next_firing
 from loadtest.standins import BackgroundServer, KubernetesStandIn
-from planner.hpa import DEFAULT_DOWN, DEFAULT_UP, Controller, HpaSpec
 from tools.offline import run_program
 
 

@@ -22,6 +22,7 @@ from loadtest.standins import (
     KubernetesStandIn,
     SimulatedHpa,
     TfServingStandIn,
+    hpa_of,
     target_flags,
 )
 from loadtest.watcher import (
@@ -36,6 +37,7 @@ from loadtest.watcher import (
     parse_quantity,
     place_of,
 )
+from settings import ScalingBehavior
 
 PAYLOAD = cli.DEFAULT_PAYLOAD.read_bytes()
 
@@ -339,10 +341,13 @@ def test_percentile_nearest_rank():
 
 # --- the command end to end -----------------------------------------------------------------
 
-def run_cli(tmp_path, hpa_lags: tuple[float, float], extra: list[str]) -> tuple[int, dict]:
+def run_cli(tmp_path, speed: float, extra: list[str]) -> tuple[int, dict]:
+    """The stand-ins with an HPA the program would write, its clock `speed` times the wall's: up at
+    once, down a minute after the load (the shipped 10 min would outlast a short test)."""
     serving = TfServingStandIn(latency=0.005)
-    hpa = SimulatedHpa(qps=lambda: serving.qps(window=1), target_qps=10, min_replicas=1, max_replicas=5,
-                       scale_up_lag=hpa_lags[0], scale_down_window=hpa_lags[1])
+    behavior = ScalingBehavior(scale_up_stabilization_seconds=0, scale_up_pods_per_minute=4,
+                               scale_down_stabilization_seconds=60, scale_down_pods_per_minute=4)
+    hpa = SimulatedHpa(qps=lambda: serving.qps(window=1), spec=hpa_of(1, 5, 10, behavior), speed=speed)
     kube = KubernetesStandIn(state=hpa.step)
     with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
         code = cli.main([
@@ -354,14 +359,14 @@ def run_cli(tmp_path, hpa_lags: tuple[float, float], extra: list[str]) -> tuple[
 
 
 def test_command_passes_when_the_service_scales(tmp_path):
-    code, report = run_cli(tmp_path, (0.5, 1.0), ["--hold", "3", "--cooldown", "5"])
+    code, report = run_cli(tmp_path, 30, ["--hold", "3", "--cooldown", "5"])  # a sync every 0.5 s
     assert code == 0, report["verdict"]
     assert (tmp_path / "report.png").is_file()
     assert max(s["current_replicas"] for s in report["samples"]) > 1
 
 
 def test_command_fails_when_the_service_does_not_scale(tmp_path):
-    code, report = run_cli(tmp_path, (60, 60), ["--hold", "2", "--cooldown", "1", "--processes", "1"])
+    code, report = run_cli(tmp_path, 0.1, ["--hold", "2", "--cooldown", "1", "--processes", "1"])  # no sync
     assert code == 1
     assert {c["name"]: c["passed"] for c in report["verdict"]["checks"]}["scaled-out"] is False
 

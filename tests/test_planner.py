@@ -11,9 +11,7 @@ import random
 import pytest
 
 from config import ConfigError
-from planner import params, prices, traces
-from planner.__main__ import main
-from planner.hpa import (
+from config.hpa import (
     DEFAULT_DOWN,
     DEFAULT_UP,
     Controller,
@@ -25,6 +23,8 @@ from planner.hpa import (
     external_per_pod_replicas,
     rate_limited,
 )
+from planner import params, prices, traces
+from planner.__main__ import main
 from planner.simulate import CapacityModel, bursts, simulate
 from planner.stack import plan_of
 from tests.harness import ROOT

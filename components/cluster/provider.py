@@ -22,11 +22,9 @@ class ClusterArgs:
     """Which cluster, and the namespace every object of the stack goes into."""
 
     cluster_id: str
-    """Existing ACK cluster id."""
     namespace: str
     """Namespace created for the serving objects."""
     labels: Mapping[str, str] = field(default_factory=dict)
-    """Labels on the namespace."""
 
 
 class Cluster(pulumi.ComponentResource):

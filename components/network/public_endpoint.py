@@ -38,7 +38,6 @@ class PublicEndpointArgs:
     namespace: str
     """Namespace of the Ingress and the Service."""
     name: str
-    """Ingress name."""
     ingress: Ingress
     """Host, class, TLS, who may call and how fast."""
     service_name: pulumi.Input[str]
@@ -50,7 +49,6 @@ class PublicEndpointArgs:
     served_version: int
     """The model version the predict path is routed to."""
     labels: Mapping[str, str] = field(default_factory=dict)
-    """Labels of the Ingress."""
     canary: Optional[CanaryRoute] = None
     """A canary Ingress beside the main one; None: every request to the served version."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -127,15 +125,10 @@ def ingress_manifest(a: PublicEndpointArgs) -> dict:
 
     Only the predict path: the REST port also serves /monitoring/prometheus/metrics and every
     model's metadata, which stay in the cluster. `ImplementationSpecific`, because ingress-nginx
-    rejects ':' in an Exact or Prefix path (strict-validate-path-type, on by default since
-    controller 1.12: internal/ingress/inspector/rules.go validPathType, allowing letters, digits,
-    '.', '_', '-' and '/'). The rewrite-target makes it a regex: ingress-nginx renders every
-    location of a host where any Ingress rewrites as `~* "^<path>"`, case-insensitive and anchored
-    at the start only, whatever its pathType (template.go enforceRegexModifier L504-519,
-    buildLocation L523-539, nginx.tmpl L987-989, at dbb11b92; ingress-nginx:docs/user-guide/
-    ingress-path-matching.md L127-129). So `/V1/MODELS/<M>:PREDICT` and `<path>anything` are
-    rewritten to the served version's predict path too, and every other Ingress on the host is
-    regex-matched (docs/security.md, "Who reaches the service").
+    rejects ':' in an Exact or Prefix path (strict-validate-path-type since controller 1.12:
+    internal/ingress/inspector/rules.go validPathType). The rewrite-target makes every location of
+    the host a case-insensitive prefix regex (docs/security.md, "Who reaches the service", with the
+    sources).
 
     The backend port is a number, not the port name: the nginx upstream (and so the SLS route
     label the HPA selects) is named <namespace>-<service>-<port as written here>.

@@ -27,14 +27,12 @@ class AutoscalerArgs:
     namespace: str
     """Namespace of the HPA and its target."""
     name: str
-    """HPA name."""
     deployment_name: pulumi.Input[str]
     """The Deployment to scale (from the real object)."""
     metric: QpsMetric
     bounds: HpaBounds
     behavior: ScalingBehavior
     labels: Mapping[str, str] = field(default_factory=dict)
-    """Labels of the HPA."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What the HPA waits for (the metrics adapter that serves its metric).
     An Args field, not `opts.depends_on`: see components/wiring.py."""
@@ -81,23 +79,7 @@ def hpa_manifest(a: AutoscalerArgs) -> dict:
                     },
                 }
             ],
-            "behavior": {
-                "scaleUp": {
-                    "stabilizationWindowSeconds": b.scale_up_stabilization_seconds,
-                    "selectPolicy": "Max",
-                    "policies": [
-                        {"type": "Pods", "value": b.scale_up_pods_per_minute, "periodSeconds": 60},
-                        {"type": "Percent", "value": 100, "periodSeconds": 60},
-                    ],
-                },
-                "scaleDown": {
-                    "stabilizationWindowSeconds": b.scale_down_stabilization_seconds,
-                    "selectPolicy": "Min",
-                    "policies": [
-                        {"type": "Pods", "value": b.scale_down_pods_per_minute, "periodSeconds": 60}
-                    ],
-                },
-            },
+            "behavior": b.manifest(),
         },
     }
 

@@ -92,9 +92,7 @@ class ServingInputs:
     memory: str
     """Memory request and limit (quantity)."""
     model_name: str
-    """TF Serving model name."""
     versions: tuple[int, ...]
-    """Loaded versions."""
     served_version: int
     """The version the endpoint serves (one of `versions`)."""
     claim_name: str

@@ -29,7 +29,6 @@ class VolumeInputs:
     name: str
     """Base name (the serving name); the PV/PVC names add '-model' and a content hash."""
     bucket: str
-    """OSS bucket of the model."""
     endpoint: str
     """OSS endpoint the CSI driver mounts through (the region's internal one)."""
     prefix: str

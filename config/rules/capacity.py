@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..derived import has_image_cache, stack_split
+from ..derived import behavior_of, has_image_cache, stack_split
 from ..errors import Problem
+from ..hpa import HpaSpec, scale_up_steps
 from ..instance_types import CATALOG, ECI_GPU_DOC, ECI_GPU_FAMILIES, InstanceType, family, gpu_of, node_allocatable
 from ..schema import AutoscalingSettings, CapacitySettings, ModelSettings, ServingSettings, StorageSettings
 from .check import rule, warning
@@ -182,16 +183,6 @@ def ineffective_capacity(capacity: CapacitySettings) -> list[str]:
     return found
 
 
-def scale_up_minutes(low: int, high: int, pods_per_minute: int) -> int:
-    """Policy periods the HPA takes from `low` to `high` replicas under components/scaling/autoscaler.py's
-    scale-up policies (+`pods_per_minute` pods or +100% a minute, the larger: selectPolicy Max)."""
-    minutes, replicas = 0, low
-    while replicas < high:
-        replicas = min(high, replicas + max(pods_per_minute, replicas))
-        minutes += 1
-    return minutes
-
-
 @warning
 def burst_policy(capacity: CapacitySettings, autoscaling: AutoscalingSettings) -> list[str]:
     """Where ECI takes the burst (eci mode, or a pool's ECI overflow) every pod can start at once,
@@ -200,7 +191,8 @@ def burst_policy(capacity: CapacitySettings, autoscaling: AutoscalingSettings) -
     a = autoscaling
     if runs_on_eci(capacity) is None:
         return []
-    minutes = scale_up_minutes(a.min_replicas, a.max_replicas, a.scale_up_pods_per_minute)
+    # The HPA's policies (a minute each) as the controller applies them (config/hpa.py).
+    minutes = scale_up_steps(HpaSpec.of(a.min_replicas, a.max_replicas, 1000, behavior_of(a).manifest()))
     if minutes <= 1:
         return []
     return [f"autoscaling.scaleUpPodsPerMinute {a.scale_up_pods_per_minute} takes {minutes} minutes from minReplicas "

@@ -88,14 +88,16 @@ class HpaSpec:
     def from_manifest(cls, spec: Mapping[str, Any]) -> HpaSpec:
         """From the `spec` that components/scaling/autoscaler.py `hpa_manifest` builds."""
         target = spec["metrics"][0]["external"]["target"]["averageValue"]
-        behavior = spec.get("behavior") or {}
-        return cls(
-            min_replicas=int(spec.get("minReplicas", 1)),
-            max_replicas=int(spec["maxReplicas"]),
-            target_milli=milli(target),
-            up=rules_from_spec(behavior.get("scaleUp"), DEFAULT_UP),
-            down=rules_from_spec(behavior.get("scaleDown"), DEFAULT_DOWN),
-        )
+        return cls.of(int(spec.get("minReplicas", 1)), int(spec["maxReplicas"]), milli(target), spec.get("behavior"))
+
+    @classmethod
+    def of(cls, min_replicas: int, max_replicas: int, target_milli: int,
+           behavior: Optional[Mapping[str, Any]]) -> HpaSpec:
+        """From the bounds and a `spec.behavior` (settings.ScalingBehavior.manifest())."""
+        behavior = behavior or {}
+        return cls(min_replicas=min_replicas, max_replicas=max_replicas, target_milli=target_milli,
+                   up=rules_from_spec(behavior.get("scaleUp"), DEFAULT_UP),
+                   down=rules_from_spec(behavior.get("scaleDown"), DEFAULT_DOWN))
 
 
 def milli(quantity: Any) -> int:
@@ -252,3 +254,24 @@ class Controller:
         if desired != current:
             self._remember(current, desired, now)
         return desired
+
+
+# kube-controller-manager's --horizontal-pod-autoscaler-sync-period, "the default interval is 15
+# seconds" (https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#how-does-a-horizontalpodautoscaler-work).
+SYNC_SECONDS = 15
+
+
+def scale_up_steps(spec: HpaSpec) -> int:
+    """How many times the controller raises the replicas from `min_replicas` to `max_replicas` under
+    a metric no count below them satisfies, one sync every SYNC_SECONDS: the scale-up policy's
+    periods a burst waits through."""
+    controller, current, steps, now = Controller(spec), spec.min_replicas, 0, 0
+    usage = 2 * spec.max_replicas * spec.target_milli  # outside the tolerance at every count
+    while current < spec.max_replicas:
+        raised = controller.reconcile(now, current, current, usage)
+        if raised > current:
+            steps, current = steps + 1, raised
+        now += SYNC_SECONDS
+        if now > 3600 * 24:
+            raise ValueError(f"no scale-up in a day under {spec.up}")  # a policy that adds nothing
+    return steps
