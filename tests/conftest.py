@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import copy
-import os
-from pathlib import Path
+import sys
 
-import pytest
-from harness import RUNS, run_program, stack_file_config
-from hypothesis import settings
+# Before the program's and the SDKs' imports: each of pytest's workers, and every Python process a
+# test starts, would otherwise compile the same thousand modules again when the environment sets
+# PYTHONDONTWRITEBYTECODE (a machine here does). The first process writes the bytecode, the rest read
+# it (docs/testing.md, "Speed").
+sys.dont_write_bytecode = False
+
+import copy  # noqa: E402
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from harness import RUNS, run_program, stack_file_config  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 # Generated configs (tests/test_front_door.py): seeded and bounded in the test command; the long run
 # is `HYPOTHESIS_PROFILE=long` (docs/testing.md, "The front door").

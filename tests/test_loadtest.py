@@ -359,7 +359,7 @@ def run_cli(tmp_path, speed: float, extra: list[str]) -> tuple[int, dict]:
 
 
 def test_command_passes_when_the_service_scales(tmp_path):
-    code, report = run_cli(tmp_path, 30, ["--hold", "3", "--cooldown", "5"])  # a sync every 0.5 s
+    code, report = run_cli(tmp_path, 60, ["--hold", "2", "--cooldown", "3", "--processes", "1"])  # a sync every 0.25 s
     assert code == 0, report["verdict"]
     assert (tmp_path / "report.png").is_file()
     assert max(s["current_replicas"] for s in report["samples"]) > 1

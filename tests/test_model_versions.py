@@ -389,8 +389,8 @@ def watch_a_switch(tmp_path, loaded: frozenset, to: int) -> tuple[dict, TfServin
     kube = KubernetesStandIn(state=lambda: (1, 1, 2.0), served=watched)
     with BackgroundServer(serving.app()) as tf, BackgroundServer(kube.app()) as api:
         # The watcher's first read can come seconds late on a loaded machine: a hold that outlasts it.
-        cli.main([*target_flags(tf.url, api.url), "--peak-rps", "40", "--warmup", "2", "--ramp", "1", "--hold", "6",
-                  "--cooldown", "2", "--sample-period", "0.5", "--out", str(tmp_path), "--no-progress",
+        cli.main([*target_flags(tf.url, api.url), "--peak-rps", "40", "--warmup", "1", "--ramp", "1", "--hold", "6",
+                  "--cooldown", "1", "--sample-period", "0.5", "--out", str(tmp_path), "--no-progress",
                   "--processes", "1"])
     return json.loads((tmp_path / "report.json").read_text(encoding="utf-8")), serving
 
