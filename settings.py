@@ -35,6 +35,28 @@ class Canary:
     """Percent."""
 
 
+LOAD_TEST_PAYLOAD = Path(__file__).resolve().parent / "loadtest" / "payloads" / "chnsenticorp.json"
+"""The load test's default request, and the warmup's (`model.warmup.request` unset)."""
+WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
+"""Where in a version's directory TF Serving looks for its warmup file (config/warmup.py)."""
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """The versions that replay a warmup file while they load (config/warmup.py)."""
+
+    files: Mapping[int, bytes]
+    """The file the stack uploads with each version, by version."""
+    shipped: tuple[int, ...] = ()
+    """Versions whose SavedModel holds its own (uploaded as it is)."""
+
+    def warm(self, version: int) -> bool:
+        return version in self.files or version in self.shipped
+
+
+NO_WARMUP = Warmup(files={})
+
+
 @dataclass(frozen=True)
 class Model:
     """`model`: what TF Serving serves."""
@@ -47,6 +69,7 @@ class Model:
     local_dir: Optional[Path]
     """`model.source` when it is a directory to upload; None for an `oss://` source."""
     canary: Optional[Canary] = None
+    warmup: Warmup = NO_WARMUP
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Optional
 
 import settings
 
-from . import batching_proto, cron, images
+from . import batching_proto, cron, images, warmup
 from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TAG, RrsaIssuer
 from .errors import Problem
 from .image_ref import canonical, image_reference, image_version, mirrored
@@ -31,9 +31,11 @@ from .schema import (
     AutoscalingSettings,
     CanarySettings,
     CapacitySettings,
+    ModelSettings,
     NetworkSettings,
     ServingSettings,
     StackConfig,
+    WarmupSettings,
 )
 
 # --- the model's source --------------------------------------------------------------------------
@@ -115,6 +117,52 @@ def batching_version(serving: ServingSettings) -> Optional[str]:
     except ValueError:
         return None
     return tag
+
+
+def version_dirs(model: ModelSettings, source: ModelSource) -> dict[int, Path]:
+    """Each listed version's directory that holds a SavedModel graph (the rules say what is wrong
+    with the others)."""
+    found: dict[int, Path] = {}
+    if source.local_dir is None:
+        return found
+    for version in model.versions:
+        vdir = source.local_dir / str(version)
+        try:
+            if any((vdir / name).is_file() for name in warmup.SAVED_MODEL_FILES):
+                found[version] = vdir
+        except OSError:
+            continue
+    return found
+
+
+def warmup_request(settings_: WarmupSettings) -> tuple[Path, bool]:
+    """The request every new server replays, and whether the user named it (the load test's payload
+    otherwise)."""
+    if settings_.request is not None:
+        return Path(settings_.request), True
+    return settings.LOAD_TEST_PAYLOAD, False
+
+
+def warmup_of(model: ModelSettings, source: ModelSource) -> settings.Warmup:
+    """The warmup file of each version the stack uploads that ships none (the rules refused a named
+    request that does not fit, and said where the default does not)."""
+    dirs = version_dirs(model, source)
+    if not model.warmup.enabled or not dirs:
+        return settings.NO_WARMUP
+    files, shipped = {}, []
+    try:
+        body = warmup.read_request(warmup_request(model.warmup)[0])
+    except warmup.WarmupError:
+        body = None
+    for version, vdir in dirs.items():
+        if (vdir / settings.WARMUP_FILE).is_file():
+            shipped.append(version)
+        elif body is not None:
+            try:
+                files[version] = warmup.warmup_file(vdir, body, model.name)
+            except warmup.WarmupError:
+                continue
+    return settings.Warmup(files=files, shipped=tuple(shipped))
 
 
 def has_image_cache(capacity: CapacitySettings) -> bool:
@@ -406,7 +454,8 @@ def resolve(cfg: StackConfig, *, project: str, stack: str, region: str, account_
                              served_version=served_version(cfg.model.serve, cfg.model.versions),
                              reload=cfg.model.reload, local_dir=source.local_dir,
                              canary=settings.Canary(version=c.version, weight=c.weight)
-                             if (c := cfg.model.canary) is not None else None),
+                             if (c := cfg.model.canary) is not None else None,
+                             warmup=warmup_of(cfg.model, source)),
         storage=storage_of(cfg, source, location, stack, rrsa),
         capacity=capacity_of(cfg.capacity, s.name, stack, vswitch_ids, gpu, (image,), network),
         serving=settings.Serving(

@@ -269,6 +269,21 @@ class CanarySettings(_Section):
     its pods kept warm)."""
 
 
+class WarmupSettings(_Section):
+    """`model.warmup`: requests TF Serving replays while it loads a version, before it is AVAILABLE."""
+
+    enabled: bool = True
+    """Upload a warmup file (`assets.extra/tf_serving_warmup_requests`) with each version the stack
+    uploads that has none of its own, so a new pod answers its first request warm (docs/warmup.md)."""
+    request: Annotated[
+        Optional[Annotated[str, StringConstraints(min_length=1), Shown("path")]],
+        DerivedDefault("the load test's payload, `loadtest/payloads/chnsenticorp.json`"),
+    ] = None
+    """A REST predict body (`{"instances": ...}` or `{"inputs": ...}`), relative to the project
+    directory, checked against each version's signature: one that does not fit is refused. The
+    default that does not fit is said, and no warmup file is uploaded."""
+
+
 class ModelSettings(_Section):
     """`model`: what TensorFlow Serving serves."""
 
@@ -295,6 +310,8 @@ class ModelSettings(_Section):
     """A canary track: pods serving `version` alone answer `weight` percent of the public predict
     requests (docs/model-versions.md, "Canary"). Promote with `serve` set to its version and
     `canary` removed; roll back with weight 0 or `canary` removed."""
+    warmup: WarmupSettings = WarmupSettings()
+    """What a new server replays before it serves (docs/warmup.md)."""
 
 
 class StorageSettings(_Section):

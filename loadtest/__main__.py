@@ -29,6 +29,8 @@ from typing import Optional
 from kubernetes import client
 from kubernetes.client import ApiException
 
+from settings import LOAD_TEST_PAYLOAD
+
 from . import incluster, processes, tracks
 from .driver import drive
 from .profile import standard_profile
@@ -36,7 +38,7 @@ from .report import cause, percentile, timeline, verdict, write_chart, write_jso
 from .watcher import ClusterReader, KubeconfigError, api_client, cluster_text, reachable, watch
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PAYLOAD = Path(__file__).resolve().parent / "payloads" / "chnsenticorp.json"
+DEFAULT_PAYLOAD = LOAD_TEST_PAYLOAD
 
 
 class UsageError(Exception):

@@ -33,6 +33,11 @@ lines are cited beside each rule), read from the repository snapshot:
   only overwritten); a version never seen is 404 "Could not find version <v> of model <m>".
 - A predict to a version that is not AVAILABLE is 404 "Servable not found for request:
   Specific(<m>, <v>)" (the message the load test's stand-in has always returned).
+- A version's status carries the load's error as util/status_util.cc ToStatusProto (L23-31 at
+  2.19.1) makes it: `error_code` the status code's name, `error_message` its message alone.
+- Each load attempt replays the version's warmup file after the bundle is created, before the
+  version is AVAILABLE (saved_model_bundle_source_adapter.cc L78-86 at 2.19.1; `replay` below), and
+  a failed replay fails the attempt like any load error: retried, then END with its status.
 
 The kubelet: on a node a mounted ConfigMap is refreshed at the pod's sync, every `sync_period`
 seconds (default 1m: k8s.io/kubelet:config/v1beta1/types.go syncFrequency), the volume re-set up
@@ -49,6 +54,77 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
+from google.protobuf.message import DecodeError
+
+from config.warmup import DEFAULT_SIGNATURE, MAX_RECORDS, Signature, WarmupError, dtype_name, records
+from config.warmup_proto import serving_warmup_pb2 as pb
+from settings import WARMUP_FILE
+
+Failure = tuple[str, str]
+"""A status as GetModelStatus shows it: (error_code, error_message)."""
+
+
+def _predict(request: pb.PredictRequest, signature: Optional[Signature]) -> Optional[Failure]:
+    """What RunPredict answers a replayed request, up to Session::Run (predict_util.cc at 2.19.1:
+    the signature L85-93; VerifyRequestInputsSize L51-73 and saved_model::GetInputValues for the
+    inputs; the session's own dtype check, "Expects arg[i] to be float but int32 is provided", with
+    i the input's place in the signature's sorted inputs). A shape the graph refuses is not
+    modelled (config/rules/warmup.py refuses it before anything is uploaded). With no signature
+    given, every request runs."""
+    if signature is None:
+        return None
+    name = request.model_spec.signature_name or DEFAULT_SIGNATURE
+    if name != signature.name:
+        return "FAILED_PRECONDITION", f'Serving signature key "{name}" not found.'
+    if len(request.inputs) > len(signature.inputs):
+        return "INVALID_ARGUMENT", (f"Request inputs contains more tensors than the signature {name} "
+                                    f"({len(request.inputs)} > {len(signature.inputs)})")
+    for alias in request.inputs:
+        if alias not in signature.inputs:
+            return "INVALID_ARGUMENT", f"Inputs contains invalid name: {alias}"
+    for index, (alias, spec) in enumerate(sorted(signature.inputs.items())):
+        if alias not in request.inputs:
+            return "INVALID_ARGUMENT", f"Missing input for signature: {alias}"
+        got = request.inputs[alias].dtype
+        if got != spec.dtype:
+            def text(d: int) -> str:
+                return dtype_name(d).removeprefix("DT_").lower()
+            return "INVALID_ARGUMENT", f"Expects arg[{index}] to be {text(spec.dtype)} but {text(got)} is provided"
+    return None
+
+
+def replay(data: Optional[bytes], request_seconds: float, signature: Optional[Signature],
+           path: str = WARMUP_FILE) -> tuple[float, Optional[Failure]]:
+    """RunSavedModelWarmup's sequential path (servables/tensorflow/saved_model_warmup_util.cc at
+    2.19.1, the same at 1.15.0 in saved_model_warmup.cc): how long the replay takes and the status
+    it fails the load with. No file: OK at once (L81-85). Each record is parsed (else
+    INVALID_ARGUMENT "Failed to parse warmup record", L114-117), run (the first failing request
+    ends the replay, L119-121: a predict_log through RunPredict; a record with no log type set is
+    skipped, saved_model_warmup.cc L39-78), then counted, and the 1001st fails the load after it
+    ran (L122-127). Damage in the framing ends it with DATA_LOSS once the records before it ran
+    (L226-230)."""
+    if data is None:
+        return 0.0, None
+    seconds, count = 0.0, 0
+    try:
+        for record in records(data):
+            try:
+                log = pb.PredictionLog.FromString(record)
+            except DecodeError:
+                return seconds, ("INVALID_ARGUMENT", f"Failed to parse warmup record: {record!r} from {path}")
+            if log.WhichOneof("log_type") == "predict_log":
+                seconds += request_seconds
+                failure = _predict(log.predict_log.request, signature)
+                if failure is not None:
+                    return seconds, failure
+            count += 1
+            if count > MAX_RECORDS:
+                return seconds, ("INVALID_ARGUMENT",
+                                 f"Number of warmup records exceeds the maximum ({MAX_RECORDS}) at {path}")
+    except WarmupError as exc:
+        return seconds, ("DATA_LOSS", f"{exc}. Please verify your warmup data is in TFRecord format.")
+    return seconds, None
+
 
 @dataclass(frozen=True)
 class Load:
@@ -57,6 +133,21 @@ class Load:
 
     seconds: float = 20.0
     error: Optional[str] = None
+    code: str = "UNKNOWN"
+    """The error's status code, as the status API names it."""
+    warmup: Optional[bytes] = None
+    """The version's warmup file (None: it has none)."""
+    request_seconds: float = 0.0
+    """How long one replayed request takes on a fresh session."""
+    signature: Optional[Signature] = None
+    """The version's serving signature, which the replayed requests must fit (None: any fits)."""
+
+    def attempt(self) -> tuple[float, Optional[Failure]]:
+        """One load attempt: its seconds, and how it fails (None: the version is AVAILABLE)."""
+        if self.error is not None:
+            return self.seconds, (self.code, self.error)
+        took, failure = replay(self.warmup, self.request_seconds, self.signature)
+        return self.seconds + took, failure
 
 
 @dataclass
@@ -98,7 +189,7 @@ class MountedFile:
 @dataclass
 class _Version:
     state: str = "START"
-    error: str = ""
+    failure: Optional[Failure] = None
     aspired: bool = True
 
 
@@ -124,10 +215,10 @@ class TfServingProcess:
     listed: tuple[int, ...] = ()
     """The source's version list: the config as of its last reload."""
     versions: dict[int, _Version] = field(default_factory=dict)
-    monitor: dict[int, tuple[str, str]] = field(default_factory=dict)
-    """The state monitor: every version's last published (state, error), never forgotten."""
-    loading: Optional[tuple[int, float, Optional[str]]] = None
-    """The load the manager thread is running: (version, when it ends, its error)."""
+    monitor: dict[int, tuple[str, Optional[Failure]]] = field(default_factory=dict)
+    """The state monitor: every version's last published (state, failure), never forgotten."""
+    loading: Optional[tuple[int, float, Optional[Failure]]] = None
+    """The load the manager thread is running: (version, when it ends, how it fails)."""
 
     def __post_init__(self) -> None:
         self.now = self.started
@@ -136,9 +227,9 @@ class TfServingProcess:
         self._config_poll(self.started)
         self._fs_poll(self.started)
 
-    def _publish(self, version: int, state: str, error: str) -> None:
-        self.versions[version].state, self.versions[version].error = state, error
-        self.monitor[version] = (state, error)
+    def _publish(self, version: int, state: str, failure: Optional[Failure] = None) -> None:
+        self.versions[version].state, self.versions[version].failure = state, failure
+        self.monitor[version] = (state, failure)
 
     def _config_poll(self, t: float) -> None:
         self.listed = tuple(self.config(t))
@@ -150,7 +241,7 @@ class TfServingProcess:
             if known is None or (not known.aspired and known.state == "END"):
                 # New, or dropped earlier (unloaded, or failed and no longer listed): a new harness.
                 self.versions[version] = _Version()
-                self._publish(version, "START", "")
+                self._publish(version, "START")
         for version, v in self.versions.items():
             v.aspired = version in aspired
         self._manage(t)
@@ -167,22 +258,24 @@ class TfServingProcess:
             if s.aspired:
                 continue
             if s.state == "AVAILABLE" and (serving or not aspired):
-                self._publish(version, "END", "")
+                self._publish(version, "END")
             if s.state in ("START", "END"):
                 del self.versions[version]  # flushed; the monitor keeps its last state
         new = sorted(v for v, s in self.versions.items() if s.aspired and s.state == "START")
         if new:
-            version, load = new[-1], self.disk[new[-1]]
-            attempts = 1 if load.error is None else 1 + self.max_retries
-            self._publish(version, "LOADING", "")
-            self.loading = (version, t + attempts * load.seconds + (attempts - 1) * self.retry_interval, load.error)
+            version = new[-1]
+            seconds, failure = self.disk[version].attempt()
+            # Every attempt loads and replays again, and fails the same way (the file is the same).
+            attempts = 1 if failure is None else 1 + self.max_retries
+            self._publish(version, "LOADING")
+            self.loading = (version, t + attempts * seconds + (attempts - 1) * self.retry_interval, failure)
 
     def _finish(self, t: float) -> None:
         assert self.loading is not None
-        version, _, error = self.loading
+        version, _, failure = self.loading
         self.loading = None
         if version in self.versions:
-            self._publish(version, "END" if error else "AVAILABLE", error or "")
+            self._publish(version, "END" if failure else "AVAILABLE", failure)
         self._manage(t)
 
     def advance(self, now: float) -> None:
@@ -207,10 +300,11 @@ class TfServingProcess:
         """GET /v1/models/<model>/versions/<version>: (HTTP status, body)."""
         if version not in self.monitor:
             return 404, {"error": f"Could not find version {version} of model {self.model}"}
-        state, error = self.monitor[version]
+        state, failure = self.monitor[version]
+        code, message = failure or ("OK", "")
         return 200, {"model_version_status": [{"version": str(version), "state": state, "status": {
-            "error_code": "UNKNOWN" if error else "OK", "error_message": error}}]}
+            "error_code": code, "error_message": message}}]}
 
     def available(self, version: int) -> bool:
         """Whether a predict to this version is answered (not 404)."""
-        return self.monitor.get(version, ("", ""))[0] == "AVAILABLE"
+        return self.monitor.get(version, ("", None))[0] == "AVAILABLE"

@@ -12,6 +12,7 @@ from harness import run_program
 
 from components.storage import model_files
 from config.account import FoundBucket, bucket_problem
+from settings import WARMUP_FILE
 
 BUCKET = "alicloud:oss/bucket:Bucket"
 OBJECT = "alicloud:oss/bucketObject:BucketObject"
@@ -65,7 +66,7 @@ def test_prod_bucket_is_protected_and_its_objects_are_not(prod_config, preview):
     objects = result.of_type(OBJECT)
     assert objects and not any(o.protect for o in objects)  # see test_delivery: objects come and go
     assert {o.inputs["key"] for o in objects} == {
-        f"models/tensorflow/chnsenticorp/{MODEL_VERSION}/{f}" for f in MODEL_FILES
+        f"models/tensorflow/chnsenticorp/{MODEL_VERSION}/{f}" for f in [*MODEL_FILES, WARMUP_FILE]
     }
     assert result.exports["modelUri"] == "oss://acme-bert-models-prod/models/tensorflow/chnsenticorp"
 
@@ -75,8 +76,8 @@ def test_every_file_is_uploaded_with_its_md5_after_the_hardening(dev_config, pro
     bucket = result.one(BUCKET)
     hardening_urns = {result.one(t).urn for t in HARDENING}
     objects = {o.inputs["key"]: o for o in result.of_type(OBJECT)}
-    expected_keys = {f"models/chnsenticorp/{MODEL_VERSION}/{f}" for f in MODEL_FILES}
-    assert set(objects) == expected_keys  # .DS_Store is not part of the model
+    expected_keys = {f"models/chnsenticorp/{MODEL_VERSION}/{f}" for f in [*MODEL_FILES, WARMUP_FILE]}
+    assert set(objects) == expected_keys  # .DS_Store is not part of the model; the warmup file is made
     for rel in MODEL_FILES:
         obj = objects[f"models/chnsenticorp/{MODEL_VERSION}/{rel}"]
         local = project_dir / "models" / "chnsenticorp" / str(MODEL_VERSION) / rel
@@ -87,6 +88,12 @@ def test_every_file_is_uploaded_with_its_md5_after_the_hardening(dev_config, pro
         assert obj.inputs["serverSideEncryption"] == "AES256"
         assert hardening_urns <= set(obj.dependencies)
         assert obj.parent == result.one("elastic-inference:storage:ModelStore").urn
+    # The generated warmup file: written where the provider uploads it from, tracked by its MD5 too.
+    warm = objects[f"models/chnsenticorp/{MODEL_VERSION}/{WARMUP_FILE}"]
+    written = project_dir / warm.inputs["source"]
+    assert warm.inputs["source"] == (f"build/warmup/{bucket.inputs['bucket']}/models/chnsenticorp/"
+                                     f"{MODEL_VERSION}/{WARMUP_FILE}")
+    assert warm.inputs["contentMd5"] == md5_b64(written) and hardening_urns <= set(warm.dependencies)
     assert result.exports["modelUri"] == f"oss://{bucket.inputs['bucket']}/models/chnsenticorp"
     assert result.exports["ossEndpoint"] == "oss-cn-beijing-internal.aliyuncs.com"
 

@@ -304,15 +304,16 @@ def test_the_retire_check_refuses_to_unload_the_version_the_endpoint_serves(ingr
 
 
 def server(states: dict[int, tuple[str, str]]):
-    """A stand-in server's answer to GET /v1/models/m/versions/<v>, from version -> (state, error)."""
+    """A stand-in server's answer to GET /v1/models/m/versions/<v>, from version -> (state, error),
+    the error written `CODE: message` (util/status_util.cc ToStatusProto puts them apart)."""
     def get(url: str):
         version = int(url.rsplit("/", 1)[1])
         if version not in states:
             return 404, {"error": f"Servable not found for request: Specific(m, {version})"}
         state, error = states[version]
+        code, message = error.split(": ", 1) if error else ("OK", "")
         return 200, {"model_version_status": [{"version": str(version), "state": state,
-                                               "status": {"error_code": "OK" if not error else "UNKNOWN",
-                                                          "error_message": error}}]}
+                                               "status": {"error_code": code, "error_message": message}}]}
     return get
 
 
@@ -337,14 +338,14 @@ def test_the_serve_gate_waits_for_a_loading_version_then_passes():
 
 
 def test_a_version_that_failed_to_load_is_reported_by_pod_and_the_switch_stops():
-    pods = {"10.0.0.1:8501": server({1: ("AVAILABLE", ""), 2: ("END", "Not found: saved_model.pb")}),
+    pods = {"10.0.0.1:8501": server({1: ("AVAILABLE", ""), 2: ("END", "NOT_FOUND: saved_model.pb")}),
             "10.0.0.2:8501": server({1: ("AVAILABLE", "")})}
     get = lambda url: pods[url.split("/")[2]](url)  # noqa: E731
     clock = [0.0]
     problem = checks.serve_problem(lambda: sorted(pods), get, "m", [2, 1], timeout=10,
                                           wait=lambda s: clock.__setitem__(0, clock[0] + s), clock=lambda: clock[0])
     assert problem is not None
-    assert "10.0.0.1:8501 version 2: END (Not found: saved_model.pb)" in problem
+    assert "10.0.0.1:8501 version 2: END (NOT_FOUND: saved_model.pb)" in problem
     assert "10.0.0.2:8501 version 2: HTTP 404: Servable not found" in problem
     assert "version 1" not in problem.split("(", 1)[1]  # only what is wrong is listed
     assert problem.endswith("the endpoint keeps serving the version it served before this update")

@@ -23,7 +23,7 @@ from loadtest.tfserving_process import ConfigMapHistory, Load, MountedFile, TfSe
 
 OLD, NEW = 1, 2
 GOOD = {OLD: Load(20), NEW: Load(40)}
-BROKEN = {OLD: Load(20), NEW: Load(10, "Not found: Could not find meta graph def matching supplied tags: { serve }")}
+BROKEN = {OLD: Load(20), NEW: Load(10, "Could not find meta graph def matching supplied tags: { serve }", "NOT_FOUND")}
 
 
 def gate(fleet: Fleet, poll: int, versions=(NEW, OLD)) -> tuple[object, float]:
@@ -97,7 +97,7 @@ def test_a_failed_load_fails_the_gate_as_soon_as_every_server_answered_with_its_
     fleet.change((OLD, NEW))
     problem, took = gate(fleet, 60)
     assert problem is not None
-    assert "version 2: END (Not found: Could not find meta graph def matching supplied tags: { serve })" in problem
+    assert "version 2: END (NOT_FOUND: Could not find meta graph def matching supplied tags: { serve })" in problem
     assert "raise model.reload" in problem and problem.endswith("the version it served before this update")
     # The config's way in, then the attempts: well before the budget.
     attempts = (LOAD_RETRIES + 1) * 10 + LOAD_RETRIES * LOAD_RETRY_INTERVAL_SECONDS
@@ -114,7 +114,7 @@ def test_running_the_gate_again_finds_the_same_failure_at_once_tf_serving_does_n
         pod.process.disk = GOOD
     fleet.wait(3600)
     problem, took = gate(fleet, 60)
-    assert problem is not None and "END (Not found" in problem and took == 0
+    assert problem is not None and "END (NOT_FOUND: Could not find" in problem and took == 0
 
 
 def test_raising_model_reload_restarts_the_servers_and_the_fixed_version_loads():
@@ -157,7 +157,8 @@ def test_a_failed_load_is_loading_through_its_retries_then_end_with_the_error():
     assert process.status(NEW)[1]["model_version_status"][0]["state"] == "LOADING"
     process.advance(ends)
     status = process.status(NEW)[1]["model_version_status"][0]
-    assert status["state"] == "END" and status["status"]["error_message"].startswith("Not found")
+    assert status["state"] == "END" and status["status"] == {
+        "error_code": "NOT_FOUND", "error_message": "Could not find meta graph def matching supplied tags: { serve }"}
 
 
 def test_the_budget_covers_the_way_in_and_a_load_with_its_retries():

@@ -35,6 +35,8 @@ from pydantic import ValidationError
 from config import ConfigError
 from config.derived import parse_model_source
 from config.schema import ModelSettings
+from config.warmup import read_request, stand_in_graph
+from settings import LOAD_TEST_PAYLOAD
 from tools.offline import (
     PROJECT,
     ROOT,
@@ -147,9 +149,10 @@ def placeholder_model(config: dict[str, Any], project: str) -> Iterator[tuple[Op
 
 
 def write_placeholder_version(vdir: Path) -> None:
-    """A version directory with the files a SavedModel has, their contents stand-ins."""
+    """A version directory with the files a SavedModel has, their contents stand-ins; its graph a
+    serving signature the load test's payload fits, as the BERT export it stands for."""
     (vdir / "variables").mkdir(parents=True, exist_ok=True)
-    (vdir / "saved_model.pb").write_bytes(b"placeholder")
+    (vdir / "saved_model.pb").write_bytes(stand_in_graph(read_request(LOAD_TEST_PAYLOAD)))
     (vdir / "variables" / "variables.index").write_bytes(b"placeholder")
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from settings import WARMUP_FILE
 
 # The canary track's directory in the model's prefix (and in the volume): not an integer, so the
 # main track's servers never take it for a version (serving_spec.track_base_path).
@@ -78,13 +80,30 @@ def model_files(base_dir: Path, prefix: str, versions: Iterable[int]) -> list[Mo
     return files
 
 
-def alias_files(base_dir: Path, prefix: str, subdir: str, version: int, as_version: int) -> list[ModelFile]:
-    """`version`'s files again, under `<prefix>/<subdir>/<as_version>/`: a canary's pods answer the
-    served version's path (the main Ingress's rewrite applies to the canary too), so their base
-    path holds the canary's SavedModel under that number."""
+def warmup_files(build_dir: Path, prefix: str, generated: Mapping[int, bytes]) -> dict[int, ModelFile]:
+    """Each version's generated warmup file, written to `build_dir/<prefix>/<version>/` (the
+    provider uploads from a file) and keyed beside the version's own files, where TF Serving
+    looks for it. A file is rewritten only when its content changes."""
+    files = {}
+    for version, data in sorted(generated.items()):
+        path = build_dir / prefix / str(version) / WARMUP_FILE
+        if not path.is_file() or path.read_bytes() != data:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        files[version] = ModelFile(version=version, relative_path=WARMUP_FILE, source=path.as_posix(),
+                                   key=object_key(prefix, version, WARMUP_FILE), content_md5=content_md5(path))
+    return files
+
+
+def alias_files(base_dir: Path, prefix: str, subdir: str, version: int, as_version: int,
+                extra: Iterable[ModelFile] = ()) -> list[ModelFile]:
+    """`version`'s files (and `extra` of them, its generated warmup file) again, under
+    `<prefix>/<subdir>/<as_version>/`: a canary's pods answer the served version's path (the main
+    Ingress's rewrite applies to the canary too), so their base path holds the canary's SavedModel
+    under that number."""
     return [ModelFile(version=as_version, relative_path=f.relative_path, source=f.source,
                       key=object_key(f"{prefix}/{subdir}", as_version, f.relative_path), content_md5=f.content_md5)
-            for f in model_files(base_dir, prefix, [version])]
+            for f in [*model_files(base_dir, prefix, [version]), *extra]]
 
 
 def content_type(relative_path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import pulumi
@@ -15,9 +16,13 @@ from components.storage.model_files import (
     model_files,
     model_uri,
     oss_internal_endpoint,
+    warmup_files,
 )
 from settings import Model, Storage
 
+# Where the generated warmup files are written for the provider to upload (relative, like the model
+# source, so the state reads the same on every machine; .gitignore keeps build/ out).
+WARMUP_BUILD_DIR = Path("build") / "warmup"
 # Bucket attributes managed by standalone sub-resources (BucketServerSideEncryption,
 # BucketVersioning, BucketAcl), so the bucket itself must ignore them.
 SUB_RESOURCE_ATTRIBUTES = ("server_side_encryption_rule", "versioning", "acl")
@@ -87,12 +92,14 @@ class ModelStore(pulumi.ComponentResource):
             keys: list[str] = []
         else:
             self.bucket, hardening = self._bucket(name, args)
+            warmup = warmup_files(WARMUP_BUILD_DIR / store.bucket, store.prefix, model.warmup.files)
             files = [(f"{name}-v{f.version}/{f.relative_path}", f)
-                     for f in model_files(model.local_dir, store.prefix, model.versions)]
+                     for f in [*model_files(model.local_dir, store.prefix, model.versions), *warmup.values()]]
             if model.canary is not None:
                 canary, served = model.canary.version, model.served_version
+                extra = [warmup[canary]] if canary in warmup else []
                 files += [(f"{name}-canary-v{f.version}/{f.relative_path}", f) for number in (served, canary)
-                          for f in alias_files(model.local_dir, store.prefix, CANARY_DIR, canary, number)]
+                          for f in alias_files(model.local_dir, store.prefix, CANARY_DIR, canary, number, extra)]
             keys = [f.key for _, f in files]
             for resource_name, f in files:
                 alicloud.oss.BucketObject(

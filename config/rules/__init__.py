@@ -8,12 +8,12 @@ not declare, nor one the schema refused, so a partly wrong config reports every 
 problem and nothing crashes on a section that is not there. tests/test_front_door.py holds the
 signatures to the schema and runs every rule on generated, partly valid configs.
 
-Topics: the model and its names (`model.py`), quantities (`quantities.py`), capacity (`capacity.py`),
-the GPU and its image (`gpu.py`), batching (`batching.py`), the HPA's bounds and the idle schedule
-(`scaling.py`), the endpoint and the network (`endpoint.py`), where images come from
-(`registry.py`). A rule returns `(dotted key, message)` problems instead of raising, so every
-problem is reported at once; a warning returns what a valid config should be told, and the run
-goes on.
+Topics: the model and its names (`model.py`), the warmup request (`warmup.py`), quantities
+(`quantities.py`), capacity (`capacity.py`), the GPU and its image (`gpu.py`), batching
+(`batching.py`), the HPA's bounds and the idle schedule (`scaling.py`), the endpoint and the
+network (`endpoint.py`), where images come from (`registry.py`). A rule returns
+`(dotted key, message)` problems instead of raising, so every problem is reported at once; a
+warning returns what a valid config should be told, and the run goes on.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import batching, capacity, endpoint, gpu, model, quantities, registry, scaling
+from . import batching, capacity, endpoint, gpu, model, quantities, registry, scaling, warmup
 from .check import reads, run
 
-TOPICS = (model, quantities, capacity, gpu, batching, scaling, endpoint, registry)
+TOPICS = (model, warmup, quantities, capacity, gpu, batching, scaling, endpoint, registry)
 # Values a check may ask for that are derived from a section, with the section they come from.
 DERIVED = {"source": "model", "region": "alicloud:region"}
 

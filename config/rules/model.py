@@ -12,9 +12,8 @@ from settings import LONGEST_SERVICE_SUFFIX, SHORTEST_NAME_CUT
 from ..derived import ModelSource, parse_model_source
 from ..errors import Problem
 from ..schema import ModelSettings, ServingSettings, StorageSettings
+from ..warmup import SAVED_MODEL_FILES
 from .check import rule
-
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
 @rule

@@ -142,7 +142,11 @@ def version_state(get: Callable[[str], tuple[int, Any]], address: str, model: st
         return State(f"HTTP {status}", message or "")
     for entry in body.get("model_version_status", []):
         if str(entry.get("version")) == str(version):
-            error = (entry.get("status") or {}).get("error_message") or ""
+            status = entry.get("status") or {}
+            error, code = status.get("error_message") or "", status.get("error_code")
+            # The message alone does not say the code (util/status_util.cc ToStatusProto at 2.19.1).
+            if error and code not in (None, "OK"):
+                error = f"{code}: {error}"
             return State(entry.get("state", "UNKNOWN"), error)
     return State("not reported")
 
