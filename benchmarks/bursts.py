@@ -9,10 +9,17 @@ morning (dev awake): prod against a 10x step (`step:10:100:300`), dev against a 
 to 0 (the ECI instance, the image, the cache hit, the model, the node, the device plugin): what
 is left is the metric path and the HPA's scale-up policy. The variants beside each shipped stack
 are what the previous release did (prod: the pool alone, +4 pods a minute; dev: ECI's automatic
-cache, which the first pod of an image builds while it pulls the image whole) and dev with no
-cache at all (`capacity.eci.imageCache: false`).
+cache, which the first pod of an image builds while it pulls the image whole; neither with a
+warmup file) and dev with no
+cache at all (`capacity.eci.imageCache: false`), and each shipped stack without its warmup file
+(`model.warmup.enabled: false`): Ready `coldSeconds` sooner, its first requests served cold.
 
-Prints the table; `--write` puts it in docs/capacity.md between its markers (a test keeps the
+A second table replays prod at several values of the ResourcePolicy's wait on the pool
+(components/capacity/node_pool.py OVERFLOW_WAIT_SECONDS): what the first 10x burst waits, and the
+ECI pod-hours and node-hours of a ramp and a short diurnal trace, where the pool's growth is what
+the wait buys.
+
+Prints the tables; `--write` puts them in docs/capacity.md between their markers (a test keeps the
 page equal to a fresh run).
 """
 
@@ -38,9 +45,16 @@ from tools.offline import ROOT, stack_file_config
 START = datetime.datetime(2026, 11, 23, 10, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 DURATION = 2400
 # Everything between a pod's creation and Ready, and a node's request and room for it.
-STARTUP = ("eciStart", "imagePull", "imageCacheHit", "modelLoad", "nodeProvision", "gpuDevicePlugin")
+STARTUP = ("eciStart", "imagePull", "imageCacheHit", "modelLoad", "coldSeconds", "nodeProvision", "gpuDevicePlugin")
 DOC = ROOT / "docs" / "capacity.md"
 BEGIN, END = "<!-- bursts:begin -->", "<!-- bursts:end -->"
+WAIT_BEGIN, WAIT_END = "<!-- overflow-wait:begin -->", "<!-- overflow-wait:end -->"
+PROD_TRACE, DEV_TRACE = "step:10:100:300", "step:10:40:300"
+# Where the wait decides how much of the load the pool takes: a 20-minute ramp, and two periods of
+# a 2-hour diurnal shape (traffic that rises over a whole day adds a pod an hour or so: each lands
+# on ECI and the node booted for it leaves empty, whatever the wait).
+RAMP_TRACE, DIURNAL_TRACE, DIURNAL_SECONDS = "ramp:10:100:300:1500", "diurnal:20:100:7200", 14400
+OVERFLOW_WAITS = (0, 5, 10, 20, 30, 60)
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,21 @@ class Row:
     """Seconds the first burst waits with the default start-up values (None: never caught up)."""
     instant: Optional[int]
     """The same with every start-up value 0."""
+    cold: int
+    """Requests served by pods in their first `coldSeconds` (no warmup file), default values."""
+
+
+@dataclass(frozen=True)
+class WaitRow:
+    """Prod with the pool's wait at `seconds`."""
+
+    seconds: int
+    wait: Optional[int]
+    """The first 10x burst's wait."""
+    ramp_eci_hours: float
+    ramp_node_hours: float
+    diurnal_eci_hours: float
+    diurnal_node_hours: float
 
 
 def variant(directory: Path, stack: str, name: str, change: Callable[[dict], None]) -> Path:
@@ -71,30 +100,60 @@ def no_cache(config: dict) -> None:
     config["elastic-inference:capacity"].setdefault("eci", {})["imageCache"] = False
 
 
-def first_wait(stack: StackPlan, trace: str, values: params.Values) -> Optional[int]:
-    result = plan([stack], load(trace, DURATION), values, None, START)
-    bursts = result["stacks"][stack.name]["summary"]["bursts"]
-    return bursts[0]["seconds_to_capacity"] if bursts else 0
+def first_burst(stack: StackPlan, trace: str, values: params.Values) -> tuple[Optional[int], int]:
+    """The first burst's wait (None: never caught up) and the requests served cold."""
+    summary = plan([stack], load(trace, DURATION), values, None, START)["stacks"][stack.name]["summary"]
+    bursts = summary["bursts"]
+    return (bursts[0]["seconds_to_capacity"] if bursts else 0), summary["requests_served_cold"]
+
+
+def row(label: str, trace: str, stack: StackPlan, values: params.Values) -> Row:
+    wait, cold = first_burst(stack, trace, values)
+    instant = values.with_overrides({name: 0.0 for name in STARTUP}, "--set")
+    return Row(label, trace, wait, first_burst(stack, trace, instant)[0], cold)
+
+
+def cold(stack: StackPlan) -> StackPlan:
+    """The stack without a warmup file (`model.warmup.enabled: false`)."""
+    return replace(stack, capacity=replace(stack.capacity, warmup=False))
 
 
 def rows() -> list[Row]:
     values = params.defaults()
-    instant = values.with_overrides({name: 0.0 for name in STARTUP}, "--set")
-    prod_trace, dev_trace = "step:10:100:300", "step:10:40:300"
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        dev = plan_of("dev")
+        prod, dev = plan_of("prod"), plan_of("dev")
+        assert prod.capacity.warmup and dev.capacity.warmup, "the shipped stacks write a warmup file"
         stacks = [
-            ("prod as shipped: the pool, ECI while its nodes boot, +10 pods a minute", prod_trace, plan_of("prod")),
-            ("prod, the pool alone, +4 pods a minute (the previous release)", prod_trace,
-             plan_of(str(variant(directory, "prod", "prod-pool-alone", previous_prod)))),
-            ("dev as shipped: ECI from the stack's image cache", dev_trace, dev),
-            ("dev, ECI's automatic cache (the previous release)", dev_trace,
-             replace(dev, capacity=replace(dev.capacity, image_cache="auto"))),
-            ("dev, no image cache", dev_trace, plan_of(str(variant(directory, "dev", "dev-no-cache", no_cache)))),
+            ("prod as shipped: the pool, ECI while its nodes boot, +10 pods a minute", PROD_TRACE, prod),
+            ("prod without a warmup file", PROD_TRACE, cold(prod)),
+            ("prod, the pool alone, +4 pods a minute, no warmup file (the previous release)", PROD_TRACE,
+             cold(plan_of(str(variant(directory, "prod", "prod-pool-alone", previous_prod))))),
+            ("dev as shipped: ECI from the stack's image cache", DEV_TRACE, dev),
+            ("dev without a warmup file", DEV_TRACE, cold(dev)),
+            ("dev, ECI's automatic cache, no warmup file (the previous release)", DEV_TRACE,
+             cold(replace(dev, capacity=replace(dev.capacity, image_cache="auto")))),
+            ("dev, no image cache", DEV_TRACE, plan_of(str(variant(directory, "dev", "dev-no-cache", no_cache)))),
         ]
-        return [Row(label, trace, first_wait(stack, trace, values), first_wait(stack, trace, instant))
-                for label, trace, stack in stacks]
+        return [row(label, trace, stack, values) for label, trace, stack in stacks]
+
+
+def pod_hours(stack: StackPlan, trace: str, seconds: int, values: params.Values) -> tuple[float, float]:
+    """ECI pod-hours and pool node-hours over the trace (a node holds one GPU pod in prod)."""
+    run = plan([stack], load(trace, seconds), values, None, START)["stacks"][stack.name]["_run"]
+    node_seconds = sum(run.timeline.nodes)
+    return round((run.instance_seconds - node_seconds) / 3600, 1), round(node_seconds / 3600, 1)
+
+
+def wait_rows() -> list[WaitRow]:
+    values, prod = params.defaults(), plan_of("prod")
+    out = []
+    for seconds in OVERFLOW_WAITS:
+        stack = replace(prod, capacity=replace(prod.capacity, overflow_wait=seconds))
+        ramp = pod_hours(stack, RAMP_TRACE, DURATION, values)
+        diurnal = pod_hours(stack, DIURNAL_TRACE, DIURNAL_SECONDS, values)
+        out.append(WaitRow(seconds, first_burst(stack, PROD_TRACE, values)[0], *ramp, *diurnal))
+    return out
 
 
 def seconds(value: Optional[int]) -> str:
@@ -102,34 +161,46 @@ def seconds(value: Optional[int]) -> str:
 
 
 def table(found: list[Row]) -> str:
-    lines = ["| stack | trace | first burst waits | with instant pods | ratio |", "| --- | --- | --- | --- | --- |"]
+    lines = ["| stack | trace | first burst waits | with instant pods | ratio | requests served cold |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for r in found:
         ratio = f"{r.wait / r.instant:.1f}x" if r.wait is not None and r.instant else "-"
-        lines.append(f"| {r.label} | `{r.trace}` | {seconds(r.wait)} | {seconds(r.instant)} | {ratio} |")
+        lines.append(f"| {r.label} | `{r.trace}` | {seconds(r.wait)} | {seconds(r.instant)} | {ratio} | {r.cold:,} |")
     return "\n".join(lines)
 
 
-def write(text: str, page: Path = DOC) -> None:
+def wait_table(found: list[WaitRow]) -> str:
+    lines = [f"| wait on the pool | first burst waits (`{PROD_TRACE}`) | ECI pod-hours, ramp | node-hours, ramp "
+             f"| ECI pod-hours, diurnal | node-hours, diurnal |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in found:
+        lines.append(f"| {r.seconds} s | {seconds(r.wait)} | {r.ramp_eci_hours} | {r.ramp_node_hours} "
+                     f"| {r.diurnal_eci_hours} | {r.diurnal_node_hours} |")
+    return "\n".join(lines)
+
+
+def write(text: str, page: Path = DOC, markers: tuple[str, str] = (BEGIN, END)) -> None:
     """Replace the table between the page's markers."""
+    begin, end = markers
     content = page.read_text(encoding="utf-8")
-    head, rest = content.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    page.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    page.write_text(f"{head}{begin}\n{text}\n{end}{tail}", encoding="utf-8")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line, as `--help` shows it (the docs' commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bursts", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--write", action="store_true", help=f"write the table into {DOC.relative_to(ROOT)}")
+    parser.add_argument("--write", action="store_true", help=f"write the tables into {DOC.relative_to(ROOT)}")
     return parser
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    text = table(rows())
-    print(text)
+    text, waits = table(rows()), wait_table(wait_rows())
+    print(f"{text}\n\n{waits}")
     if args.write:
         write(text)
+        write(waits, markers=(WAIT_BEGIN, WAIT_END))
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 

@@ -29,7 +29,8 @@ DEFAULT_START = datetime.datetime(2026, 11, 23, tzinfo=datetime.timezone(datetim
 
 def _table(rows: list[dict[str, Any]]) -> str:
     columns = [("stack", "stack", 8), ("mode", "mode", 8), ("bursts", "bursts", 6),
-               ("first burst waits", "wait", 17), ("above capacity", "share", 14), ("peak pods", "peak", 9),
+               ("first burst waits", "wait", 17), ("above capacity", "share", 14), ("served cold", "cold", 11),
+               ("peak pods", "peak", 9),
                ("mean pods", "mean", 9), ("GPU-hours", "gpu_hours", 9), ("cost", "cost", 10)]
     lines = ["  ".join(f"{title:>{width}}" for title, _, width in columns)]
     for row in rows:
@@ -137,7 +138,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         wait = "-" if first is None else ("not reached" if first["seconds_to_capacity"] is None
                                           else f"{first['seconds_to_capacity']} s")
         rows.append({"stack": stack.name, "mode": entry["mode"], "bursts": len(s["bursts"]), "wait": wait,
-                     "share": f"{s['share_above_capacity']:.2%}", "peak": s["peak_ready_replicas"],
+                     "share": f"{s['share_above_capacity']:.2%}",
+                     "cold": f"{s['share_served_cold']:.2%}", "peak": s["peak_ready_replicas"],
                      "mean": f"{s['mean_ready_replicas']:.2f}", "gpu_hours": f"{s['gpu_hours']:.2f}",
                      "cost": "-" if s["cost"] is None else f"{s['cost']:.2f}"})
     print(_table(rows))

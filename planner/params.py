@@ -21,6 +21,7 @@ ADAPTER_SLS = ("AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics
                "and ingress.go getSLSIngressQuery at e891b487")
 ECI_IMAGE_CACHE_DOC = "https://www.alibabacloud.com/help/doc-detail/365643.htm"
 CA_FAQ = "kubernetes/autoscaler cluster-autoscaler/FAQ.md, table of flags"
+TFS_WARMUP_DOC = "https://www.tensorflow.org/tfx/serving/saved_model_warmup"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ PARAMS: tuple[Param, ...] = (
     Param("modelLoad", 60, "s", "TF Serving: from start to the model AVAILABLE and the readiness "
           "probe passing (model read through ossfs, session warm-up)", "depends on the model",
           measured=False),
+    Param("coldSeconds", 10, "s", "a new pod's first requests: TensorFlow initialises lazily and on a GPU "
+          "builds kernels and autotunes, so what a fresh pod serves first waits this long; with a warmup "
+          "file the load replays it before the pod is Ready instead", f"the first requests are \"several "
+          f"orders of magnitude\" slower ({TFS_WARMUP_DOC}); no figure for this model: measure it with "
+          "the load test (report.json `new_pods`)", measured=False),
     Param("nodeProvision", 240, "s", "node pool: from the scale-out request to a GPU node Ready in "
           "the cluster (ECS creation, boot, join)", "no public figure for GPU nodes", measured=False),
     Param("gpuDevicePlugin", 30, "s", "node pool: from node Ready to nvidia.com/gpu allocatable "

@@ -33,6 +33,9 @@ def write(path: Path, runs: Sequence[tuple[str, Timeline]], title: str) -> None:
         rates.plot(t, every(tl.capacity_qps), color="tab:green", linewidth=1.3, linestyle="--", label="ready capacity")
         rates.fill_between(t, 0, every(tl.over_capacity_qps), color="tab:red", alpha=0.4, linewidth=0,
                            label="above capacity")
+        if any(tl.cold_served_qps):
+            rates.fill_between(t, 0, every(tl.cold_served_qps), color="tab:cyan", alpha=0.5, linewidth=0,
+                               label="served by cold pods")
         rates.set_title(name, fontsize=12)
         pods.step(t, every(tl.desired_replicas), where="post", color="tab:purple", linewidth=1.2, linestyle=":",
                   label="desired replicas")

@@ -55,6 +55,10 @@ class CapacityModel:
     """Pool only: a pod that finds no room waits `overflow_wait` on the pool, then starts on ECI
     (from the image cache); ECI pods go first on scale-in."""
     overflow_wait: float = 0.0
+    warmup: bool = False
+    """The served version carries a warmup file: each new pod replays it while it loads (Ready
+    `coldSeconds` later) and serves warm from its first request; without one, what a new pod serves
+    in its first `coldSeconds` is slow."""
 
 
 @dataclass(eq=False)
@@ -88,6 +92,8 @@ class Timeline:
     ready_replicas: list[int] = field(default_factory=list)
     capacity_qps: list[float] = field(default_factory=list)
     over_capacity_qps: list[float] = field(default_factory=list)
+    cold_served_qps: list[float] = field(default_factory=list)
+    """Requests served by pods in their first `coldSeconds` (no warmup file): slow ones."""
     nodes: list[int] = field(default_factory=list)
     overflow_pods: list[int] = field(default_factory=list)
     """Pool with ECI overflow: its pods on ECI (0 elsewhere)."""
@@ -97,7 +103,7 @@ class Timeline:
         columns rather than one object per second keep a day's plan a few MB."""
         out: dict[str, list] = {"t": list(range(len(self.offered_qps)))}
         for key in ("offered_qps", "metric_qps", "desired_replicas", "ready_replicas", "capacity_qps",
-                    "over_capacity_qps", "overflow_pods"):
+                    "over_capacity_qps", "cold_served_qps", "overflow_pods"):
             series = getattr(self, key)
             out[key] = [round(v, 3) for v in series] if series and isinstance(series[0], float) else list(series)
         return out
@@ -374,6 +380,11 @@ def simulate(offered: list[float], hpa: HpaSpec, capacity: CapacityModel, values
     delay = round(values["metricDelay"])
     per_pod = pod_capacity(values, target_qps)
     controller = Controller(hpa, Tolerances(values["tolerance"], values["tolerance"]))
+    cold = values["coldSeconds"]
+    if capacity.warmup and math.isnan(values["podStart"]):
+        # The replay is part of the load: the version is AVAILABLE (and the pod Ready) after it
+        # (saved_model_warmup_util.cc runs before the loader reports the version loaded).
+        values = values.with_overrides({"modelLoad": values["modelLoad"] + cold}, values.origin["modelLoad"])
 
     # Prefix sums of the logs, with the first second's rate extended into the past.
     first = offered[0] if offered else 0.0
@@ -394,13 +405,15 @@ def simulate(offered: list[float], hpa: HpaSpec, capacity: CapacityModel, values
         steady = 0
     scheduled = dict(schedule.events)
     fleet: Fleet = EciFleet(capacity, steady, values) if capacity.mode == "eci" else NodeFleet(capacity, steady, values)
-    used = ["hpaSyncPeriod", "tolerance", "metricWindow", "metricDelay", "podCapacityQps", *fleet.used]
+    used = ["hpaSyncPeriod", "tolerance", "metricWindow", "metricDelay", "podCapacityQps", "coldSeconds", *fleet.used]
     if not math.isnan(values["podStart"]):
         used.append("podStart")
 
     timeline = Timeline()
     replicas, reading = steady, metric(0)
-    changed, next_ready, ready = True, -math.inf, 0
+    changed, next_ready, ready, warming = True, -math.inf, 0, 0
+    # A pod is cold from Ready for `cold` seconds unless it replayed a warmup file while it loaded.
+    cold_for = 0.0 if capacity.warmup else cold
     for t in range(len(offered)):
         if t in scheduled:
             replicas = scheduled[t]  # the sleep or wake CronJob patches the scale
@@ -412,17 +425,22 @@ def simulate(offered: list[float], hpa: HpaSpec, capacity: CapacityModel, values
         # Count the ready pods only when that can have changed: pods created, deleted or placed,
         # or the next start-up finishing (a day of seconds, most of them quiet).
         if changed or t >= next_ready:
-            ready = sum(1 for p in fleet.pods if p.ready_at is not None and p.ready_at <= t)
-            next_ready = min((p.ready_at for p in fleet.pods if p.ready_at is not None and p.ready_at > t),
+            started = [p.ready_at for p in fleet.pods if p.ready_at is not None]
+            ready = sum(1 for r in started if r <= t)
+            warming = sum(1 for r in started if r <= t < r + cold_for)
+            next_ready = min([r for r in started if r > t] + [r + cold_for for r in started if r <= t < r + cold_for],
                              default=math.inf)
             changed = False
         serving = ready * per_pod
+        served = min(offered[t], serving)
         timeline.offered_qps.append(offered[t])
         timeline.metric_qps.append(reading)
         timeline.desired_replicas.append(replicas)
         timeline.ready_replicas.append(ready)
         timeline.capacity_qps.append(serving)
         timeline.over_capacity_qps.append(max(0.0, offered[t] - serving))
+        # The ingress spreads requests over the ready pods alike: the cold ones' share.
+        timeline.cold_served_qps.append(served * warming / ready if ready else 0.0)
         timeline.nodes.append(fleet.nodes())
         timeline.overflow_pods.append(fleet.overflow_pods())
     fleet.close(float(len(offered)))
@@ -460,6 +478,7 @@ def summary(run: Run, price_per_hour: Optional[float], spot_discount: float,
     tl = run.timeline
     offered = sum(tl.offered_qps)
     over = sum(tl.over_capacity_qps)
+    cold = sum(tl.cold_served_qps)
     n = max(1, len(tl.offered_qps))
     cost = None
     if price_per_hour is not None:
@@ -470,6 +489,8 @@ def summary(run: Run, price_per_hour: Optional[float], spot_discount: float,
         "requests_offered": round(offered),
         "requests_above_capacity": round(over),
         "share_above_capacity": round(over / offered, 5) if offered else 0.0,
+        "requests_served_cold": round(cold),
+        "share_served_cold": round(cold / offered, 5) if offered else 0.0,
         "peak_desired_replicas": max(tl.desired_replicas, default=0),
         "peak_ready_replicas": max(tl.ready_replicas, default=0),
         "mean_ready_replicas": round(sum(tl.ready_replicas) / n, 3),

@@ -56,17 +56,18 @@ def capacity_of(s: Settings) -> CapacityModel:
     first = c.instance_types[0]
     spec = CATALOG[first]  # config/ already refused a type without a catalog row
     gpus = s.serving.gpus
+    warm = s.model.warmup.warm(s.model.served_version)
     if isinstance(c, settings.Eci):
         return CapacityModel(mode="eci", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus, pods_per_node=1,
                         image_cache="stack" if c.image_cache is not None else "none",
-                        spot_share=1.0 if c.spot is not None else 0.0)
+                        spot_share=1.0 if c.spot is not None else 0.0, warmup=warm)
     pool = c
     per_node = pods_per_node(spec, parse_quantity(s.serving.cpu), parse_quantity(s.serving.memory) / 2**30, gpus)
     return CapacityModel(mode="nodepool", instance_type=first, pod_gpus=gpus, node_gpus=spec.gpus,
                     pods_per_node=max(1, per_node), spot_share=1 - pool.on_demand_percentage / 100,
                     pool_min=pool.min_size, pool_max=pool.max_size, eci_overflow=pool.eci_overflow is not None,
                     image_cache="stack" if pool.eci_overflow is not None else "none",
-                    overflow_wait=OVERFLOW_WAIT_SECONDS)
+                    overflow_wait=OVERFLOW_WAIT_SECONDS, warmup=warm)
 
 
 def plan_of(stack: str, stack_file: Optional[Path] = None) -> StackPlan:

@@ -283,7 +283,8 @@ def test_the_plan_uses_the_hpa_the_program_applies():
     prod = plan_of("prod")
     assert prod.capacity.mode == "nodepool" and prod.capacity.instance_type == "ecs.gn6i-c8g1.2xlarge"
     assert prod.capacity.pods_per_node == 1 and prod.capacity.spot_share == pytest.approx(0.7)
-    assert prod.capacity.eci_overflow and prod.capacity.image_cache == "stack" and prod.capacity.overflow_wait == 30
+    assert prod.capacity.eci_overflow and prod.capacity.image_cache == "stack" and prod.capacity.overflow_wait == 10
+    assert dev.capacity.warmup and prod.capacity.warmup  # each uploads its version with a warmup file
 
 
 def test_a_bad_stack_gets_the_programs_own_error(tmp_path):
@@ -390,7 +391,7 @@ def test_the_command_writes_the_plan_and_refuses_bad_input(tmp_path, capsys):
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     dev = plan["stacks"]["dev"]
     assert set(dev["timeline"]) == {"t", "offered_qps", "metric_qps", "desired_replicas", "ready_replicas",
-                                    "capacity_qps", "over_capacity_qps", "overflow_pods"}
+                                    "capacity_qps", "over_capacity_qps", "cold_served_qps", "overflow_pods"}
     assert all(len(series) == 900 for series in dev["timeline"].values())
     assert dev["timeline"]["offered_qps"][59:61] == [10, 30]
     summary = dev["summary"]
@@ -459,6 +460,7 @@ def test_an_idle_week_costs_the_working_hours_only(tmp_path):
     billed_per_day = 12 * 3600 - values["eciStart"]
     assert dev["gpu_hours"] == pytest.approx(5 * billed_per_day / 3600, abs=0.01)
     assert prod["gpu_hours"] == pytest.approx(7 * 48, abs=0.01)  # two 1-GPU nodes around the clock
-    # The first caller after each wake waits for the ECI, the cached image and the model.
-    wait = values["eciStart"] + values["imageCacheHit"] + values["modelLoad"]
+    # The first caller after each wake waits for the ECI, the cached image and the model, whose load
+    # includes the replay of the warmup file dev's version carries.
+    wait = values["eciStart"] + values["imageCacheHit"] + values["modelLoad"] + values["coldSeconds"]
     assert dev["wake_to_ready_seconds"] == [wait] * 5 and prod["wake_to_ready_seconds"] == []

@@ -126,6 +126,6 @@ def test_the_readmes_planner_example_shows_each_stack_bursting(tmp_path):
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     peaks = {name: max(s["timeline"]["ready_replicas"]) for name, s in plan["stacks"].items()}
     assert peaks == {"dev": 4, "prod": 10}
-    assert "dev capped at its 4 pods" in README and "prod at its 10 within about 155 s" in README
-    assert plan["stacks"]["prod"]["summary"]["bursts"][0]["seconds_to_capacity"] == 155
+    assert "dev capped at its 4 pods" in README and "prod at its 10 within about 145 s" in README
+    assert plan["stacks"]["prod"]["summary"]["bursts"][0]["seconds_to_capacity"] == 145
     assert Path(out / "plan.json").is_file()
