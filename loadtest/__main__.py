@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--host-header", help="Host header, when --predict-url names the load balancer's address")
     where.add_argument("--ingress", help="the Ingress whose rewrite target says which model version is served "
                                          "(None: the Deployment's name, as the stack names it)")
-    tracks = parser.add_argument_group("tracks (a canary: the answers of each, from the ingress access log)")
+    tracks = parser.add_argument_group("the ingress access log (the run's requests carry one X-Request-ID): "
+                                       "how new pods answered first, and with a canary each track's answers")
     tracks.add_argument("--tracks", action="store_true",
                         help="count each track's answers (on by itself when the stack has a canary)")
     tracks.add_argument("--ingress-namespace", default="kube-system", help="the ingress controller's namespace")
@@ -258,7 +259,7 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
     """The requests' outcomes, the cluster samples and, for several drivers, each share's report."""
     schedule = profile.schedule()
     headers = {**({"Host": args.host_header} if args.host_header else {}),
-               **({"X-Request-ID": args.request_id} if args.tracks else {})} or None
+               "X-Request-ID": args.request_id}
     lead = args.start_margin if args.in_cluster else PROCESS_LEAD if args.processes > 1 else 0.0
     start_wall = time.time() + lead
     origin = time.monotonic() + lead  # the watcher's clock and the drivers' share one time zero
@@ -280,7 +281,7 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
                 url=values["predict_url"], profile=profile, parallel=args.parallel, start_at=start_wall,
                 image=args.image, timeout=args.timeout, max_in_flight=args.max_in_flight,
                 host_header=args.host_header, pip_index_url=args.pip_index_url,
-                request_id=args.request_id if args.tracks else None)
+                request_id=args.request_id)
             say = None if args.no_progress else (lambda message: print(message, file=sys.stderr, flush=True))
             outcomes, reports = await loop.run_in_executor(
                 None, functools.partial(incluster.run, api, plan, payload, on_status=say))
@@ -302,12 +303,10 @@ async def run_load(args, values, profile, payload: bytes, api) -> tuple[list, li
     return outcomes, samples, reports
 
 
-def track_summary(args, api, outcomes, started: datetime) -> dict:
-    """Each track's answers, from the ingress controller's log (loadtest/tracks.py)."""
+def ingress_log(args, api, started: datetime) -> tuple[list[str], Optional[str]]:
+    """The ingress controller's log lines since the run started, and why none could be read."""
     since = math.ceil((datetime.now(UTC) - started).total_seconds()) + 60
-    lines, problem = tracks.read_logs(api, args.ingress_namespace, args.ingress_selector, since)
-    sent = sum(1 for o in outcomes if o.sent is not None)
-    return tracks.summary(tracks.tally(lines, args.request_id), sent, problem)
+    return tracks.read_logs(api, args.ingress_namespace, args.ingress_selector, since)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -345,7 +344,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
     outcomes, samples, reports = asyncio.run(run_load(args, values, profile, payload, api))
     rows = timeline(outcomes, samples, profile)
-    answered_by = track_summary(args, api, outcomes, started) if args.tracks else None
+    # The run's requests in the ingress log (loadtest/tracks.py): each track's answers, and how
+    # the pods that joined answered first.
+    lines, log_problem = ingress_log(args, api, started)
+    sent = sum(1 for o in outcomes if o.sent is not None)
+    answered_by = tracks.summary(tracks.tally(lines, args.request_id), sent, log_problem) if args.tracks else None
+    joined = tracks.new_pods(lines, args.request_id)
     lost = [f"driver {r.index} ({r.pod or 'no pod'}): {r.problem}" for r in reports if r.problem]
     result = verdict(outcomes, samples, profile, target_qps=values["target_qps"],
                      min_replicas=values["min_replicas"], scale_out_within=args.scale_out_within,
@@ -357,13 +361,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     meta = {"started": started.isoformat(), "target": values, "threshold_rps": threshold,
             "phases": [{"name": n, "start": s, "end": e} for n, s, e in profile.boundaries()],
             "payload": str(args.payload), "drivers": drivers, "request_id": args.request_id,
-            "tracks": answered_by}
+            "tracks": answered_by, "new_pods": {"problem": log_problem, "pods": joined}}
     write_json(out / "report.json", meta, rows, samples, result)
-    write_chart(out / "report.png", rows, profile, threshold, f"{name}: {values['predict_url']}", result)
+    write_chart(out / "report.png", rows, profile, threshold, f"{name}: {values['predict_url']}", result,
+                new_pods=joined)
     for check in result.checks:
         print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}")
     if answered_by is not None:
         print(tracks.text(answered_by))
+    print(tracks.new_pods_text(joined, log_problem))
     print(f"verdict: {'PASS' if result.passed else 'FAIL'} ({out / 'report.json'}, {out / 'report.png'})")
     return 0 if result.passed else 1
 

@@ -231,7 +231,7 @@ def write_json(path: Path, meta: dict, rows: Sequence[Second], samples: Sequence
 
 
 def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold: float, title: str,
-                result: Optional[Verdict] = None) -> None:
+                result: Optional[Verdict] = None, new_pods: Sequence[dict] = ()) -> None:
     """Five panels sharing time: request rates, latency, pods, where the ready pods ran (node or
     ECI, spot or pay-as-you-go), and the HPA's metric per pod.
 
@@ -260,6 +260,17 @@ def write_chart(path: Path, rows: Sequence[Second], profile: Profile, threshold:
     for key, color, width in (("p50_ms", "tab:green", 5), ("p95_ms", "tab:orange", 3), ("p99_ms", "tab:red", 1.2)):
         latency.plot(t, [getattr(r, key) for r in rows], label=key.replace("_ms", ""), color=color, linewidth=width,
                      alpha=0.6 if width > 2 else 1.0)
+    # Each pod that joined: its slowest first answer where it joined, its steady median beside it
+    # (from the ingress log; times counted from the run's first logged answer, near enough to the
+    # run's start).
+    if new_pods:
+        at = [p["joined_after_s"] for p in new_pods]
+        latency.scatter(at, [max(p["first_ms"]) for p in new_pods], marker="v", color="tab:purple", zorder=5,
+                        label="a new pod's slowest\nfirst answer")
+        steady = [p for p in new_pods if p["steady_p50_ms"] is not None]
+        if steady:
+            latency.scatter([p["joined_after_s"] for p in steady], [p["steady_p50_ms"] for p in steady], marker="_",
+                            s=120, color="tab:purple", zorder=5, label="its steady median")
     latency.set_ylabel("latency (ms)")
     pods.step(t, [r.current_replicas for r in rows], where="post", label="HPA current replicas",
               color="tab:purple", linewidth=5, alpha=0.35)

@@ -86,6 +86,9 @@ class TfServingStandIn:
 
     model: str = "chnsenticorp"
     latency: float = 0.005
+    first_latencies: tuple[float, ...] = ()
+    """Its first predictions' latencies, before `latency` (a version loaded without a warmup file
+    answers its first requests slowly: TF Serving's SavedModel Warmup guide; docs/warmup.md)."""
     fail_every: int = 0
     """Answer HTTP 500 to every n-th predict (0: never)."""
     requests: int = 0
@@ -123,7 +126,7 @@ class TfServingStandIn:
             return web.Response(status=503, text="503 Service Temporarily Unavailable")
         asked = request.match_info.get("version")
         version = int(asked) if asked is not None else self.served()
-        await asyncio.sleep(self.latency)
+        await asyncio.sleep(self.first_latencies[number - 1] if number <= len(self.first_latencies) else self.latency)
         if self.fail_every and number % self.fail_every == 0:
             return web.json_response({"error": "stand-in failure"}, status=500)
         if version not in self.loaded:

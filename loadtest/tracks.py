@@ -20,6 +20,7 @@ import time as clock
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Optional
 
 # processor_regex `Keys` and `Regex`, verbatim.
@@ -83,6 +84,65 @@ def tally(lines: Iterable[str], run_id: str) -> dict[str, TrackCounts]:
         track.requests += 1
         track.statuses[int(record["status"])] += 1
     return tracks
+
+
+# A pod joined during the run when the run's first request it answered came this long after the run's
+# first logged answer: every pod that was Ready at the start answers within the first seconds (the
+# run starts at targetQps x minReplicas, spread over them by the ingress's round robin).
+JOINED_AFTER = 30
+# A joined pod's first requests, against its steady latency: the median of its answers from the
+# STEADY_FROM-th on (at least STEADY_FROM of them, else no steady figure).
+FIRST, STEADY_FROM = 5, 20
+
+
+def _log_seconds(value: str) -> float:
+    """`$time_local` as SLS's regex keeps it (`%d/%b/%Y:%H:%M:%S`, the zone left out: the
+    controllers' lines share one), in seconds."""
+    return datetime.strptime(value, "%d/%b/%Y:%H:%M:%S").replace(tzinfo=UTC).timestamp()
+
+
+def new_pods(lines: Iterable[str], run_id: str, joined_after: float = JOINED_AFTER) -> list[dict[str, Any]]:
+    """Each pod (upstream address) that joined during the run: when (seconds after the run's first
+    logged answer), its first FIRST answers' `$upstream_response_time` and its steady median, in
+    ms. nginx logs a request when it ends (`$time_local`, whole seconds), in that order."""
+    answers: dict[str, list[tuple[float, float]]] = {}
+    for line in lines:
+        record = parse(line)
+        if record is None or record["req_id"] != run_id:
+            continue
+        address, took = record["upstream_addr"], record["upstream_response_time"]
+        if address == "-" or took == "-" or not record["upstream_status"].startswith("2"):
+            continue
+        answers.setdefault(address, []).append((_log_seconds(record["time"]), float(took) * 1000))
+    if not answers:
+        return []
+    start = min(t for found in answers.values() for t, _ in found)
+    out = []
+    for address, found in answers.items():
+        found.sort(key=lambda answer: answer[0])  # stable: the log's order within a second
+        joined = found[0][0] - start
+        if joined < joined_after:
+            continue
+        first = [round(ms, 1) for _, ms in found[:FIRST]]
+        rest = sorted(ms for _, ms in found[STEADY_FROM:])
+        steady = round(rest[len(rest) // 2], 1) if len(rest) >= STEADY_FROM else None
+        out.append({"upstream": address, "joined_after_s": round(joined), "answers": len(found),
+                    "first_ms": first, "steady_p50_ms": steady,
+                    "first_over_steady": round(max(first) / steady, 1) if steady else None})
+    return sorted(out, key=lambda pod: (pod["joined_after_s"], pod["upstream"]))
+
+
+def new_pods_text(pods: list[dict[str, Any]], problem: Optional[str]) -> str:
+    """The console line: how much slower the pods that joined answered first."""
+    if problem:
+        return f"new pods: not measured ({problem})"
+    if not pods:
+        return f"new pods: none joined {JOINED_AFTER} s or more into the run"
+    rated = [p for p in pods if p["first_over_steady"] is not None]
+    worst = max(rated, key=lambda p: p["first_over_steady"]) if rated else None
+    told = (f"; the slowest first answers {max(worst['first_ms']):g} ms against {worst['steady_p50_ms']:g} ms "
+            f"steady ({worst['first_over_steady']:g}x, {worst['upstream']})" if worst else "")
+    return f"new pods: {len(pods)} joined{told}"
 
 
 def read_logs(api, namespace: str, selector: str, since_seconds: int) -> tuple[list[str], Optional[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -213,6 +214,57 @@ def test_the_load_test_reports_the_answers_of_each_track(ingresses, tmp_path):
     assert answered["main"]["requests"] == tf.main.answered[MODEL_VERSION] - before[0]
     assert answered["main"]["statuses"] == {"200": answered["main"]["requests"]}
     assert 0.1 <= answered["canary"]["share"] <= 0.4, answered
+    # Both servers answered from the first second: neither joined during the run.
+    assert report["meta"]["new_pods"] == {"problem": None, "pods": []}
+
+
+def test_the_stand_in_controllers_log_shows_a_pod_that_joined_and_its_slow_first_answers(ingresses):
+    """The ingress log as the controller writes it, read back by the load test: a pod that joins
+    and answers its first requests slowly (no warmup file) stands out against the one that was there."""
+    loaded = frozenset({MODEL_VERSION})
+    there = TfServingStandIn(loaded=loaded, latency=0.005)
+    joining = TfServingStandIn(loaded=loaded, latency=0.005, first_latencies=(0.3, 0.2, 0.1))
+    with BackgroundServer(there.app()) as a, BackgroundServer(joining.app()) as b:
+        # Round robin over the ready pods, one turn per request (the controller asks twice a request).
+        ready, log = [a.url], []
+        controller = IngressNginxStandIn(ingresses[:1], {MAIN_UPSTREAM: lambda: ready[len(log) % len(ready)]}, log=log)
+        with BackgroundServer(controller.app()) as front:
+            send(front.url, host_of(ingresses[0]), 10, request_id="run-2")
+            time.sleep(1.1)  # the log's times are whole seconds
+            ready.append(b.url)
+            send(front.url, host_of(ingresses[0]), 100, request_id="run-2")
+    (pod,) = tracks.new_pods(controller.log, "run-2", joined_after=1)
+    assert pod["upstream"] == b.url.removeprefix("http://") and pod["answers"] == 50
+    first, steady = pod["first_ms"], pod["steady_p50_ms"]
+    assert all(ms >= want for ms, want in zip(first, (300, 200, 100), strict=False)) and max(first[3:]) < 100
+    assert steady is not None and steady < 100 and pod["first_over_steady"] > 3
+
+
+def _answer(t: float, address: str, ms: float, run: str = "run-1", status: int = 200) -> str:
+    return tracks.log_line(
+        remote_addr="10.0.0.7", time=t, method="POST", url="/v1/models/m:predict", status=status,
+        body_bytes_sent=31, request_time=ms / 1000, request_length=240, host="h", req_id=run,
+        proxy_upstream_name=MAIN_UPSTREAM, proxy_alternative_upstream_name="", upstream_addr=address,
+        upstream_response_time=f"{ms / 1000:.3f}", upstream_status=str(status), user_agent="loadtest")
+
+
+def test_a_pod_that_joined_shows_its_first_answers_against_its_steady_ones():
+    t0 = 1_800_000_000.0
+    lines = [_answer(t0 + i, "10.1.0.1:8501", 10) for i in range(100)]          # there from the start
+    cold = [800, 400, 200, 50, 12]
+    lines += [_answer(t0 + 40 + i, "10.1.0.2:8501", ms) for i, ms in enumerate(cold)]  # joined at 40 s
+    lines += [_answer(t0 + 45 + i, "10.1.0.2:8501", 11) for i in range(45)]
+    lines.insert(50, _answer(t0 + 44, "10.1.0.2:8501", 5000, status=503))       # not an answer
+    lines += [_answer(t0 + 60, "10.1.0.3:8501", 900, run="someone-else")]        # not the run's
+    lines += [_answer(t0 + 90, "10.1.0.4:8501", 700)]                          # joined late, one answer
+    pods = tracks.new_pods(lines, "run-1")
+    assert pods[0] == {"upstream": "10.1.0.2:8501", "joined_after_s": 40, "answers": 50, "first_ms": cold,
+                       "steady_p50_ms": 11.0, "first_over_steady": 72.7}
+    assert [p["upstream"] for p in pods] == ["10.1.0.2:8501", "10.1.0.4:8501"]
+    assert pods[1]["first_ms"] == [700.0] and pods[1]["steady_p50_ms"] is None
+    assert "2 joined; the slowest first answers 800 ms against 11 ms steady (72.7x, 10.1.0.2:8501)" in \
+        tracks.new_pods_text(pods, None)
+    assert tracks.new_pods_text([], "no pod in kube-system matches app=x").startswith("new pods: not measured")
 
 
 def test_logs_that_cannot_be_found_are_said_not_counted(tmp_path):

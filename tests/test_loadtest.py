@@ -299,7 +299,11 @@ def test_timeline_and_report_files(tmp_path):
     result = verdict(outcomes_for(PROFILE), samples_for(SCALED), PROFILE, target_qps=10, min_replicas=1,
                      scale_out_within=15, max_error_rate=0.01)
     write_json(tmp_path / "r.json", {"x": 1}, rows, samples_for(SCALED), result)
-    write_chart(tmp_path / "r.png", rows, PROFILE, 10, "test", result)
+    write_chart(tmp_path / "r.png", rows, PROFILE, 10, "test", result, new_pods=[
+        {"upstream": "10.0.0.2:8501", "joined_after_s": 20, "answers": 40, "first_ms": [800.0, 20.0],
+         "steady_p50_ms": 20.0, "first_over_steady": 40.0},
+        {"upstream": "10.0.0.3:8501", "joined_after_s": 25, "answers": 3, "first_ms": [30.0],
+         "steady_p50_ms": None, "first_over_steady": None}])
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["verdict"]["passed"] is True and len(report["timeline"]) == 60
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
