@@ -27,6 +27,7 @@ from .account import APP_TAG, LIFECYCLE_RULE_ID, MANAGED_TAG, POOL_TAG, STACK_TA
 from .errors import Problem
 from .image_ref import canonical, image_reference, image_version, mirrored
 from .patterns import MODEL_NAME, OSS_BUCKET, OSS_PREFIX
+from .problems import home_path
 from .schema import (
     AutoscalingSettings,
     CanarySettings,
@@ -70,8 +71,7 @@ def parse_model_source(source: str) -> tuple[Optional[ModelSource], list[Problem
     """Split `model.source` into a local directory or an OSS bucket and prefix."""
     if not source.startswith("oss://"):
         if source.startswith("~"):
-            return None, [("model.source", f"{source!r} starts with '~', which is not expanded (no shell reads "
-                                           "it): write the full path, or one relative to the project directory")]
+            return None, [("model.source", home_path(source))]
         return ModelSource(local_dir=Path(source)), []
     match = _OSS_URI.fullmatch(source)
     bucket = match.group("bucket") if match else ""

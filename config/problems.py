@@ -8,7 +8,10 @@ says what is allowed there, never a class name or a regex.
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
+from pathlib import Path
 from typing import Any, Optional
 
 import annotated_types
@@ -31,6 +34,22 @@ def short(value: Any) -> str:
     """A value as a message shows it: its repr, cut to 80 characters."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def os_problem(path: Path, exc: OSError) -> str:
+    """Why the file system would not read `path` (a name too long, a directory that may not be
+    read...), in words, with the path cut short."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    longest = max((len(p) for p in path.parts), default=0)
+    return (f"{str(path)[:60]!r}{'...' if len(str(path)) > 60 else ''} cannot be read: {reason}"
+            + (f" (a path of {len(str(path))} characters, its longest part {longest})"
+               if exc.errno == errno.ENAMETOOLONG else ""))
+
+
+def home_path(value: str) -> str:
+    """What a path starting with `~` gets: nothing expands it."""
+    return (f"{short(value)} starts with '~', which is not expanded (no shell reads it): write the full path, "
+            "or one relative to the project directory")
 
 
 def camel_path(loc: tuple) -> str:

@@ -27,6 +27,7 @@ from google.protobuf.message import DecodeError
 
 from settings import WARMUP_FILE
 
+from .problems import os_problem, short
 from .warmup_proto import serving_warmup_pb2 as pb
 
 # saved_model_warmup_util.h L28-31 (2.19.1; saved_model_warmup.h L29-32 at 1.15.0) and TensorFlow's
@@ -354,14 +355,21 @@ def warmup_file(version_dir: Path, body: Any, model_name: str) -> bytes:
         return frame([warmup_record(body, signature, model_name)])
     except WarmupError as exc:
         raise WarmupError(f"{exc} (signature {signature.name!r}: {signature.text()})") from exc
+    except RecursionError as exc:
+        raise WarmupError(f"the request nests its values deeper than any tensor (signature {signature.name!r}: "
+                          f"{signature.text()})") from exc
 
 
 def read_request(path: Path) -> Any:
     """A REST predict body from a JSON file; WarmupError when it cannot be read as one."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WarmupError(f"{str(path)!r} is not a JSON file that can be read ({exc})") from exc
+    except OSError as exc:
+        raise WarmupError(os_problem(path, exc)) from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WarmupError(f"{short(str(path))} is not a JSON request body ({exc})") from exc
+    except RecursionError as exc:
+        raise WarmupError(f"{short(str(path))} nests its values deeper than any tensor") from exc
 
 
 def shipped_problem(version_dir: Path) -> Optional[str]:

@@ -323,12 +323,22 @@ def test_a_named_request_that_does_not_fit_is_refused_by_key_before_anything_exi
     assert key == "model.warmup.request" and f"version {MODEL_VERSION}" in why and "input_ids" in why
 
 
-def test_a_named_request_that_is_no_json_is_refused_by_key(dev_config, project_dir):
+@pytest.mark.parametrize("request_path, words", [
+    ("broken.json", "is not a JSON request body"),
+    ("deep.json", "nests its values deeper than any tensor"),
+    ("missing.json", "'missing.json' cannot be read: No such file or directory"),
+    ("models", "'models' cannot be read: Is a directory"),
+    ("x" * 5000, "cannot be read: File name too long (a path of 5000 characters"),
+    ("~/warmup.json", "starts with '~', which is not expanded"),
+])
+def test_a_named_request_that_cannot_be_read_is_refused_by_key(dev_config, project_dir, request_path, words):
     (project_dir / "broken.json").write_text("{", encoding="utf-8")
-    _model(dev_config)["warmup"] = {"request": "broken.json"}
+    (project_dir / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    _model(dev_config)["warmup"] = {"request": request_path}
     with pytest.raises(ConfigError) as caught:
         settings_of(dev_config, "dev")
-    assert [k for k, _ in caught.value.problems] == ["model.warmup.request"]
+    (key, why), = caught.value.problems
+    assert key == "model.warmup.request" and words in why and len(why) < 300
 
 
 def test_a_named_request_that_fits_is_the_one_replayed(dev_config, project_dir):

@@ -3,14 +3,13 @@ derived from the serving name."""
 
 from __future__ import annotations
 
-import errno
-import os
 from pathlib import Path
 
 from settings import LONGEST_SERVICE_SUFFIX, SHORTEST_NAME_CUT
 
 from ..derived import ModelSource, parse_model_source
 from ..errors import Problem
+from ..problems import os_problem
 from ..schema import ModelSettings, ServingSettings, StorageSettings
 from ..warmup import SAVED_MODEL_FILES
 from .check import rule
@@ -30,14 +29,6 @@ def _is_dir(path: Path) -> bool | OSError:
         return exc
 
 
-def _os_problem(path: Path, exc: OSError) -> str:
-    reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    longest = max((len(p) for p in path.parts), default=0)
-    return (f"{str(path)[:60]!r}{'...' if len(str(path)) > 60 else ''} cannot be read: {reason}"
-            + (f" (a path of {len(str(path))} characters, its longest part {longest})"
-               if exc.errno == errno.ENAMETOOLONG else ""))
-
-
 @rule
 def model_dir(model: ModelSettings, source: ModelSource) -> list[Problem]:
     """Each loaded version must be an integer directory holding a SavedModel graph."""
@@ -46,7 +37,7 @@ def model_dir(model: ModelSettings, source: ModelSource) -> list[Problem]:
     base = source.local_dir
     found = _is_dir(base)
     if isinstance(found, OSError):
-        return [("model.source", _os_problem(base, found))]
+        return [("model.source", os_problem(base, found))]
     if not found:
         return [("model.source", f"directory {str(base)!r} does not exist (relative paths are read from the "
                                  f"project directory {str(Path.cwd())!r}); export the SavedModel there, or use "
@@ -56,7 +47,7 @@ def model_dir(model: ModelSettings, source: ModelSource) -> list[Problem]:
         vdir = base / str(version)
         found = _is_dir(vdir)
         if isinstance(found, OSError):
-            problems.append((f"model.versions[{index}]", _os_problem(vdir, found)))
+            problems.append((f"model.versions[{index}]", os_problem(vdir, found)))
         elif not found:
             present = sorted(p.name for p in base.iterdir() if p.name.isdigit() and p.is_dir())
             problems.append((f"model.versions[{index}]", f"version {version} has no directory {str(vdir)!r} "

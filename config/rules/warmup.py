@@ -9,6 +9,7 @@ from settings import WARMUP_FILE
 
 from ..derived import ModelSource, version_dirs, warmup_request
 from ..errors import Problem
+from ..problems import home_path
 from ..schema import ModelSettings
 from ..warmup import WarmupError, read_request, shipped_problem, warmup_file
 from .check import rule, warning
@@ -34,6 +35,8 @@ def named_request_fits(model: ModelSettings, source: ModelSource) -> list[Proble
     dirs = version_dirs(model, source)
     if model.warmup.request is None or not model.warmup.enabled or not dirs:
         return []
+    if model.warmup.request.startswith("~"):
+        return [("model.warmup.request", home_path(model.warmup.request))]
     path, _ = warmup_request(model.warmup)
     try:
         misfits = _misfits(model, dirs, path)
