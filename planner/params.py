@@ -21,6 +21,10 @@ ADAPTER_SLS = ("AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics
                "and ingress.go getSLSIngressQuery at e891b487")
 ECI_IMAGE_CACHE_DOC = "https://www.alibabacloud.com/help/doc-detail/365643.htm"
 CA_FAQ = "kubernetes/autoscaler cluster-autoscaler/FAQ.md, table of flags"
+ACK_NODE_AUTOSCALING = "https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/auto-scaling-of-nodes"
+ACK_SCALING_OVERVIEW = "https://help.aliyun.com/zh/ack/ack-managed-and-ack-dedicated/user-guide/overview-of-node-scaling"
+ACK_RESOURCE_POLICY = ("https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/"
+                       "configure-priority-based-resource-scheduling")
 TFS_WARMUP_DOC = "https://www.tensorflow.org/tfx/serving/saved_model_warmup"
 
 
@@ -67,8 +71,13 @@ PARAMS: tuple[Param, ...] = (
           "the cluster (ECS creation, boot, join)", "no public figure for GPU nodes", measured=False),
     Param("gpuDevicePlugin", 30, "s", "node pool: from node Ready to nvidia.com/gpu allocatable "
           "(device plugin registration)", "no public figure", measured=False),
-    Param("autoscalerScan", 10, "s", "node pool: how often the cluster autoscaler looks for pending pods",
-          f"--scan-interval default, {CA_FAQ}"),
+    Param("autoscalerScan", 60, "s", "node pool: how often the cluster autoscaler looks for pending pods",
+          f"ACK's Scan Interval default, {ACK_NODE_AUTOSCALING} (upstream's --scan-interval is 10 s, {CA_FAQ})"),
+    Param("instantScalingDelay", 3, "s", "node pool with ECI overflow: how soon node instant scaling, which "
+          "ACK requires beside a ResourcePolicy, reacts to a pod it cannot place",
+          f"\"弹性灵敏度为 1～3s\" for the event-driven node instant scaling, {ACK_SCALING_OVERVIEW}; \"When "
+          f"ResourcePolicy is used with auto-scaling, it must be used with instant elasticity\", "
+          f"{ACK_RESOURCE_POLICY}"),
     Param("nodeScaleDownDelay", 600, "s", "node pool: how long an empty node stays before removal",
           f"--scale-down-unneeded-time default, {CA_FAQ}"),
     Param("podCapacityQps", math.nan, "req/s", "what one pod serves before requests queue past their "
@@ -138,7 +147,8 @@ def parse_sets(items: Sequence[str]) -> dict[str, float]:
             raise ParamError(f"--set {name}={text}: must be a finite number >= 0")
         if name == "tolerance" and value >= 1:
             raise ParamError(f"--set tolerance={text}: must be below 1")
-        if name in ("hpaSyncPeriod", "metricWindow", "autoscalerScan", "podCapacityQps") and value == 0:
+        if name in ("hpaSyncPeriod", "metricWindow", "autoscalerScan", "instantScalingDelay",
+                    "podCapacityQps") and value == 0:
             raise ParamError(f"--set {name}=0: must be above 0")
         out[name] = value
     return out

@@ -232,13 +232,15 @@ class EciFleet(Fleet):
 
 
 class NodeFleet(Fleet):
-    """A spot GPU node pool: pods wait for room on a Ready node; the cluster autoscaler adds nodes
-    for waiting pods every scan and removes nodes empty for the unneeded time; the image is
-    pulled once per node. Nodes are billed from the request to their removal. With ECI overflow
-    (components/capacity/node_pool.py), a pod still waiting `overflow_wait` after its creation starts on
-    ECI instead (the nodes asked for it keep booting), billed as an ECI."""
+    """A spot GPU node pool: pods wait for room on a Ready node; the scaler adds nodes for waiting
+    pods when it looks (the cluster autoscaler every `autoscalerScan`; with ECI overflow, node
+    instant scaling within `instantScalingDelay`) and removes nodes empty for the unneeded time;
+    the image is pulled once per node. Nodes are billed from the request to their removal. With
+    ECI overflow (components/capacity/node_pool.py), a pod still waiting `overflow_wait` after its
+    creation starts on ECI instead (the nodes asked for it keep booting), billed as an ECI; a pod
+    that left for ECI is no longer pending, so a look in that second does not count it."""
 
-    used = ("imagePull", "modelLoad", "nodeProvision", "gpuDevicePlugin", "autoscalerScan", "nodeScaleDownDelay")
+    used = ("imagePull", "modelLoad", "nodeProvision", "gpuDevicePlugin", "nodeScaleDownDelay")
 
     def __init__(self, capacity: CapacityModel, steady: int, values: Values):
         super().__init__(capacity, steady)
@@ -249,9 +251,11 @@ class NodeFleet(Fleet):
             # A calibrated start is the whole cold path: a pod that needs a new node is Ready that
             # long after the node is asked for.
             self.boot = max(0.0, values["podStart"] - self.image - self.load)
-        self.scan = max(1, round(values["autoscalerScan"]))
+        scanner = "instantScalingDelay" if capacity.eci_overflow else "autoscalerScan"
+        self.scan = max(1, round(values[scanner]))
         self.unneeded = values["nodeScaleDownDelay"]
         self.eci = EciStarts(capacity.image_cache, values) if capacity.eci_overflow else None
+        self.used = (*self.used, scanner)
         if self.eci is not None:
             self.used = tuple(dict.fromkeys((*self.used, *self.eci.used)))
         count = max(capacity.pool_min, math.ceil(steady / self.per_node))
@@ -293,6 +297,13 @@ class NodeFleet(Fleet):
                         node.image_at = t + self.image
                     pod.ready_at = max(t, node.image_at) + self.load
                     placed = True
+        if self.eci is not None:
+            for pod in [p for p in self.waiting if t - p.created >= self.capacity.overflow_wait]:
+                self.waiting.remove(pod)
+                start = self.eci.start(t)
+                pod.on_eci, pod.ready_at = True, t + start
+                pod.billed_from = t + min(self.eci.billing_delay, start)
+                placed = True
         if t % self.scan == 0:
             coming = sum(self.per_node - n.pods for n in self.fleet if n.ready_at > t)
             need = math.ceil(max(0, len(self.waiting) - coming) / self.per_node)
@@ -303,13 +314,6 @@ class NodeFleet(Fleet):
             for node in idle[: max(0, len(self.fleet) - self.capacity.pool_min)]:
                 self.bill(t - node.requested, self.capacity.node_gpus)
                 self.fleet.remove(node)
-        if self.eci is not None:
-            for pod in [p for p in self.waiting if t - p.created >= self.capacity.overflow_wait]:
-                self.waiting.remove(pod)
-                start = self.eci.start(t)
-                pod.on_eci, pod.ready_at = True, t + start
-                pod.billed_from = t + min(self.eci.billing_delay, start)
-                placed = True
         return placed
 
     def close(self, end: float) -> None:

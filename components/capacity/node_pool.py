@@ -43,9 +43,9 @@ TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="60m", delete="60m")
 
 
 # ECI overflow: a pod the pool has no room for waits this long on the pool, then starts on ECI.
-# One autoscaler scan (--scan-interval, 10 s by default upstream) must see it pending, or the pool
-# never grows; every second longer is a second the burst waits (benchmarks/bursts.py measures
-# 0-60 s: docs/capacity.md, "How long a pod waits on the pool").
+# The scaler must find it waiting, or the pool never grows: node instant scaling, which ACK requires
+# beside a ResourcePolicy, reacts in 1-3 s; every second longer is a second the burst waits
+# (benchmarks/bursts.py measures 0-60 s: docs/capacity.md, "How long a pod waits on the pool").
 # ResourcePolicy `whenTryNextUnits` TimeoutOrExceedMax, with the ECS unit's
 # `k8s.aliyun.com/resource-policy-wait-for-ecs-scaling: "true"` pod label (ACK docs, "Configure
 # priority-based resource scheduling": "prioritize scaling out the node pool and automatically
