@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from components.serving.versions import checks
 from components.serving.versions.spec import serve_gate_budget
 from config import ConfigError
 from config import warmup as w
+from config.warmup_proto import serving_warmup_pb2 as pb
 from loadtest.tfserving_process import ConfigMapHistory, Load, MountedFile, TfServingProcess
 from tools.offline import settings_of
 
@@ -451,3 +455,53 @@ def test_the_serve_gate_reports_a_version_whose_warmup_fails():
     assert problem is not None and ("version 2: END (DATA_LOSS: corrupted record at 12. Please verify your warmup "
                                     "data is in TFRecord format.)") in problem
     assert all(p.process.available(1) for p in fleet.pods)  # the version it served before keeps serving
+
+
+# --- what a mutation sample found untested (docs/testing.md) ------------------------------------------
+
+def test_the_placeholder_graph_has_the_signature_tensorflow_exports_for_the_payload(tmp_path):
+    """tools/render.py --placeholder-model: its graph's signature is the BERT export's, method too."""
+    made = pb.SavedModel.FromString(w.stand_in_graph(PAYLOAD))
+    exported = w.read_saved_model(FIXTURES / "bert")
+    (tmp_path / "saved_model.pb").write_bytes(made.SerializeToString())
+    assert w.signature_of(w.read_saved_model(tmp_path)) == BERT
+    assert made.meta_graphs[0].signature_def["serving_default"].method_name == \
+        exported.meta_graphs[0].signature_def["serving_default"].method_name
+
+
+def test_a_bare_columnar_value_fits_only_a_one_input_signature(tmp_path):
+    two = tmp_path / "two"
+    two.mkdir()
+    (two / "saved_model.pb").write_bytes(w.stand_in_graph({"instances": [{"a": 1, "b": 2}]}))
+    with pytest.raises(w.WarmupError, match="'inputs' is a value, the signature has 2 inputs"):
+        w.warmup_file(two, {"inputs": [1, 2]}, "m")
+    (record,) = tfrecords(w.warmup_file(FIXTURES / "text", {"inputs": ["a", "bc"]}, "m"))
+    assert request_of(record)["inputs"]["text"]["values"] == [b"a", b"bc"]
+
+
+def test_a_graph_without_a_serving_meta_graph_or_signature_is_said(tmp_path):
+    model = pb.SavedModel()
+    model.meta_graphs.add().meta_info_def.tags.extend(["train", "gpu"])
+    with pytest.raises(w.WarmupError, match=r"no meta graph tagged 'serve'.*tags found: \[\['gpu', 'train'\]\]"):
+        w.signature_of(model)
+    with pytest.raises(w.WarmupError, match="no signature 'predict' .found: __saved_model_init_op, serving_default."):
+        w.signature_of(w.read_saved_model(FIXTURES / "bert"), "predict")
+    with pytest.raises(w.WarmupError, match="neither saved_model.pb nor saved_model.pbtxt can be read"):
+        w.read_saved_model(tmp_path)
+
+
+def test_an_input_of_unknown_rank_reads_as_such():
+    assert w.TensorSpec(1, None).text() == "DT_FLOAT ?" and w.TensorSpec(3, (-1, 128)).text() == "DT_INT32 [None, 128]"
+
+
+def test_a_request_in_chinese_reads_the_same_under_any_locale(tmp_path):
+    """The request file is UTF-8 whatever the machine's locale says (a C locale reads ASCII)."""
+    path = tmp_path / "zh.json"
+    path.write_text(json.dumps({"instances": ["这家酒店很好"]}, ensure_ascii=False), encoding="utf-8")
+    code = f"from pathlib import Path; from config.warmup import read_request; print(read_request(Path({str(path)!r})))"
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8", env=env,
+                          cwd=Path(__file__).parent.parent, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{'instances': ['这家酒店很好']}"
