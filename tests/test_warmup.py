@@ -498,6 +498,7 @@ def test_a_request_in_chinese_reads_the_same_under_any_locale(tmp_path):
     """The request file is UTF-8 whatever the machine's locale says (a C locale reads ASCII)."""
     path = tmp_path / "zh.json"
     path.write_text(json.dumps({"instances": ["这家酒店很好"]}, ensure_ascii=False), encoding="utf-8")
+    assert w.read_request(path) == {"instances": ["这家酒店很好"]}
     code = f"from pathlib import Path; from config.warmup import read_request; print(read_request(Path({str(path)!r})))"
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
            "PYTHONIOENCODING": "utf-8"}
