@@ -135,12 +135,9 @@ def version_dirs(model: ModelSettings, source: ModelSource) -> dict[int, Path]:
     return found
 
 
-def warmup_request(settings_: WarmupSettings) -> tuple[Path, bool]:
-    """The request every new server replays, and whether the user named it (the load test's payload
-    otherwise)."""
-    if settings_.request is not None:
-        return Path(settings_.request), True
-    return settings.LOAD_TEST_PAYLOAD, False
+def warmup_request(settings_: WarmupSettings) -> Path:
+    """The request every new server replays: `model.warmup.request`, or the load test's payload."""
+    return settings.LOAD_TEST_PAYLOAD if settings_.request is None else Path(settings_.request)
 
 
 def warmup_of(model: ModelSettings, source: ModelSource) -> settings.Warmup:
@@ -151,7 +148,7 @@ def warmup_of(model: ModelSettings, source: ModelSource) -> settings.Warmup:
         return settings.NO_WARMUP
     files, shipped = {}, []
     try:
-        body = warmup.read_request(warmup_request(model.warmup)[0])
+        body = warmup.read_request(warmup_request(model.warmup))
     except warmup.WarmupError:
         body = None
     for version, vdir in dirs.items():

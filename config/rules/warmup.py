@@ -37,7 +37,7 @@ def named_request_fits(model: ModelSettings, source: ModelSource) -> list[Proble
         return []
     if model.warmup.request.startswith("~"):
         return [("model.warmup.request", home_path(model.warmup.request))]
-    path, _ = warmup_request(model.warmup)
+    path = warmup_request(model.warmup)
     try:
         misfits = _misfits(model, dirs, path)
     except WarmupError as exc:
@@ -49,8 +49,9 @@ def named_request_fits(model: ModelSettings, source: ModelSource) -> list[Proble
 def shipped_warmup_loads(model: ModelSettings, source: ModelSource) -> list[Problem]:
     """A version's own warmup file is uploaded as it is: one TF Serving cannot replay fails the load."""
     problems: list[Problem] = []
+    dirs = version_dirs(model, source)
     for index, version in enumerate(model.versions):
-        vdir = version_dirs(model, source).get(version)
+        vdir = dirs.get(version)
         if vdir is not None and (vdir / WARMUP_FILE).is_file():
             problem = shipped_problem(vdir)
             if problem is not None:
@@ -64,7 +65,7 @@ def default_request_fits(model: ModelSettings, source: ModelSource) -> list[str]
     dirs = version_dirs(model, source)
     if model.warmup.request is not None or not dirs:
         return []
-    path, _ = warmup_request(model.warmup)
+    path = warmup_request(model.warmup)
     try:
         misfits = _misfits(model, dirs, path)
     except WarmupError as exc:
