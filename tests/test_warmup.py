@@ -85,28 +85,29 @@ def tfrecords(data: bytes) -> list[bytes]:
     return out
 
 
+def varint(buf: bytes, at: int) -> tuple[int, int]:
+    """The base-128 varint at `at`, and where the next field starts."""
+    value, shift = 0, 0
+    while True:
+        byte = buf[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
 def fields(buf: bytes) -> list[tuple[int, Any]]:
     """The protobuf wire format: (field number, value) for varints and length-delimited fields."""
     out, at = [], 0
-
-    def varint() -> int:
-        nonlocal at
-        value, shift = 0, 0
-        while True:
-            byte = buf[at]
-            at += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return value
-
     while at < len(buf):
-        key = varint()
+        key, at = varint(buf, at)
         number, kind = key >> 3, key & 7
         if kind == 0:
-            out.append((number, varint()))
+            value, at = varint(buf, at)
+            out.append((number, value))
         elif kind == 2:
-            length = varint()
+            length, at = varint(buf, at)
             out.append((number, buf[at:at + length]))
             at += length
         else:
@@ -116,17 +117,12 @@ def fields(buf: bytes) -> list[tuple[int, Any]]:
 
 
 def packed(buf: bytes) -> list[int]:
-    values = [v for _, v in fields(b"".join(bytes([1 << 3]) + b for b in _split_varints(buf)))]
-    return [v - (1 << 64) if v >= 1 << 63 else v for v in values]
-
-
-def _split_varints(buf: bytes) -> list[bytes]:
-    out, start = [], 0
-    for i, byte in enumerate(buf):
-        if not byte & 0x80:
-            out.append(buf[start:i + 1])
-            start = i + 1
-    return out
+    """A packed repeated integer field's values (two's complement for the negative ones)."""
+    values, at = [], 0
+    while at < len(buf):
+        value, at = varint(buf, at)
+        values.append(value - (1 << 64) if value >= 1 << 63 else value)
+    return values
 
 
 # Field numbers, the same at serving 1.15.0, 2.19.1 and 2.20.0 (tensorflow_serving/apis/
