@@ -317,8 +317,11 @@ class IngressNginxStandIn:
     def _answer(self, request: web.Request, started: float, req_id: str, status: int, body: bytes,
                 upstream: str, alternative: str, address: str, upstream_time: str,
                 upstream_status: str = "") -> web.Response:
+        # `$time_local` is the time the line is written, in the log phase at the request's end
+        # (nginx src/http/modules/ngx_http_log_module.c at 3f6f7824d: the cached log time, L839-849,
+        # from the LOG_PHASE handler, L2016), not when the request came in.
         self.log.append(log_line(
-            remote_addr=request.remote or "-", time=started, method=request.method, url=request.path_qs,
+            remote_addr=request.remote or "-", time=self.clock(), method=request.method, url=request.path_qs,
             status=status, body_bytes_sent=len(body), request_time=self.clock() - started,
             request_length=request.content_length or 0, host=request.headers.get("Host", "-"), req_id=req_id,
             proxy_upstream_name=upstream, proxy_alternative_upstream_name=alternative, upstream_addr=address,
